@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — installs every system package odlm needs, from Debian 12 (bookworm).
+# Non-interactive, idempotent: re-running when everything is present does nothing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain and build
+  build-essential g++ cmake ninja-build pkg-config git
+  # tests, benchmarks, fuzzing, style
+  libgtest-dev libgmock-dev libbenchmark-dev clang clang-format libclang-rt-14-dev
+  # frontends: JSON, HTTP, CLI parsing, SQLite, PCRE2
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev libpcre2-dev libssl-dev
+  # Unicode Character Database (the tokenizer's table generator reads it)
+  unicode-data
+  # scripts and the npm-based end-to-end client tests
+  python3 nodejs npm procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# scripts/test.sh — README command 2: sets up, builds and runs every test and check.
+#   style (clang-format), layering (no upward include), unit + integration tests (ctest),
+#   and a bounded fuzzing run of the GGUF reader.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/check_format.sh
+python3 scripts/check_layers.py
+bash scripts/build.sh
+bash scripts/fuzz.sh "${ODLM_FUZZ_SECONDS:-60}"
+cd "${ODLM_BUILD_DIR:-build}"
+ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "platform/cpu_features.h"
+#include "platform/file_util.h"
+#include "platform/mapped_file.h"
+#include "platform/process_stats.h"
+
+namespace odlm {
+namespace {
+
+std::string TempPath(const char* name) {
+  return std::string(::testing::TempDir()) + "/odlm_platform_" + std::to_string(::getpid()) + "_" +
+         name;
+}
+
+TEST(FileUtilTest, AtomicWriteThenReadAndMap) {
+  const std::string path = TempPath("a.bin");
+  ASSERT_TRUE(WriteFileAtomically(path, "hello").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "hello, world").ok());  // replaces
+  auto text = ReadFileToString(path);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "hello, world");
+  auto mapped = MappedFile::Open(path);
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  ASSERT_EQ((*mapped)->size(), 12u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>((*mapped)->data()), 5), "hello");
+  std::remove(path.c_str());
+}
+
+TEST(FileUtilTest, MissingFilesAndDirectoriesAreClearErrors) {
+  auto r = ReadFileToString("/nonexistent/odlm/file");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("/nonexistent/odlm/file"), std::string::npos);
+  auto m = MappedFile::Open("/nonexistent/model.gguf");
+  EXPECT_EQ(m.status().code(), StatusCode::kNotFound);
+  auto d = MappedFile::Open("/tmp");
+  EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(WriteFileAtomically("/nonexistent/dir/x", "y").ok());
+}
+
+TEST(MappedFileTest, EmptyFileMapsToNothing) {
+  const std::string path = TempPath("empty.bin");
+  ASSERT_TRUE(WriteFileAtomically(path, "").ok());
+  auto m = MappedFile::Open(path);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->size(), 0u);
+  std::remove(path.c_str());
+}
+
+TEST(ProcessStatsTest, ClockAndMemoryAreSane) {
+  int64_t t0 = MonotonicNanos();
+  int64_t t1 = MonotonicNanos();
+  EXPECT_LE(t0, t1);
+  EXPECT_GT(PeakResidentBytes(), 0);
+  EXPECT_GT(CurrentResidentBytes(), 0);
+  EXPECT_GE(PeakResidentBytes(), CurrentResidentBytes() / 2);
+  EXPECT_GT(PhysicalMemoryBytes(), 0);
+}
+
+TEST(CpuFeaturesTest, DescribesItself) {
+  const CpuFeatures& f = GetCpuFeatures();
+  EXPECT_FALSE(f.ToString().empty());
+  if (f.avx512vnni) {
+    EXPECT_TRUE(f.avx512f);
+  }
+}
+
+}  // namespace
+}  // namespace odlm
