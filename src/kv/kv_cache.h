@@ -1,0 +1,52 @@
+// kv/kv_cache.h — one sequence's KV cache as chunks of tokens spanning all layers.
+//
+// Memory is allocated a chunk at a time as the sequence grows (a chunk holds K and V of
+// `chunk_tokens` tokens for every layer), so short contexts cost little. The model writes into it
+// through View() (tensor/kv_view.h); this class never knows about the model.
+// Not thread-safe: one user at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "tensor/kv_view.h"
+
+namespace odlm {
+
+struct KvCacheShape {
+  int32_t n_layer = 0;
+  int32_t kv_dim = 0;
+  DType type = DType::kF16;   // F32 or F16
+  int32_t chunk_tokens = 16;  // tokens per chunk
+  int64_t max_tokens = 4096;  // the context length this cache may grow to
+};
+
+class KvCache {
+ public:
+  explicit KvCache(const KvCacheShape& shape);
+
+  const KvCacheShape& shape() const { return shape_; }
+  // Tokens with valid K/V: positions [0, n_tokens()).
+  int64_t n_tokens() const { return n_tokens_; }
+  // Makes room for `total_tokens` tokens. OutOfRange past max_tokens (nothing changes then).
+  Status Reserve(int64_t total_tokens);
+  // After a forward step wrote `n` more tokens.
+  void Advance(int64_t n);
+  // Forgets tokens past `n` (keeps the memory of allocated chunks).
+  void Truncate(int64_t n);
+  // The view for the next step: all allocated chunks, n_past = n_tokens().
+  KvCacheView View();
+  // Bytes allocated for K and V.
+  int64_t allocated_bytes() const;
+  // Bytes one chunk takes (K and V, all layers).
+  int64_t chunk_bytes() const;
+
+ private:
+  KvCacheShape shape_;
+  int64_t n_tokens_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;  // each: [2][n_layer][chunk_tokens, kv_dim]
+};
+
+}  // namespace odlm
