@@ -1,0 +1,47 @@
+// kernels/matmul.h — the one entry point the model uses for every weight matrix.
+//
+// y = x · Wᵀ for a weight matrix W stored in any supported GGUF block type (F32 F16 BF16 Q8_0
+// Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K). Float weights are multiplied with f32
+// activations. For quantized weights the activation rows are quantized once per call (Q8_0/Q8_1
+// blocks for the legacy types, Q8_K for K-quants) and dotted with integer arithmetic per block,
+// as llama.cpp does; the per-block results are scaled and summed in f32.
+//
+// The variant (scalar reference, AVX2, AVX-512 VNNI, …) is chosen once per type at first use from
+// platform/cpu_features.h (ODLM_CPU=scalar|avx2 caps it). Every variant is tested against the
+// scalar reference (kernels/matmul_conformance_test.cc).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+
+namespace odlm::kernels {
+
+// A weight matrix as stored in a GGUF tensor with dims {cols, rows} (cols fastest-varying).
+// The memory is borrowed (typically mmapped); MatMul only reads it.
+struct WeightMatrix {
+  DType type;
+  const void* data;   // [rows] rows of row_bytes each
+  int64_t rows;       // n_out
+  int64_t cols;       // n_in; a multiple of the type's block size
+  int64_t row_bytes;  // stride between rows, >= RowBytes(type, cols)
+};
+
+// y: [n_tokens, rows] f32;  x: [n_tokens, cols] f32;  y[t][o] = sum_i W[o][i] * x[t][i].
+// Splits the work over the pool's threads (pool may be nullptr = single-threaded). Deterministic
+// for a given thread count and variant. x and y must not overlap. CHECKs that the type is
+// supported (IsMatMulSupported) and the shapes are consistent. Allocates a scratch buffer for the
+// quantized activations (n_tokens * RowBytes(vec type, cols)) per call.
+// Thread-safety: concurrent calls are fine with different pools (or nullptr); a pool serializes.
+void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
+
+// True for the types MatMul accepts as weights.
+bool IsMatMulSupported(DType type);
+
+// Which variant MatMul uses on this CPU for this type ("ref", "avx2", "avx512vnni", …), for logs
+// and benchmarks.
+std::string_view MatMulVariant(DType type);
+
+}  // namespace odlm::kernels
