@@ -1,0 +1,68 @@
+// odlm/generate.h — the generation loop: prompt → streamed text, with sampling and stop rules.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "odlm/engine.h"
+#include "sample/sampler.h"
+
+namespace odlm {
+
+struct GenerateOptions {
+  SamplingParams sampling = SamplingParams::Greedy();
+  int32_t max_tokens = 128;               // generated tokens at most
+  std::vector<std::string> stop;          // stop strings: generation ends before the first match
+  bool stop_at_end_of_generation = true;  // EOS / EOT tokens end generation
+};
+
+enum class FinishReason { kLength, kStop, kEndOfGeneration, kCancelled, kContextFull };
+std::string_view FinishReasonName(
+    FinishReason r);  // "length", "stop", "eos", "cancelled", "context"
+
+struct GenerateResult {
+  std::string text;             // what was streamed, stop string excluded
+  std::vector<int32_t> tokens;  // generated token ids (including a final EOS, if any)
+  int64_t prompt_tokens = 0;    // tokens in the prompt
+  int64_t reused_tokens = 0;    // of which came from the session's cache (prefix reuse)
+  FinishReason finish = FinishReason::kLength;
+  double prefill_ms = 0;  // time to first token, including prompt evaluation
+  double decode_ms = 0;   // time for the remaining tokens
+};
+
+// Receives text as it becomes final (whole UTF-8 characters, never part of a stop string).
+// Return false to cancel generation.
+using TextCallback = std::function<bool(std::string_view text)>;
+
+// Continues `session` with `prompt` (the full token sequence the session should now hold; the
+// common prefix with what it already holds is reused) and generates. Every generated token but
+// the last is evaluated into the session, so a follow-up turn that repeats them reuses them.
+StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<const int32_t> prompt,
+                                  const GenerateOptions& options, const TextCallback& on_text);
+
+// Incremental detokenizer for generation: feeds tokens, returns only text that is final.
+// Holds back an incomplete UTF-8 character and any tail that could begin a stop string.
+class TextStream {
+ public:
+  // `anchor` is the token before the first generated one (its text is not emitted; it gives
+  // the tokenizer the right context for the leading-space rule).
+  TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop);
+  // Adds a token; returns newly final text. Sets *stopped when a stop string completed.
+  std::string Push(int32_t token, bool* stopped);
+  // The rest (at the end of generation), without a partial stop string's removal.
+  std::string Flush();
+
+ private:
+  const Tokenizer& tokenizer_;
+  std::vector<int32_t> ids_;
+  size_t anchor_len_;
+  std::vector<std::string> stop_;
+  std::string text_;    // decoded text so far (after the anchor)
+  size_t emitted_ = 0;  // bytes of text_ already returned
+  bool stopped_ = false;
+};
+
+}  // namespace odlm

@@ -1,0 +1,234 @@
+// model/llama_model.cc — batched forward pass.
+#include "model/llama_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/check.h"
+#include "kernels/quant.h"
+#include "tensor/half.h"
+
+namespace odlm {
+namespace {
+
+void MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+            ThreadPool* pool) {
+  kernels::MatMul(w, x, n_tokens, y, pool);
+}
+
+void AddBias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
+  if (bias.empty()) return;
+  const int64_t n = static_cast<int64_t>(bias.size());
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t i = 0; i < n; ++i) y[t * n + i] += bias[i];
+  }
+}
+
+void StoreRow(DType type, const float* src, void* dst, int64_t n) {
+  if (type == DType::kF16) {
+    auto* d = static_cast<uint16_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) d[i] = FloatToHalf(src[i]);
+  } else {
+    std::memcpy(dst, src, n * sizeof(float));
+  }
+}
+
+// Returns a pointer to `n` floats of a KV row, converting F16 into `tmp`.
+const float* LoadRow(DType type, const void* src, int64_t n, float* tmp) {
+  if (type == DType::kF32) return static_cast<const float*>(src);
+  const auto* s = static_cast<const uint16_t*>(src);
+  for (int64_t i = 0; i < n; ++i) tmp[i] = HalfToFloat(s[i]);
+  return tmp;
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(ModelConfig config, ModelWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)), rope_(config_) {}
+
+StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file) {
+  ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(file));
+  ASSIGN_OR_RETURN(ModelWeights weights, BindModelWeights(file, &config));
+  return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(config), std::move(weights)));
+}
+
+Status LlamaModel::Validate(std::span<const SequenceStep> batch) const {
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const SequenceStep& step = batch[s];
+    if (step.n_tokens <= 0 || step.tokens == nullptr || step.kv == nullptr) {
+      return InvalidArgumentError("sequence " + std::to_string(s) + " of the batch has no tokens");
+    }
+    const KvCacheView& kv = *step.kv;
+    if (kv.n_layer != config_.n_layer || kv.kv_dim != config_.kv_dim() ||
+        (kv.type != DType::kF32 && kv.type != DType::kF16) ||
+        kv.k_chunks.size() != static_cast<size_t>(kv.n_layer) * kv.n_chunks ||
+        kv.v_chunks.size() != kv.k_chunks.size()) {
+      return InvalidArgumentError("KV view of sequence " + std::to_string(s) +
+                                  " does not match the model's layers / kv dimension");
+    }
+    if (kv.n_past < 0 || kv.n_past + static_cast<int64_t>(step.n_tokens) > kv.capacity()) {
+      return OutOfRangeError(
+          "sequence " + std::to_string(s) + ": " + std::to_string(kv.n_past + step.n_tokens) +
+          " tokens do not fit its KV cache of " + std::to_string(kv.capacity()) + " tokens");
+    }
+    for (int32_t i = 0; i < step.n_tokens; ++i) {
+      if (step.tokens[i] < 0 || step.tokens[i] >= config_.n_vocab) {
+        return InvalidArgumentError("token id " + std::to_string(step.tokens[i]) +
+                                    " is outside the vocabulary (0.." +
+                                    std::to_string(config_.n_vocab - 1) + ")");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool,
+                           std::vector<float>* logits) {
+  RETURN_IF_ERROR(Validate(batch));
+  const ModelConfig& c = config_;
+  int64_t T = 0, n_rows = 0;
+  for (const auto& s : batch) {
+    T += s.n_tokens;
+    n_rows += s.all_logits ? s.n_tokens : 1;
+  }
+  const int64_t d = c.n_embd;
+  x_.resize(T * d);
+  xb_.resize(T * d);
+  q_.resize(T * c.q_dim());
+  k_.resize(T * c.kv_dim());
+  v_.resize(T * c.kv_dim());
+  attn_.resize(T * c.q_dim());
+  proj_.resize(T * d);
+  gate_.resize(T * c.n_ff);
+  up_.resize(T * c.n_ff);
+
+  // Embedding lookup: one row of token_embd per token, dequantized.
+  {
+    int64_t t = 0;
+    for (const auto& s : batch) {
+      for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
+        const auto* row = static_cast<const uint8_t*>(weights_.token_embd.data) +
+                          static_cast<int64_t>(s.tokens[i]) * weights_.token_embd.row_bytes;
+        kernels::DequantizeRow(weights_.token_embd.type, row, &x_[t * d], d);
+      }
+    }
+  }
+
+  for (int32_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& w = weights_.layers[l];
+    for (int64_t t = 0; t < T; ++t) {
+      RmsNorm(&x_[t * d], w.attn_norm.data(), d, c.norm_eps, &xb_[t * d]);
+    }
+    MatMul(w.wq, xb_.data(), T, q_.data(), pool);
+    MatMul(w.wk, xb_.data(), T, k_.data(), pool);
+    MatMul(w.wv, xb_.data(), T, v_.data(), pool);
+    AddBias(q_.data(), w.bq, T);
+    AddBias(k_.data(), w.bk, T);
+    AddBias(v_.data(), w.bv, T);
+    // RoPE at each token's position, then K/V into the sequence's cache.
+    int64_t t = 0;
+    for (const auto& s : batch) {
+      for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
+        const int64_t pos = s.kv->n_past + i;
+        rope_.Apply(&q_[t * c.q_dim()], c.n_head, pos);
+        rope_.Apply(&k_[t * c.kv_dim()], c.n_head_kv, pos);
+        StoreRow(s.kv->type, &k_[t * c.kv_dim()], s.kv->KRow(l, pos), c.kv_dim());
+        StoreRow(s.kv->type, &v_[t * c.kv_dim()], s.kv->VRow(l, pos), c.kv_dim());
+      }
+    }
+    Attention(batch, l, pool);
+    MatMul(w.wo, attn_.data(), T, proj_.data(), pool);
+    for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+
+    for (int64_t t2 = 0; t2 < T; ++t2) {
+      RmsNorm(&x_[t2 * d], w.ffn_norm.data(), d, c.norm_eps, &xb_[t2 * d]);
+    }
+    MatMul(w.w_gate, xb_.data(), T, gate_.data(), pool);
+    MatMul(w.w_up, xb_.data(), T, up_.data(), pool);
+    SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
+    MatMul(w.w_down, gate_.data(), T, proj_.data(), pool);
+    for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+  }
+
+  // Final norm on the rows that need logits, then the output projection.
+  out_x_.resize(n_rows * d);
+  int64_t t = 0, row = 0;
+  for (const auto& s : batch) {
+    for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
+      if (!s.all_logits && i != s.n_tokens - 1) continue;
+      RmsNorm(&x_[t * d], weights_.output_norm.data(), d, c.norm_eps, &out_x_[row * d]);
+      ++row;
+    }
+  }
+  logits->resize(n_rows * c.n_vocab);
+  MatMul(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
+  return Status::Ok();
+}
+
+void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, ThreadPool* pool) {
+  const ModelConfig& c = config_;
+  const int32_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Tasks: (sequence, head) pairs; each walks its sequence's new tokens.
+  std::vector<std::pair<int32_t, int64_t>> seq_first_token;  // (seq index, first row in the batch)
+  int64_t t0 = 0, max_ctx = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    seq_first_token.emplace_back(static_cast<int32_t>(s), t0);
+    t0 += batch[s].n_tokens;
+    max_ctx = std::max<int64_t>(max_ctx, batch[s].kv->n_past + batch[s].n_tokens);
+  }
+  const int n_threads = pool != nullptr ? pool->num_threads() : 1;
+  if (thread_scores_.size() < static_cast<size_t>(n_threads)) {
+    thread_scores_.resize(n_threads);
+    thread_kv_.resize(n_threads);
+  }
+  for (int i = 0; i < n_threads; ++i) {
+    if (thread_scores_[i].size() < static_cast<size_t>(max_ctx)) thread_scores_[i].resize(max_ctx);
+    if (thread_kv_[i].size() < static_cast<size_t>(hd)) thread_kv_[i].resize(hd);
+  }
+  const int64_t n_tasks = static_cast<int64_t>(batch.size()) * c.n_head;
+  auto run = [&](int thread, int64_t begin, int64_t end) {
+    float* scores = thread_scores_[thread].data();
+    float* tmp = thread_kv_[thread].data();
+    for (int64_t task = begin; task < end; ++task) {
+      const int32_t s = static_cast<int32_t>(task / c.n_head),
+                    h = static_cast<int32_t>(task % c.n_head);
+      const SequenceStep& step = batch[s];
+      const KvCacheView& kv = *step.kv;
+      const int32_t kvh = h / group;
+      for (int32_t i = 0; i < step.n_tokens; ++i) {
+        const int64_t t = seq_first_token[s].second + i;
+        const int64_t n_ctx = kv.n_past + i + 1;  // causal: positions 0..pos
+        const float* q = &q_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
+        for (int64_t j = 0; j < n_ctx; ++j) {
+          const float* k = LoadRow(kv.type,
+                                   static_cast<const char*>(kv.KRow(layer, j)) +
+                                       (kv.type == DType::kF16 ? 2 : 4) * kvh * hd,
+                                   hd, tmp);
+          float dot = 0.0f;
+          for (int32_t e = 0; e < hd; ++e) dot += q[e] * k[e];
+          scores[j] = dot * scale;
+        }
+        SoftmaxInPlace(scores, n_ctx);
+        float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
+        std::fill(out, out + hd, 0.0f);
+        for (int64_t j = 0; j < n_ctx; ++j) {
+          const float* v = LoadRow(kv.type,
+                                   static_cast<const char*>(kv.VRow(layer, j)) +
+                                       (kv.type == DType::kF16 ? 2 : 4) * kvh * hd,
+                                   hd, tmp);
+          const float p = scores[j];
+          for (int32_t e = 0; e < hd; ++e) out[e] += p * v[e];
+        }
+      }
+    }
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(n_tasks, run);
+  } else {
+    run(0, 0, n_tasks);
+  }
+}
+
+}  // namespace odlm

@@ -1,0 +1,36 @@
+// model/ops.h — the small per-token operations of a Llama-family layer (scalar, auto-vectorized).
+//
+// Weight matrix products go through kernels::MatMul; these are the O(n) steps around them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace odlm {
+
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]. out may alias x.
+void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out);
+
+// x[i] = exp(x[i] - max) / sum, in place.
+void SoftmaxInPlace(float* x, int64_t n);
+
+// gate[i] = silu(gate[i]) * up[i], in place in gate.
+void SiluMulInPlace(float* gate, const float* up, int64_t n);
+
+// Rotary position embedding for one token's heads: x is [n_heads, head_dim].
+// Angles are precomputed per pair from the config (base, linear scaling, frequency factors).
+class Rope {
+ public:
+  explicit Rope(const ModelConfig& config);
+  void Apply(float* x, int32_t n_heads, int64_t pos) const;
+
+ private:
+  RopeStyle style_;
+  int32_t head_dim_;
+  double position_scale_;         // 1 / linear factor
+  std::vector<double> inv_freq_;  // [head_dim / 2]
+};
+
+}  // namespace odlm
