@@ -12,11 +12,6 @@
 namespace odlm {
 namespace {
 
-void MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
-            ThreadPool* pool) {
-  kernels::MatMul(w, x, n_tokens, y, pool);
-}
-
 void AddBias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
   if (bias.empty()) return;
   const int64_t n = static_cast<int64_t>(bias.size());
@@ -120,9 +115,9 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     for (int64_t t = 0; t < T; ++t) {
       RmsNorm(&x_[t * d], w.attn_norm.data(), d, c.norm_eps, &xb_[t * d]);
     }
-    MatMul(w.wq, xb_.data(), T, q_.data(), pool);
-    MatMul(w.wk, xb_.data(), T, k_.data(), pool);
-    MatMul(w.wv, xb_.data(), T, v_.data(), pool);
+    kernels::MatMul(w.wq, xb_.data(), T, q_.data(), pool);
+    kernels::MatMul(w.wk, xb_.data(), T, k_.data(), pool);
+    kernels::MatMul(w.wv, xb_.data(), T, v_.data(), pool);
     AddBias(q_.data(), w.bq, T);
     AddBias(k_.data(), w.bk, T);
     AddBias(v_.data(), w.bv, T);
@@ -138,16 +133,16 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
       }
     }
     Attention(batch, l, pool);
-    MatMul(w.wo, attn_.data(), T, proj_.data(), pool);
+    kernels::MatMul(w.wo, attn_.data(), T, proj_.data(), pool);
     for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
 
     for (int64_t t2 = 0; t2 < T; ++t2) {
       RmsNorm(&x_[t2 * d], w.ffn_norm.data(), d, c.norm_eps, &xb_[t2 * d]);
     }
-    MatMul(w.w_gate, xb_.data(), T, gate_.data(), pool);
-    MatMul(w.w_up, xb_.data(), T, up_.data(), pool);
+    kernels::MatMul(w.w_gate, xb_.data(), T, gate_.data(), pool);
+    kernels::MatMul(w.w_up, xb_.data(), T, up_.data(), pool);
     SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
-    MatMul(w.w_down, gate_.data(), T, proj_.data(), pool);
+    kernels::MatMul(w.w_down, gate_.data(), T, proj_.data(), pool);
     for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
   }
 
@@ -162,7 +157,7 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     }
   }
   logits->resize(n_rows * c.n_vocab);
-  MatMul(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
+  kernels::MatMul(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
   return Status::Ok();
 }
 
