@@ -1,0 +1,153 @@
+// engine/engine.cc — model loading, sessions and batched evaluation.
+#include "odlm/engine.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "base/logging.h"
+#include "platform/process_stats.h"
+
+namespace odlm {
+
+Engine::~Engine() = default;
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
+  if (options.kv_type != DType::kF16 && options.kv_type != DType::kF32) {
+    return InvalidArgumentError("KV cache type must be f16 or f32");
+  }
+  if (options.max_batch_tokens <= 0) return InvalidArgumentError("max_batch_tokens must be > 0");
+  std::unique_ptr<Engine> e(new Engine());
+  e->options_ = options;
+  ASSIGN_OR_RETURN(e->file_, GgufFile::Open(options.model_path));
+  const int64_t physical = PhysicalMemoryBytes();
+  int64_t tensor_bytes = 0;
+  for (const auto& t : e->file_->tensors()) tensor_bytes += static_cast<int64_t>(t.n_bytes);
+  if (physical > 0 && tensor_bytes > physical) {
+    return ResourceExhaustedError("model '" + options.model_path + "' needs " +
+                                  std::to_string(tensor_bytes >> 20) + " MiB of weights but " +
+                                  "this machine has " + std::to_string(physical >> 20) +
+                                  " MiB of memory");
+  }
+  auto model = LlamaModel::Load(*e->file_);
+  if (!model.ok()) return model.status().WithContext(options.model_path);
+  e->model_ = std::move(model).value();
+  auto tok = Tokenizer::FromGguf(*e->file_);
+  if (!tok.ok()) return tok.status().WithContext(options.model_path);
+  e->tokenizer_ = std::move(tok).value();
+  if (e->tokenizer_->n_vocab() > e->config().n_vocab) {
+    return InvalidArgumentError(
+        options.model_path + ": the tokenizer has " + std::to_string(e->tokenizer_->n_vocab()) +
+        " tokens but the embedding only " + std::to_string(e->config().n_vocab));
+  }
+  const int64_t trained = e->config().n_ctx_train;
+  e->n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(trained, 4096);
+  if (e->n_ctx_ > trained) {
+    LOG(WARNING) << "context length " << e->n_ctx_ << " exceeds the " << trained
+                 << " tokens the model's metadata states; quality past that may degrade";
+  }
+  const int threads = options.n_threads > 0 ? options.n_threads : HardwareThreads();
+  e->pool_ = std::make_unique<ThreadPool>(threads);
+  return e;
+}
+
+std::string Engine::Describe() const {
+  const ModelConfig& c = config();
+  std::map<std::string, int> types;
+  int64_t bytes = 0;
+  for (const auto& t : file_->tensors()) {
+    ++types[std::string(DTypeName(t.type))];
+    bytes += static_cast<int64_t>(t.n_bytes);
+  }
+  std::ostringstream s;
+  s << (c.name.empty() ? "model" : c.name) << " (" << c.arch_name << ", " << c.n_layer
+    << " layers, dim " << c.n_embd << ", " << c.n_head << "/" << c.n_head_kv << " heads, vocab "
+    << c.n_vocab << "), " << (bytes >> 20) << " MiB, types";
+  for (const auto& [name, count] : types) s << " " << name << "×" << count;
+  s << ", context " << n_ctx_ << " (trained " << c.n_ctx_train << "), " << pool_->num_threads()
+    << " threads";
+  return s.str();
+}
+
+std::unique_ptr<Session> Engine::NewSession() {
+  KvCacheShape shape;
+  shape.n_layer = config().n_layer;
+  shape.kv_dim = config().kv_dim();
+  shape.type = options_.kv_type;
+  shape.chunk_tokens = 16;
+  shape.max_tokens = n_ctx_;
+  return std::make_unique<Session>(shape);
+}
+
+void Session::Truncate(int64_t n) {
+  if (n < n_tokens()) {
+    tokens_.resize(n);
+    kv_.Truncate(n);
+  }
+}
+
+int64_t Session::KeepCommonPrefix(std::span<const int32_t> tokens) {
+  int64_t common = 0;
+  const int64_t limit = std::min<int64_t>(n_tokens(), static_cast<int64_t>(tokens.size()) - 1);
+  while (common < limit && tokens_[common] == tokens[common]) ++common;
+  Truncate(common);
+  return common;
+}
+
+Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_logits,
+                    std::vector<float>* logits) {
+  if (tokens.empty()) return InvalidArgumentError("nothing to evaluate: no tokens");
+  const int64_t total = session.n_tokens() + static_cast<int64_t>(tokens.size());
+  RETURN_IF_ERROR(session.kv_.Reserve(total));
+  const int64_t n_vocab = config().n_vocab;
+  if (all_logits) logits->clear();
+  for (size_t start = 0; start < tokens.size();) {
+    const size_t n = std::min<size_t>(options_.max_batch_tokens, tokens.size() - start);
+    KvCacheView view = session.kv_.View();
+    SequenceStep step{tokens.data() + start, static_cast<int32_t>(n), &view, all_logits};
+    RETURN_IF_ERROR(
+        model_->Forward(std::span<const SequenceStep>(&step, 1), pool_.get(), &scratch_logits_));
+    session.kv_.Advance(static_cast<int64_t>(n));
+    session.tokens_.insert(session.tokens_.end(), tokens.begin() + start,
+                           tokens.begin() + start + n);
+    if (all_logits) {
+      logits->insert(logits->end(), scratch_logits_.begin(), scratch_logits_.end());
+    } else if (start + n == tokens.size()) {
+      logits->assign(scratch_logits_.end() - n_vocab, scratch_logits_.end());
+    }
+    start += n;
+  }
+  return Status::Ok();
+}
+
+Status Engine::EvalBatch(std::span<const BatchItem> items,
+                         std::vector<std::vector<float>>* logits) {
+  std::vector<KvCacheView> views(items.size());
+  std::vector<SequenceStep> steps(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (items[j].session == items[i].session) {
+        return InvalidArgumentError("a session appears twice in one batch");
+      }
+    }
+    Session& s = *items[i].session;
+    if (items[i].tokens.empty()) return InvalidArgumentError("batch item with no tokens");
+    RETURN_IF_ERROR(s.kv_.Reserve(s.n_tokens() + static_cast<int64_t>(items[i].tokens.size())));
+    views[i] = s.kv_.View();
+    steps[i] = {items[i].tokens.data(), static_cast<int32_t>(items[i].tokens.size()), &views[i],
+                false};
+  }
+  RETURN_IF_ERROR(model_->Forward(steps, pool_.get(), &scratch_logits_));
+  const int64_t n_vocab = config().n_vocab;
+  logits->resize(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    Session& s = *items[i].session;
+    s.kv_.Advance(static_cast<int64_t>(items[i].tokens.size()));
+    s.tokens_.insert(s.tokens_.end(), items[i].tokens.begin(), items[i].tokens.end());
+    (*logits)[i].assign(scratch_logits_.begin() + i * n_vocab,
+                        scratch_logits_.begin() + (i + 1) * n_vocab);
+  }
+  return Status::Ok();
+}
+
+}  // namespace odlm

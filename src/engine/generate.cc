@@ -1,0 +1,159 @@
+// engine/generate.cc — the generation loop and its incremental detokenizer.
+#include "odlm/generate.h"
+
+#include <algorithm>
+
+#include "platform/process_stats.h"
+
+namespace odlm {
+namespace {
+
+// Length of the longest prefix of `s` that ends on a UTF-8 character boundary (drops a trailing
+// incomplete sequence; invalid bytes count as complete so they cannot stall the stream).
+size_t CompleteUtf8Prefix(std::string_view s) {
+  const size_t n = s.size();
+  for (size_t back = 1; back <= 4 && back <= n; ++back) {
+    const unsigned char c = static_cast<unsigned char>(s[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
+    size_t need = 1;
+    if ((c & 0xE0) == 0xC0) {
+      need = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      need = 3;
+    } else if ((c & 0xF8) == 0xF0) {
+      need = 4;
+    }
+    return back < need ? n - back : n;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string_view FinishReasonName(FinishReason r) {
+  switch (r) {
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kEndOfGeneration:
+      return "eos";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kContextFull:
+      return "context";
+  }
+  return "unknown";
+}
+
+TextStream::TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop)
+    : tokenizer_(tokenizer), ids_{anchor}, stop_(std::move(stop)) {
+  anchor_len_ = tokenizer_.Decode(ids_).size();
+  stop_.erase(std::remove(stop_.begin(), stop_.end(), std::string()), stop_.end());
+}
+
+std::string TextStream::Push(int32_t token, bool* stopped) {
+  *stopped = false;
+  if (stopped_) return "";
+  ids_.push_back(token);
+  std::string full = tokenizer_.Decode(ids_);
+  text_ = full.size() >= anchor_len_ ? full.substr(anchor_len_) : std::string();
+  // A completed stop string ends the text before it.
+  size_t cut = std::string::npos;
+  for (const auto& s : stop_) {
+    const size_t from = emitted_ >= s.size() ? emitted_ - s.size() + 1 : 0;
+    const size_t at = text_.find(s, from);
+    if (at != std::string::npos) cut = std::min(cut, at);
+  }
+  if (cut != std::string::npos) {
+    stopped_ = *stopped = true;
+    std::string out = cut > emitted_ ? text_.substr(emitted_, cut - emitted_) : std::string();
+    emitted_ = std::max(emitted_, cut);
+    return out;
+  }
+  // Hold back a tail that could still grow into a stop string, and an incomplete character.
+  size_t final_len = CompleteUtf8Prefix(text_);
+  for (const auto& s : stop_) {
+    for (size_t k = std::min(s.size() - 1, text_.size()); k > 0; --k) {
+      if (text_.compare(text_.size() - k, k, s, 0, k) == 0) {
+        final_len = std::min(final_len, text_.size() - k);
+        break;
+      }
+    }
+  }
+  if (final_len <= emitted_) return "";
+  std::string out = text_.substr(emitted_, final_len - emitted_);
+  emitted_ = final_len;
+  return out;
+}
+
+std::string TextStream::Flush() {
+  if (stopped_ || emitted_ >= text_.size()) return "";
+  std::string out = text_.substr(emitted_);
+  emitted_ = text_.size();
+  return out;
+}
+
+StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<const int32_t> prompt,
+                                  const GenerateOptions& options, const TextCallback& on_text) {
+  if (prompt.empty()) return InvalidArgumentError("the prompt has no tokens");
+  if (options.max_tokens < 0) return InvalidArgumentError("max_tokens must be >= 0");
+  if (static_cast<int64_t>(prompt.size()) >= engine.n_ctx()) {
+    return OutOfRangeError("the prompt has " + std::to_string(prompt.size()) +
+                           " tokens; the context holds " + std::to_string(engine.n_ctx()));
+  }
+  GenerateResult r;
+  r.prompt_tokens = static_cast<int64_t>(prompt.size());
+  const int64_t t0 = MonotonicNanos();
+  r.reused_tokens = session.KeepCommonPrefix(prompt);
+  std::vector<float> logits;
+  RETURN_IF_ERROR(engine.Eval(session, prompt.subspan(r.reused_tokens), false, &logits));
+  Sampler sampler(options.sampling);
+  for (int32_t t : prompt) sampler.Accept(t);
+  TextStream stream(engine.tokenizer(), prompt.back(), options.stop);
+  int64_t t_first = 0;
+  for (int32_t i = 0; i < options.max_tokens; ++i) {
+    const int32_t token = sampler.Sample(logits);
+    sampler.Accept(token);
+    r.tokens.push_back(token);
+    if (i == 0) t_first = MonotonicNanos();
+    if (options.stop_at_end_of_generation && engine.tokenizer().IsEndOfGeneration(token)) {
+      r.finish = FinishReason::kEndOfGeneration;
+      break;
+    }
+    bool stopped = false;
+    std::string piece = stream.Push(token, &stopped);
+    if (!piece.empty()) {
+      r.text += piece;
+      if (on_text && !on_text(piece)) {
+        r.finish = FinishReason::kCancelled;
+        break;
+      }
+    }
+    if (stopped) {
+      r.finish = FinishReason::kStop;
+      break;
+    }
+    if (i + 1 == options.max_tokens) break;
+    if (session.n_tokens() + 1 >= engine.n_ctx()) {
+      r.finish = FinishReason::kContextFull;
+      break;
+    }
+    const int32_t one[1] = {token};
+    RETURN_IF_ERROR(engine.Eval(session, one, false, &logits));
+  }
+  if (r.finish != FinishReason::kStop && r.finish != FinishReason::kCancelled) {
+    std::string rest = stream.Flush();
+    if (!rest.empty()) {
+      r.text += rest;
+      if (on_text) on_text(rest);
+    }
+  }
+  const int64_t t_end = MonotonicNanos();
+  if (t_first == 0) t_first = t_end;
+  r.prefill_ms = (t_first - t0) / 1e6;
+  r.decode_ms = (t_end - t_first) / 1e6;
+  return r;
+}
+
+}  // namespace odlm
