@@ -1,0 +1,144 @@
+// kernels/matmul.cc — MatMul: activation quantization, variant choice and the thread split.
+//
+// Threads split the weight rows (each thread streams its own contiguous slice of the matrix, which
+// is what a memory-bound decode wants); activations are quantized once, before the split, and
+// shared read-only. Row slices are multiples of 16 so SIMD tiles stay full.
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/check.h"
+#include "kernels/matmul_ops.h"
+#include "kernels/quant.h"
+#include "kernels/ref/ref_kernels.h"
+#include "platform/cpu_features.h"
+
+namespace odlm::kernels {
+namespace internal {
+namespace {
+
+template <float (*Dot)(int64_t, const void*, const void*)>
+void RefGemm(int64_t n, const void* w, int64_t w_stride, const void* x, int64_t x_stride, float* y,
+             int64_t y_stride, int64_t n_rows, int64_t n_tokens) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      y[t * y_stride + r] = Dot(n, wb + r * w_stride, xb + t * x_stride);
+    }
+  }
+}
+
+constexpr MatMulOps kRefOps[] = {
+    {"ref", DType::kF32, RefGemm<ref::DotF32>},   {"ref", DType::kF32, RefGemm<ref::DotF16>},
+    {"ref", DType::kF32, RefGemm<ref::DotBF16>},  {"ref", DType::kQ8_0, RefGemm<ref::DotQ4_0>},
+    {"ref", DType::kQ8_1, RefGemm<ref::DotQ4_1>}, {"ref", DType::kQ8_0, RefGemm<ref::DotQ5_0>},
+    {"ref", DType::kQ8_1, RefGemm<ref::DotQ5_1>}, {"ref", DType::kQ8_0, RefGemm<ref::DotQ8_0>},
+    {"ref", DType::kQ8_K, RefGemm<ref::DotQ2_K>}, {"ref", DType::kQ8_K, RefGemm<ref::DotQ3_K>},
+    {"ref", DType::kQ8_K, RefGemm<ref::DotQ4_K>}, {"ref", DType::kQ8_K, RefGemm<ref::DotQ5_K>},
+    {"ref", DType::kQ8_K, RefGemm<ref::DotQ6_K>},
+};
+constexpr DType kRefTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0, DType::kQ4_1,
+                               DType::kQ5_0, DType::kQ5_1, DType::kQ8_0, DType::kQ2_K, DType::kQ3_K,
+                               DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+const MatMulOps* BestOps(DType type) {
+  const MatMulOps* ops[3];
+  const int n = RunnableOps(type, ops);
+  return n > 0 ? ops[n - 1] : nullptr;
+}
+
+// The choice per type, made once.
+const MatMulOps* SelectedOps(DType type) {
+  static const auto* table = [] {
+    auto* t = new std::vector<std::pair<DType, const MatMulOps*>>();
+    for (DType d : kRefTypes) t->emplace_back(d, BestOps(d));
+    return t;
+  }();
+  for (const auto& [d, ops] : *table) {
+    if (d == type) return ops;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const MatMulOps* RefOps(DType type) {
+  for (size_t i = 0; i < std::size(kRefTypes); ++i) {
+    if (kRefTypes[i] == type) return &kRefOps[i];
+  }
+  return nullptr;
+}
+
+int RunnableOps(DType type, const MatMulOps* out[3]) {
+  int n = 0;
+  if (const MatMulOps* r = RefOps(type)) out[n++] = r;
+  if (n == 0) return 0;
+  const CpuFeatures& f = GetCpuFeatures();
+  if (f.avx2 && f.fma && f.f16c) {
+    if (const MatMulOps* o = Avx2Ops(type)) out[n++] = o;
+  }
+  if (f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
+    if (const MatMulOps* o = Avx512Ops(type)) out[n++] = o;
+  }
+  return n;
+}
+
+void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, int64_t n_tokens,
+                   float* y, ThreadPool* pool) {
+  CHECK_GE(n_tokens, 0);
+  CHECK_GE(w.rows, 0);
+  CHECK_GE(w.row_bytes, RowBytes(w.type, w.cols)) << "weight rows overlap";
+  if (n_tokens == 0 || w.rows == 0) return;
+  CHECK(w.data != nullptr && x != nullptr && y != nullptr);
+
+  // Activations in the type's format: [n_tokens] rows of x_stride bytes, quantized once.
+  const void* act = x;
+  int64_t x_stride = w.cols * static_cast<int64_t>(sizeof(float));
+  thread_local std::vector<uint8_t> scratch;
+  if (ops.act_type != DType::kF32) {
+    x_stride = RowBytes(ops.act_type, w.cols);
+    scratch.resize(static_cast<size_t>(x_stride * n_tokens) + 64);
+    uint8_t* buf = scratch.data();
+    auto quantize = [&](int, int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        QuantizeRow(ops.act_type, x + t * w.cols, buf + t * x_stride, w.cols);
+      }
+    };
+    if (pool != nullptr && n_tokens > 1) {
+      pool->ParallelFor(n_tokens, quantize);
+    } else {
+      quantize(0, 0, n_tokens);
+    }
+    act = buf;
+  }
+
+  const auto* wb = static_cast<const uint8_t*>(w.data);
+  auto run = [&](int, int64_t r0, int64_t r1) {
+    ops.gemm(w.cols, wb + r0 * w.row_bytes, w.row_bytes, act, x_stride, y + r0, w.rows, r1 - r0,
+             n_tokens);
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(w.rows, run, /*grain=*/16);
+  } else {
+    run(0, 0, w.rows);
+  }
+}
+
+}  // namespace internal
+
+bool IsMatMulSupported(DType type) { return internal::RefOps(type) != nullptr; }
+
+void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
+  const internal::MatMulOps* ops = internal::SelectedOps(w.type);
+  CHECK(ops != nullptr) << "MatMul does not support weights of type " << DTypeName(w.type);
+  internal::MatMulWithOps(*ops, w, x, n_tokens, y, pool);
+}
+
+std::string_view MatMulVariant(DType type) {
+  const internal::MatMulOps* ops = internal::SelectedOps(type);
+  return ops != nullptr ? ops->variant : "none";
+}
+
+}  // namespace odlm::kernels

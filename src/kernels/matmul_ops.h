@@ -1,0 +1,48 @@
+// kernels/matmul_ops.h — the per-type, per-ISA kernel table behind MatMul (internal to kernels/
+// and its tests).
+//
+// A variant supplies, per weight type, a tile function computing y for a range of weight rows ×
+// activation rows, with the activations already in the type's activation format (ActType: f32
+// for float weights, Q8_0 / Q8_1 / Q8_K for quantized ones; the activation quantizer is always
+// the scalar reference, so every variant sees identical activations). Each y element is computed
+// by the same sequence of operations whatever the tile it falls in, so results do not depend on
+// how the rows are split across threads.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "tensor/dtype.h"
+
+namespace odlm::kernels::internal {
+
+// y[t * y_stride + r] = dot(weight row r, activation row t) for r < n_rows, t < n_tokens.
+// w: [n_rows] rows of w_stride bytes; x: [n_tokens] rows of x_stride bytes (activation format);
+// n: elements per row.
+using GemmFn = void (*)(int64_t n, const void* w, int64_t w_stride, const void* x, int64_t x_stride,
+                        float* y, int64_t y_stride, int64_t n_rows, int64_t n_tokens);
+
+struct MatMulOps {
+  std::string_view variant;  // "ref", "avx2", "avx512vnni"
+  DType act_type;            // kF32, kQ8_0, kQ8_1 or kQ8_K
+  GemmFn gemm;
+};
+
+// The scalar reference for `type`, or nullptr if MatMul does not support the type.
+const MatMulOps* RefOps(DType type);
+// The AVX2+FMA+F16C and AVX-512 (F/BW/VL/VNNI) variants: nullptr when not compiled in (non-x86
+// build) or not written for `type`. They do not check the CPU: callers must.
+const MatMulOps* Avx2Ops(DType type);
+const MatMulOps* Avx512Ops(DType type);
+
+// Every variant that this CPU can run for `type`, best last (always starts with the reference).
+// Fills up to 3 entries of `out`, returns the count.
+int RunnableOps(DType type, const MatMulOps* out[3]);
+
+// MatMul with an explicit variant (same contract as kernels::MatMul).
+void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, int64_t n_tokens,
+                   float* y, ThreadPool* pool);
+
+}  // namespace odlm::kernels::internal
