@@ -1,0 +1,162 @@
+// server/key_store.cc — keys file, SHA-256 (OpenSSL libcrypto), constant-time lookup.
+#include "server/key_store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/file_util.h"
+
+namespace odlm::server {
+namespace {
+
+using nlohmann::json;
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return out;
+}
+
+StatusOr<int64_t> GetInt(const json& app, const char* field, const std::string& where,
+                         int64_t fallback) {
+  auto it = app.find(field);
+  if (it == app.end()) return fallback;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+    return InvalidArgumentError(where + ": '" + field + "' must be a non-negative integer");
+  }
+  return it->get<int64_t>();
+}
+
+Status Save(const std::string& path, const std::vector<AppRecord>& apps) {
+  json list = json::array();
+  for (const auto& a : apps) {
+    list.push_back({{"name", a.name},
+                    {"key_sha256", a.key_sha256},
+                    {"max_contexts", a.limits.max_contexts},
+                    {"max_context_tokens", a.limits.max_context_tokens},
+                    {"max_in_flight", a.limits.max_in_flight}});
+  }
+  const json doc = {{"version", 1}, {"apps", list}};
+  RETURN_IF_ERROR(WriteFileAtomically(path, doc.dump(2) + "\n"));
+  if (::chmod(path.c_str(), 0600) != 0) {
+    return UnavailableError("cannot restrict permissions of keys file '" + path + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  CHECK(EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) == 1);
+  return Hex(digest, len);
+}
+
+StatusOr<std::string> NewApiKey() {
+  unsigned char bytes[24];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return UnavailableError("the OS random number generator failed; cannot create a key");
+  }
+  return "odlm-" + Hex(bytes, sizeof(bytes));
+}
+
+bool IsValidAppName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
+  if (!FileExists(path)) {
+    return NotFoundError("keys file '" + path +
+                         "' does not exist; create it with: odlm serve --keys " + path +
+                         " --add-app NAME");
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return DataLossError("keys file '" + path + "' is not a JSON object");
+  }
+  auto apps = doc.find("apps");
+  if (apps == doc.end() || !apps->is_array()) {
+    return DataLossError("keys file '" + path + "' has no 'apps' array");
+  }
+  KeyStore store;
+  for (size_t i = 0; i < apps->size(); ++i) {
+    const json& a = (*apps)[i];
+    const std::string where = "keys file '" + path + "', apps[" + std::to_string(i) + "]";
+    if (!a.is_object()) return DataLossError(where + " is not an object");
+    AppRecord r;
+    auto name = a.find("name");
+    auto hash = a.find("key_sha256");
+    if (name == a.end() || !name->is_string() || !IsValidAppName(name->get<std::string>())) {
+      return DataLossError(where + ": 'name' must be 1-64 characters of [A-Za-z0-9_.-]");
+    }
+    if (hash == a.end() || !hash->is_string() || hash->get<std::string>().size() != 64) {
+      return DataLossError(where + ": 'key_sha256' must be 64 hex digits");
+    }
+    r.name = name->get<std::string>();
+    r.key_sha256 = hash->get<std::string>();
+    ASSIGN_OR_RETURN(int64_t max_contexts, GetInt(a, "max_contexts", where, r.limits.max_contexts));
+    ASSIGN_OR_RETURN(r.limits.max_context_tokens,
+                     GetInt(a, "max_context_tokens", where, r.limits.max_context_tokens));
+    ASSIGN_OR_RETURN(int64_t max_in_flight,
+                     GetInt(a, "max_in_flight", where, r.limits.max_in_flight));
+    r.limits.max_contexts = static_cast<int32_t>(std::min<int64_t>(max_contexts, INT32_MAX));
+    r.limits.max_in_flight = static_cast<int32_t>(std::min<int64_t>(max_in_flight, INT32_MAX));
+    for (const auto& other : store.apps_) {
+      if (other.name == r.name) return DataLossError(where + ": app '" + r.name + "' twice");
+    }
+    store.apps_.push_back(std::move(r));
+  }
+  return store;
+}
+
+StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::string& name,
+                                       const AppLimits& limits) {
+  if (!IsValidAppName(name)) {
+    return InvalidArgumentError("app name '" + name +
+                                "' must be 1-64 characters of [A-Za-z0-9_.-]");
+  }
+  std::vector<AppRecord> apps;
+  if (FileExists(path)) {
+    ASSIGN_OR_RETURN(KeyStore existing, Load(path));
+    apps = existing.apps_;
+  }
+  for (const auto& a : apps) {
+    if (a.name == name) {
+      return FailedPreconditionError("app '" + name + "' already exists in '" + path + "'");
+    }
+  }
+  ASSIGN_OR_RETURN(std::string key, NewApiKey());
+  apps.push_back({name, Sha256Hex(key), limits});
+  RETURN_IF_ERROR(Save(path, apps));
+  return key;
+}
+
+const AppRecord* KeyStore::Authenticate(std::string_view key) const {
+  const std::string hash = Sha256Hex(key);
+  const AppRecord* found = nullptr;
+  for (const auto& a : apps_) {  // no early exit: time does not depend on which app matched
+    if (a.key_sha256.size() == hash.size() &&
+        CRYPTO_memcmp(a.key_sha256.data(), hash.data(), hash.size()) == 0) {
+      found = &a;
+    }
+  }
+  return found;
+}
+
+}  // namespace odlm::server

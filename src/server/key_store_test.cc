@@ -1,0 +1,100 @@
+#include "server/key_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "platform/file_util.h"
+
+namespace odlm::server {
+namespace {
+
+class KeyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/odlm_keys_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/keys.json";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_, path_;
+};
+
+TEST(Sha256Test, KnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_F(KeyStoreTest, AddAppThenAuthenticate) {
+  auto k1 = KeyStore::AddApp(path_, "notes", AppLimits{});
+  ASSERT_TRUE(k1.ok()) << k1.status().ToString();
+  AppLimits limits;
+  limits.max_contexts = 3;
+  limits.max_in_flight = 2;
+  limits.max_context_tokens = 512;
+  auto k2 = KeyStore::AddApp(path_, "mail", limits);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_NE(*k1, *k2);
+  EXPECT_EQ(k1->rfind("odlm-", 0), 0u);
+  EXPECT_EQ(k1->size(), 5u + 48u);
+
+  // The file holds hashes only, and only the owner can read it.
+  auto text = ReadFileToString(path_);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->find(*k1), std::string::npos);
+  EXPECT_NE(text->find(Sha256Hex(*k1)), std::string::npos);
+  struct stat st;
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto store = KeyStore::Load(path_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_EQ(store->apps().size(), 2u);
+  const AppRecord* a = store->Authenticate(*k1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->name, "notes");
+  const AppRecord* b = store->Authenticate(*k2);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->name, "mail");
+  EXPECT_EQ(b->limits.max_contexts, 3);
+  EXPECT_EQ(b->limits.max_in_flight, 2);
+  EXPECT_EQ(b->limits.max_context_tokens, 512);
+  EXPECT_EQ(store->Authenticate(""), nullptr);
+  EXPECT_EQ(store->Authenticate("odlm-wrong"), nullptr);
+  EXPECT_EQ(store->Authenticate(k1->substr(0, k1->size() - 1)), nullptr);
+}
+
+TEST_F(KeyStoreTest, RejectsDuplicateAndBadNames) {
+  ASSERT_TRUE(KeyStore::AddApp(path_, "a", AppLimits{}).ok());
+  EXPECT_EQ(KeyStore::AddApp(path_, "a", AppLimits{}).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(KeyStore::AddApp(path_, "", AppLimits{}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeyStore::AddApp(path_, "has space", AppLimits{}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeyStore::AddApp(path_, std::string(65, 'x'), AppLimits{}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto store = KeyStore::Load(path_);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(store->apps().size(), 1u);
+}
+
+TEST_F(KeyStoreTest, MissingAndCorruptFiles) {
+  EXPECT_EQ(KeyStore::Load(path_).status().code(), StatusCode::kNotFound);
+  for (const char* bad : {"", "not json", "[]", "{\"apps\": 3}", "{\"apps\": [{\"name\": \"a\"}]}",
+                          "{\"apps\": [{\"name\": \"a b\", \"key_sha256\": \""
+                          "0000000000000000000000000000000000000000000000000000000000000000\"}]}",
+                          "{\"apps\": [{\"name\": \"a\", \"key_sha256\": \""
+                          "0000000000000000000000000000000000000000000000000000000000000000\", "
+                          "\"max_contexts\": -1}]}"}) {
+    ASSERT_TRUE(WriteFileAtomically(path_, bad).ok());
+    auto s = KeyStore::Load(path_);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.status().message().find(path_), std::string::npos) << s.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace odlm::server

@@ -1,0 +1,192 @@
+// server/metrics.cc — Prometheus text rendering.
+#include "server/metrics.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/check.h"
+
+namespace odlm::server {
+namespace {
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+void Header(std::string* out, const char* name, const char* type, const char* help) {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+}
+
+void Scalar(std::string* out, const char* name, const char* type, const char* help, double v) {
+  Header(out, name, type, help);
+  *out += name;
+  *out += ' ';
+  *out += Num(v);
+  *out += '\n';
+}
+
+// Label values: backslash, quote and newline escaped.
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
+  CHECK(std::is_sorted(bounds_.begin(), bounds_.end()));
+}
+
+void Histogram::Observe(double v) {
+  const size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  ++counts_[i];
+  sum_ += v;
+  ++count_;
+}
+
+void Histogram::Render(const std::string& name, std::string* out) const {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    *out += name + "_bucket{le=\"" + (i < bounds_.size() ? Num(bounds_[i]) : "+Inf") + "\"} " +
+            std::to_string(cumulative) + "\n";
+  }
+  *out += name + "_sum " + Num(sum_) + "\n";
+  *out += name + "_count " + std::to_string(count_) + "\n";
+}
+
+double Histogram::Quantile(double q) const {
+  if (count_ == 0) return 0;
+  const double want = q * static_cast<double>(count_);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    if (static_cast<double>(cumulative) >= want) return bounds_[i];
+  }
+  return bounds_.empty() ? 0 : bounds_.back();
+}
+
+Metrics::Metrics() : ttft_({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}) {}
+
+void Metrics::CountRequest(const std::string& route, int http_status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{route, http_status}];
+}
+
+void Metrics::AddTokens(int64_t prompt, int64_t reused, int64_t completion) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prompt_tokens_ += prompt;
+  reused_tokens_ += reused;
+  completion_tokens_ += completion;
+}
+
+void Metrics::ObserveTimeToFirstToken(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ttft_.Observe(seconds);
+}
+
+void Metrics::CountCancelled() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++cancelled_;
+}
+
+void Metrics::CountRejected() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++rejected_;
+}
+
+void Metrics::SetQueueDepth(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_depth_ = n;
+}
+
+void Metrics::SetActiveRequests(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_requests_ = n;
+}
+
+void Metrics::SetContexts(int64_t total, int64_t resident) {
+  std::lock_guard<std::mutex> lock(mu_);
+  contexts_ = total;
+  contexts_resident_ = resident;
+}
+
+void Metrics::SetKvBytes(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kv_bytes_ = bytes;
+}
+
+int64_t Metrics::prompt_tokens() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return prompt_tokens_;
+}
+
+int64_t Metrics::completion_tokens() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return completion_tokens_;
+}
+
+uint64_t Metrics::requests(const std::string& route, int http_status) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = requests_.find({route, http_status});
+  return it == requests_.end() ? 0 : it->second;
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  Header(&out, "odlm_requests_total", "counter", "HTTP requests answered, by route and status.");
+  for (const auto& [key, n] : requests_) {
+    out += "odlm_requests_total{route=\"" + Escape(key.first) + "\",code=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  Scalar(&out, "odlm_prompt_tokens_total", "counter", "Prompt tokens of completed generations.",
+         static_cast<double>(prompt_tokens_));
+  Scalar(&out, "odlm_prompt_tokens_reused_total", "counter",
+         "Prompt tokens served from cached KV (prefix reuse) instead of computed.",
+         static_cast<double>(reused_tokens_));
+  Scalar(&out, "odlm_completion_tokens_total", "counter", "Generated tokens.",
+         static_cast<double>(completion_tokens_));
+  Scalar(&out, "odlm_generations_cancelled_total", "counter",
+         "Generations cancelled because the client went away.", static_cast<double>(cancelled_));
+  Scalar(&out, "odlm_requests_rejected_total", "counter",
+         "Requests refused with 429 because the queue was full.", static_cast<double>(rejected_));
+  Scalar(&out, "odlm_queue_depth", "gauge", "Generation requests waiting for a slot.",
+         static_cast<double>(queue_depth_));
+  Scalar(&out, "odlm_active_requests", "gauge", "Generations in progress (prefill or decode).",
+         static_cast<double>(active_requests_));
+  Scalar(&out, "odlm_contexts", "gauge", "Persistent contexts (all apps).",
+         static_cast<double>(contexts_));
+  Scalar(&out, "odlm_active_contexts", "gauge", "Persistent contexts whose KV cache is in memory.",
+         static_cast<double>(contexts_resident_));
+  Scalar(&out, "odlm_kv_memory_bytes", "gauge",
+         "Bytes of KV cache allocated (contexts and cached sessions).",
+         static_cast<double>(kv_bytes_));
+  Header(&out, "odlm_time_to_first_token_seconds", "histogram",
+         "Time from a request's arrival to its first generated token.");
+  ttft_.Render("odlm_time_to_first_token_seconds", &out);
+  return out;
+}
+
+}  // namespace odlm::server

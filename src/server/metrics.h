@@ -1,0 +1,75 @@
+// server/metrics.h — the service's counters, gauges and histograms, rendered in the Prometheus
+// text exposition format (version 0.0.4) for GET /metrics.
+//
+// Thread-safe: every method may be called from any thread (one mutex; updates are a few per
+// request, so contention is negligible next to a forward pass).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace odlm::server {
+
+// A cumulative histogram with fixed upper bounds (seconds, ascending).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double v);
+  // Appends `name_bucket{le=...}`, `name_sum` and `name_count` lines.
+  void Render(const std::string& name, std::string* out) const;
+  uint64_t count() const { return count_; }
+  // The smallest bucket bound with at least q of the observations at or below it (q in (0, 1]).
+  double Quantile(double q) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // [bounds_.size() + 1]: the last is +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  // One answered HTTP request (route pattern, not the raw path, so labels stay bounded).
+  void CountRequest(const std::string& route, int http_status);
+  void AddTokens(int64_t prompt, int64_t reused, int64_t completion);
+  void ObserveTimeToFirstToken(double seconds);
+  void CountCancelled();
+  void CountRejected();  // refused because the queue was full
+
+  // Gauges, set by their owners whenever they change.
+  void SetQueueDepth(int64_t n);
+  void SetActiveRequests(int64_t n);
+  void SetContexts(int64_t total, int64_t resident);
+  void SetKvBytes(int64_t bytes);
+
+  std::string Render() const;
+
+  // For tests and the bench: snapshot values.
+  int64_t prompt_tokens() const;
+  int64_t completion_tokens() const;
+  uint64_t requests(const std::string& route, int http_status) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  int64_t prompt_tokens_ = 0;
+  int64_t reused_tokens_ = 0;
+  int64_t completion_tokens_ = 0;
+  uint64_t cancelled_ = 0;
+  uint64_t rejected_ = 0;
+  int64_t queue_depth_ = 0;
+  int64_t active_requests_ = 0;
+  int64_t contexts_ = 0;
+  int64_t contexts_resident_ = 0;
+  int64_t kv_bytes_ = 0;
+  Histogram ttft_;
+};
+
+}  // namespace odlm::server

@@ -1,0 +1,299 @@
+// server/requests.cc — request parsing and validation (nlohmann::json, non-throwing use only).
+#include "server/requests.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace odlm::server {
+namespace {
+
+using nlohmann::json;
+
+std::string TypeName(const json& v) { return v.type_name(); }
+
+ApiError WrongType(const std::string& field, const char* expected, const json& v) {
+  return BadRequest("'" + field + "' must be " + expected + ", got " + TypeName(v), field,
+                    "invalid_type");
+}
+
+// Parses the body as a JSON object, or explains why it is not one.
+std::variant<json, ApiError> ParseObject(std::string_view body) {
+  if (body.empty()) {
+    return BadRequest("the request body is empty; expected a JSON object", "", "invalid_json");
+  }
+  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    // Find where it breaks, for the message (the non-throwing parse does not say).
+    std::string where;
+    try {
+      json probe = json::parse(body.begin(), body.end());
+      (void)probe;
+    } catch (const json::parse_error& e) {
+      where = " (at byte " + std::to_string(e.byte) + ")";
+    }
+    return BadRequest("the request body is not valid JSON" + where, "", "invalid_json");
+  }
+  if (!doc.is_object()) {
+    return BadRequest("the request body must be a JSON object, got " + TypeName(doc), "",
+                      "invalid_json");
+  }
+  return doc;
+}
+
+// Optional number field within [lo, hi]. Returns an error or nothing (leaving *out unchanged).
+std::optional<ApiError> GetNumber(const json& o, const char* field, float lo, float hi,
+                                  float* out) {
+  auto it = o.find(field);
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) return WrongType(field, "a number", *it);
+  const double v = it->get<double>();
+  if (!std::isfinite(v) || v < lo || v > hi) {
+    return BadRequest("'" + std::string(field) + "' must be between " + std::to_string(lo) +
+                          " and " + std::to_string(hi) + ", got " + it->dump(),
+                      field, "out_of_range");
+  }
+  *out = static_cast<float>(v);
+  return std::nullopt;
+}
+
+std::optional<ApiError> GetBool(const json& o, const char* field, bool* out) {
+  auto it = o.find(field);
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) return WrongType(field, "a boolean", *it);
+  *out = it->get<bool>();
+  return std::nullopt;
+}
+
+std::optional<ApiError> GetString(const json& o, const char* field, bool required,
+                                  std::string* out) {
+  auto it = o.find(field);
+  if (it == o.end() || it->is_null()) {
+    if (required) {
+      return BadRequest("missing required field '" + std::string(field) + "'", field,
+                        "missing_field");
+    }
+    return std::nullopt;
+  }
+  if (!it->is_string()) return WrongType(field, "a string", *it);
+  *out = it->get<std::string>();
+  return std::nullopt;
+}
+
+// The common generation settings. `max_tokens_fields` lists the accepted names for the length
+// (chat accepts max_completion_tokens too).
+std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
+                                    GenerationParams* p) {
+  p->max_tokens = limits.default_max_tokens;
+  if (auto e = GetNumber(o, "temperature", 0.0f, 2.0f, &p->temperature)) return e;
+  if (auto e = GetNumber(o, "top_p", 0.0f, 1.0f, &p->top_p)) return e;
+  if (auto it = o.find("top_p"); it != o.end() && it->is_number() && p->top_p <= 0.0f) {
+    return BadRequest("'top_p' must be greater than 0", "top_p", "out_of_range");
+  }
+  if (auto e = GetNumber(o, "frequency_penalty", -2.0f, 2.0f, &p->frequency_penalty)) return e;
+  if (auto e = GetNumber(o, "presence_penalty", -2.0f, 2.0f, &p->presence_penalty)) return e;
+  if (auto e = GetBool(o, "stream", &p->stream)) return e;
+  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
+    auto it = o.find(field);
+    if (it == o.end() || it->is_null()) continue;
+    if (!it->is_number_integer()) return WrongType(field, "an integer", *it);
+    const int64_t v = it->get<int64_t>();
+    if (v < 1 || v > limits.max_tokens_cap) {
+      return BadRequest("'" + std::string(field) + "' must be between 1 and " +
+                            std::to_string(limits.max_tokens_cap) + ", got " + it->dump(),
+                        field, "out_of_range");
+    }
+    p->max_tokens = static_cast<int32_t>(v);
+  }
+  if (auto it = o.find("seed"); it != o.end() && !it->is_null()) {
+    if (!it->is_number_integer()) return WrongType("seed", "an integer", *it);
+    p->seed =
+        it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(it->get<int64_t>());
+  }
+  if (auto it = o.find("stop"); it != o.end() && !it->is_null()) {
+    std::vector<std::string> stop;
+    if (it->is_string()) {
+      stop.push_back(it->get<std::string>());
+    } else if (it->is_array()) {
+      for (const auto& s : *it) {
+        if (!s.is_string()) return WrongType("stop", "a string or an array of strings", s);
+        stop.push_back(s.get<std::string>());
+      }
+    } else {
+      return WrongType("stop", "a string or an array of strings", *it);
+    }
+    if (stop.size() > limits.max_stop_strings) {
+      return BadRequest("'stop' may hold at most " + std::to_string(limits.max_stop_strings) +
+                            " strings, got " + std::to_string(stop.size()),
+                        "stop", "out_of_range");
+    }
+    for (const auto& s : stop) {
+      if (s.empty()) return BadRequest("'stop' strings must not be empty", "stop", "out_of_range");
+      if (s.size() > limits.max_stop_bytes) {
+        return BadRequest(
+            "a 'stop' string is longer than " + std::to_string(limits.max_stop_bytes) + " bytes",
+            "stop", "out_of_range");
+      }
+    }
+    p->stop = std::move(stop);
+  }
+  if (auto it = o.find("stream_options"); it != o.end() && !it->is_null()) {
+    if (!it->is_object()) return WrongType("stream_options", "an object", *it);
+    if (auto e = GetBool(*it, "include_usage", &p->include_usage)) {
+      e->param = "stream_options.include_usage";
+      return e;
+    }
+  }
+  if (auto it = o.find("n"); it != o.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int64_t>() != 1) {
+      return BadRequest("only 'n': 1 is supported, got " + it->dump(), "n", "unsupported");
+    }
+  }
+  for (const char* field : {"tools", "functions", "logit_bias"}) {
+    auto it = o.find(field);
+    if (it != o.end() && !it->is_null() && !(it->is_array() && it->empty()) &&
+        !(it->is_object() && it->empty())) {
+      return BadRequest("'" + std::string(field) + "' is not supported by this server", field,
+                        "unsupported");
+    }
+  }
+  if (auto it = o.find("logprobs");
+      it != o.end() && !it->is_null() && !(it->is_boolean() && !it->get<bool>())) {
+    return BadRequest("'logprobs' is not supported by this server", "logprobs", "unsupported");
+  }
+  return std::nullopt;
+}
+
+// Message content: a string, or an array of {"type":"text","text":...} parts (concatenated).
+std::optional<ApiError> ParseContent(const json& v, const std::string& field, std::string* out) {
+  if (v.is_string()) {
+    *out = v.get<std::string>();
+    return std::nullopt;
+  }
+  if (!v.is_array()) return WrongType(field, "a string or an array of text parts", v);
+  out->clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& part = v[i];
+    const std::string pf = field + "[" + std::to_string(i) + "]";
+    if (!part.is_object()) return WrongType(pf, "an object", part);
+    auto type = part.find("type");
+    if (type == part.end() || !type->is_string() || type->get<std::string>() != "text") {
+      return BadRequest("'" + pf + ".type' must be \"text\" (only text content is supported)",
+                        pf + ".type", "unsupported");
+    }
+    auto text = part.find("text");
+    if (text == part.end() || !text->is_string()) {
+      return BadRequest("'" + pf + ".text' must be a string", pf + ".text", "invalid_type");
+    }
+    *out += text->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParseResult<ChatCompletionRequest> ParseChatCompletion(std::string_view body,
+                                                       const RequestLimits& limits) {
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  ChatCompletionRequest r;
+  if (auto e = GetString(o, "model", false, &r.model)) return *e;
+  auto it = o.find("messages");
+  if (it == o.end() || it->is_null()) {
+    return BadRequest("missing required field 'messages'", "messages", "missing_field");
+  }
+  if (!it->is_array()) return WrongType("messages", "an array", *it);
+  if (it->empty()) return BadRequest("'messages' must not be empty", "messages", "out_of_range");
+  if (it->size() > limits.max_messages) {
+    return BadRequest(
+        "'messages' may hold at most " + std::to_string(limits.max_messages) + " messages",
+        "messages", "out_of_range");
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& m = (*it)[i];
+    const std::string f = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return WrongType(f, "an object", m);
+    ChatMessage msg;
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) {
+      return BadRequest("'" + f + ".role' must be a string", f + ".role", "missing_field");
+    }
+    msg.role = role->get<std::string>();
+    if (msg.role == "developer") msg.role = "system";
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant") {
+      return BadRequest("'" + f + ".role' must be \"system\", \"user\" or \"assistant\", got \"" +
+                            msg.role + "\"",
+                        f + ".role", "invalid_value");
+    }
+    auto content = m.find("content");
+    if (content == m.end() || content->is_null()) {
+      return BadRequest("missing '" + f + ".content'", f + ".content", "missing_field");
+    }
+    if (auto e = ParseContent(*content, f + ".content", &msg.content)) return *e;
+    r.messages.push_back(std::move(msg));
+  }
+  if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  return r;
+}
+
+ParseResult<CompletionRequest> ParseCompletion(std::string_view body, const RequestLimits& limits) {
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  CompletionRequest r;
+  if (auto e = GetString(o, "model", false, &r.model)) return *e;
+  auto it = o.find("prompt");
+  if (it == o.end() || it->is_null()) {
+    return BadRequest("missing required field 'prompt'", "prompt", "missing_field");
+  }
+  const json* p = &*it;
+  if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) p = &(*p)[0];
+  if (p->is_string()) {
+    r.prompt = p->get<std::string>();
+  } else if (p->is_array() && !p->empty() && (*p)[0].is_number_integer()) {
+    std::vector<int32_t> ids;
+    for (const auto& v : *p) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX) {
+        return BadRequest("'prompt' token ids must be non-negative integers", "prompt",
+                          "invalid_type");
+      }
+      ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
+    }
+    r.prompt = std::move(ids);
+  } else if (p->is_array()) {
+    return BadRequest("'prompt' must be one string (batches of prompts are not supported)",
+                      "prompt", "unsupported");
+  } else {
+    return WrongType("prompt", "a string", *p);
+  }
+  bool echo = false;
+  if (auto e = GetBool(o, "echo", &echo)) return *e;
+  if (echo) {
+    return BadRequest("'echo' is not supported by this server", "echo", "unsupported");
+  }
+  if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  return r;
+}
+
+ParseResult<CreateContextRequest> ParseCreateContext(std::string_view body) {
+  CreateContextRequest r;
+  if (body.empty()) return r;  // no system prompt
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  if (auto e = GetString(o, "system", false, &r.system)) return *e;
+  return r;
+}
+
+ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
+                                                       const RequestLimits& limits) {
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  ContextMessageRequest r;
+  if (auto e = GetString(o, "content", true, &r.content)) return *e;
+  if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  return r;
+}
+
+}  // namespace odlm::server

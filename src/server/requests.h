@@ -1,0 +1,81 @@
+// server/requests.h — parsing and validation of request bodies (OpenAI chat/completions, contexts).
+//
+// Parsing never throws and never trusts the input: a malformed body, a field of the wrong type, a
+// missing field or an out-of-range value becomes a 400 ApiError naming the field (`param`) and what
+// was expected. Unknown fields are ignored (OpenAI clients send many), except those that would
+// change the result in a way we cannot honour (n > 1, logprobs, tools), which are refused.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "server/api_error.h"
+
+namespace odlm::server {
+
+// Bounds a request may ask for; the service sets them from its configuration.
+struct RequestLimits {
+  int32_t max_tokens_cap = 4096;     // largest max_tokens accepted
+  int32_t default_max_tokens = 256;  // when the request does not say
+  size_t max_stop_strings = 4;
+  size_t max_stop_bytes = 256;
+  size_t max_messages = 1024;
+};
+
+// Sampling and length settings common to every generating request.
+struct GenerationParams {
+  float temperature = 1.0f;  // OpenAI's default; 0 = greedy
+  float top_p = 1.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int32_t max_tokens = 0;
+  std::vector<std::string> stop;
+  std::optional<uint64_t> seed;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+};
+
+struct ChatMessage {
+  std::string role;  // "system", "user" or "assistant"
+  std::string content;
+};
+
+struct ChatCompletionRequest {
+  std::string model;  // may be empty; the service serves one model
+  std::vector<ChatMessage> messages;
+  GenerationParams params;
+};
+
+struct CompletionRequest {
+  std::string model;
+  // Text, or token ids (OpenAI allows an array of integers).
+  std::variant<std::string, std::vector<int32_t>> prompt;
+  GenerationParams params;
+};
+
+struct CreateContextRequest {
+  std::string system;  // may be empty
+};
+
+struct ContextMessageRequest {
+  std::string content;
+  GenerationParams params;
+};
+
+// Either the parsed request or the 400 error to answer with.
+template <typename T>
+using ParseResult = std::variant<T, ApiError>;
+
+ParseResult<ChatCompletionRequest> ParseChatCompletion(std::string_view body,
+                                                       const RequestLimits& limits);
+ParseResult<CompletionRequest> ParseCompletion(std::string_view body, const RequestLimits& limits);
+ParseResult<CreateContextRequest> ParseCreateContext(std::string_view body);
+ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
+                                                       const RequestLimits& limits);
+
+}  // namespace odlm::server

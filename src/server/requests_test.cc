@@ -1,0 +1,161 @@
+#include "server/requests.h"
+
+#include <gtest/gtest.h>
+
+namespace odlm::server {
+namespace {
+
+const RequestLimits kLimits;
+
+template <typename T>
+T Ok(const ParseResult<T>& r) {
+  if (const auto* e = std::get_if<ApiError>(&r)) {
+    ADD_FAILURE() << "unexpected error: " << e->message;
+    return T{};
+  }
+  return std::get<T>(r);
+}
+
+template <typename T>
+ApiError Err(const ParseResult<T>& r) {
+  EXPECT_TRUE(std::holds_alternative<ApiError>(r));
+  return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r) : ApiError{};
+}
+
+TEST(ChatRequestTest, FullRequest) {
+  const auto r = Ok(ParseChatCompletion(
+      R"({"model":"m","messages":[{"role":"system","content":"Be brief."},
+          {"role":"user","content":[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]}],
+          "temperature":0.5,"top_p":0.9,"max_tokens":7,"stop":["\n","END"],"seed":42,
+          "stream":true,"stream_options":{"include_usage":true},"n":1,"user":"ignored"})",
+      kLimits));
+  EXPECT_EQ(r.model, "m");
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].role, "system");
+  EXPECT_EQ(r.messages[1].content, "Hi there");
+  EXPECT_FLOAT_EQ(r.params.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(r.params.top_p, 0.9f);
+  EXPECT_EQ(r.params.max_tokens, 7);
+  EXPECT_EQ(r.params.stop, (std::vector<std::string>{"\n", "END"}));
+  ASSERT_TRUE(r.params.seed.has_value());
+  EXPECT_EQ(*r.params.seed, 42u);
+  EXPECT_TRUE(r.params.stream);
+  EXPECT_TRUE(r.params.include_usage);
+}
+
+TEST(ChatRequestTest, Defaults) {
+  const auto r =
+      Ok(ParseChatCompletion(R"({"messages":[{"role":"user","content":"x"}]})", kLimits));
+  EXPECT_EQ(r.params.max_tokens, kLimits.default_max_tokens);
+  EXPECT_FLOAT_EQ(r.params.temperature, 1.0f);
+  EXPECT_FALSE(r.params.stream);
+  EXPECT_FALSE(r.params.seed.has_value());
+  EXPECT_TRUE(r.params.stop.empty());
+}
+
+TEST(ChatRequestTest, StopAsString) {
+  const auto r = Ok(
+      ParseChatCompletion(R"({"messages":[{"role":"user","content":"x"}],"stop":"###"})", kLimits));
+  EXPECT_EQ(r.params.stop, std::vector<std::string>{"###"});
+}
+
+TEST(ChatRequestTest, MalformedAndWrongTypes) {
+  EXPECT_EQ(Err(ParseChatCompletion("", kLimits)).code, "invalid_json");
+  const ApiError bad = Err(ParseChatCompletion(R"({"messages": [)", kLimits));
+  EXPECT_EQ(bad.code, "invalid_json");
+  EXPECT_NE(bad.message.find("byte"), std::string::npos);
+  EXPECT_EQ(Err(ParseChatCompletion("[1,2]", kLimits)).code, "invalid_json");
+  EXPECT_EQ(Err(ParseChatCompletion("{}", kLimits)).param, "messages");
+  EXPECT_EQ(Err(ParseChatCompletion(R"({"messages":"hi"})", kLimits)).param, "messages");
+  EXPECT_EQ(Err(ParseChatCompletion(R"({"messages":[]})", kLimits)).param, "messages");
+  EXPECT_EQ(Err(ParseChatCompletion(R"({"messages":[{"role":"user"}]})", kLimits)).param,
+            "messages[0].content");
+  EXPECT_EQ(
+      Err(ParseChatCompletion(R"({"messages":[{"role":"wizard","content":"x"}]})", kLimits)).param,
+      "messages[0].role");
+  EXPECT_EQ(
+      Err(ParseChatCompletion(R"({"messages":[{"role":"user","content":5}]})", kLimits)).param,
+      "messages[0].content");
+  EXPECT_EQ(
+      Err(ParseChatCompletion(R"({"model":3,"messages":[{"role":"user","content":"x"}]})", kLimits))
+          .param,
+      "model");
+}
+
+TEST(ChatRequestTest, OutOfRange) {
+  auto with = [](const std::string& extra) {
+    return Err(ParseChatCompletion(R"({"messages":[{"role":"user","content":"x"}],)" + extra + "}",
+                                   kLimits));
+  };
+  EXPECT_EQ(with(R"("temperature":2.5)").param, "temperature");
+  EXPECT_EQ(with(R"("temperature":-1)").param, "temperature");
+  EXPECT_EQ(with(R"("temperature":"hot")").code, "invalid_type");
+  EXPECT_EQ(with(R"("top_p":0)").param, "top_p");
+  EXPECT_EQ(with(R"("top_p":1.5)").param, "top_p");
+  EXPECT_EQ(with(R"("max_tokens":0)").param, "max_tokens");
+  EXPECT_EQ(with(R"("max_tokens":1e9)").param, "max_tokens");
+  EXPECT_EQ(with(R"("max_tokens":100000)").param, "max_tokens");
+  EXPECT_EQ(with(R"("stop":["a","b","c","d","e"])").param, "stop");
+  EXPECT_EQ(with(R"("stop":[""])").param, "stop");
+  EXPECT_EQ(with(R"("stop":5)").param, "stop");
+  EXPECT_EQ(with(R"("seed":1.5)").param, "seed");
+  EXPECT_EQ(with(R"("stream":"yes")").param, "stream");
+  EXPECT_EQ(with(R"("n":3)").param, "n");
+  EXPECT_EQ(with(R"("tools":[{"type":"function"}])").param, "tools");
+  EXPECT_EQ(with(R"("logprobs":true)").param, "logprobs");
+  EXPECT_EQ(with(R"("stream_options":{"include_usage":1})").param, "stream_options.include_usage");
+}
+
+TEST(CompletionRequestTest, PromptForms) {
+  const auto a = Ok(ParseCompletion(R"({"prompt":"Once","max_tokens":3})", kLimits));
+  EXPECT_EQ(std::get<std::string>(a.prompt), "Once");
+  EXPECT_EQ(a.params.max_tokens, 3);
+  const auto b = Ok(ParseCompletion(R"({"prompt":["Once"]})", kLimits));
+  EXPECT_EQ(std::get<std::string>(b.prompt), "Once");
+  const auto c = Ok(ParseCompletion(R"({"prompt":[1,2,3]})", kLimits));
+  EXPECT_EQ(std::get<std::vector<int32_t>>(c.prompt), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(Err(ParseCompletion(R"({"prompt":["a","b"]})", kLimits)).code, "unsupported");
+  EXPECT_EQ(Err(ParseCompletion(R"({"prompt":[1,-2]})", kLimits)).param, "prompt");
+  EXPECT_EQ(Err(ParseCompletion(R"({"prompt":{}})", kLimits)).param, "prompt");
+  EXPECT_EQ(Err(ParseCompletion(R"({})", kLimits)).param, "prompt");
+  EXPECT_EQ(Err(ParseCompletion(R"({"prompt":"x","echo":true})", kLimits)).param, "echo");
+  const auto d = Ok(ParseCompletion(R"({"prompt":"x","echo":false,"stream":true})", kLimits));
+  EXPECT_TRUE(d.params.stream);
+}
+
+TEST(ContextRequestTest, CreateAndMessage) {
+  EXPECT_EQ(Ok(ParseCreateContext(R"({"system":"You are terse."})")).system, "You are terse.");
+  EXPECT_EQ(Ok(ParseCreateContext("")).system, "");
+  EXPECT_EQ(Ok(ParseCreateContext("{}")).system, "");
+  EXPECT_EQ(Err(ParseCreateContext(R"({"system":1})")).param, "system");
+  const auto m = Ok(ParseContextMessage(
+      R"({"content":"hello","max_tokens":5,"temperature":0,"stream":true})", kLimits));
+  EXPECT_EQ(m.content, "hello");
+  EXPECT_EQ(m.params.max_tokens, 5);
+  EXPECT_FLOAT_EQ(m.params.temperature, 0.0f);
+  EXPECT_TRUE(m.params.stream);
+  EXPECT_EQ(Err(ParseContextMessage(R"({"max_tokens":5})", kLimits)).param, "content");
+  EXPECT_EQ(Err(ParseContextMessage(R"({"content":["x"]})", kLimits)).param, "content");
+}
+
+TEST(RequestFuzzTest, ArbitraryBytesNeverCrash) {
+  // Cheap deterministic fuzz: truncations and byte flips of a valid body all give a result.
+  const std::string valid =
+      R"({"messages":[{"role":"user","content":"hi"}],"temperature":0.2,"stop":["x"],"seed":1})";
+  uint32_t state = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    std::string body = valid.substr(0, (i * 7) % (valid.size() + 1));
+    if (i % 2 == 1) {
+      body = valid;
+      state = state * 1664525u + 1013904223u;
+      body[state % body.size()] = static_cast<char>(state >> 24);
+    }
+    auto r = ParseChatCompletion(body, kLimits);
+    if (auto* e = std::get_if<ApiError>(&r)) {
+      EXPECT_EQ(e->http_status, 400);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace odlm::server
