@@ -1,0 +1,95 @@
+// tools/odlm/cmd_run.cc — `odlm run`: one-shot generation from a prompt.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "command.h"
+#include "common_options.h"
+
+namespace odlm::cli {
+namespace {
+
+int RunRun(int argc, char** argv) {
+  CLI::App app(
+      "Generate a continuation of a prompt.\n\n"
+      "examples:\n"
+      "  odlm run -m model.gguf -p \"Once upon a time\" -n 64\n"
+      "  odlm run -m model.gguf -f prompt.txt --temp 0 --ids\n"
+      "  echo \"Hello\" | odlm run -m model.gguf --seed 7",
+      argv[0]);
+  ModelOptions model;
+  SamplingOptions sampling;
+  std::string prompt, prompt_file;
+  bool ids = false, no_bos = false, special = false;
+  AddModelOptions(app, &model);
+  AddSamplingOptions(app, &sampling);
+  auto* p = app.add_option("-p,--prompt", prompt, "prompt text (else -f, else standard input)");
+  app.add_option("-f,--file", prompt_file, "read the prompt from a file")->excludes(p);
+  app.add_flag("--ids", ids, "print the generated token ids separated by spaces instead of text");
+  app.add_flag("--no-bos", no_bos, "do not add the BOS token even if the model asks for it");
+  app.add_flag("--special", special,
+               "match special tokens written in the prompt (e.g. <|im_start|>)");
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+
+  if (!prompt_file.empty()) {
+    std::ifstream in(prompt_file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "%s: cannot read prompt file '%s'\n", argv[0], prompt_file.c_str());
+      return kExitFailure;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    prompt = ss.str();
+  } else if (app.count("--prompt") == 0) {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    prompt = ss.str();
+  }
+  std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
+  if (!engine) return kExitFailure;
+  const Tokenizer& tok = engine->tokenizer();
+  std::vector<int32_t> tokens = tok.Encode(prompt, tok.add_bos() && !no_bos, special);
+  if (tokens.empty()) {
+    std::fprintf(stderr, "%s: the prompt is empty and the model adds no BOS token\n", argv[0]);
+    return kExitUsage;
+  }
+  auto session = engine->NewSession();
+  GenerateOptions gen = ToGenerateOptions(sampling);
+  bool first_id = true;
+  auto result = Generate(*engine, *session, tokens, gen, [&](std::string_view text) {
+    if (!ids) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    }
+    return true;
+  });
+  if (!result.ok()) {
+    std::fprintf(stderr, "\n%s: %s\n", argv[0], result.status().ToString().c_str());
+    return kExitFailure;
+  }
+  if (ids) {
+    for (int32_t id : result->tokens) {
+      std::printf(first_id ? "%d" : " %d", id);
+      first_id = false;
+    }
+  }
+  std::printf("\n");
+  if (model.verbose) {
+    const double n = static_cast<double>(result->tokens.size());
+    std::fprintf(stderr,
+                 "%s: prompt %lld tokens (%lld reused), %.1f ms to first token; %zu generated, "
+                 "%.2f tok/s; finish: %s\n",
+                 argv[0], static_cast<long long>(result->prompt_tokens),
+                 static_cast<long long>(result->reused_tokens), result->prefill_ms,
+                 result->tokens.size(),
+                 n > 1 && result->decode_ms > 0 ? (n - 1) * 1000.0 / result->decode_ms : 0.0,
+                 std::string(FinishReasonName(result->finish)).c_str());
+  }
+  return kExitOk;
+}
+
+ODLM_COMMAND("run", "generate a continuation of a prompt", RunRun);
+
+}  // namespace
+}  // namespace odlm::cli

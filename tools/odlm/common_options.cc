@@ -1,0 +1,99 @@
+// tools/odlm/common_options.cc — shared model and sampling options.
+#include "common_options.h"
+
+#include <cstdio>
+#include <random>
+
+#include "base/logging.h"
+#include "command.h"
+#include "platform/file_util.h"
+
+namespace odlm::cli {
+
+void AddModelOptions(CLI::App& app, ModelOptions* o) {
+  app.add_option("-m,--model", o->model, "GGUF model file (default: the build's generated model)");
+  app.add_option("-t,--threads", o->threads, "threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("-c,--ctx-size", o->ctx,
+                 "context length in tokens (default: the model's, max 4096)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 24));
+  app.add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")
+      ->check(CLI::IsMember({"f16", "f32"}));
+  app.add_flag("-v,--verbose", o->verbose, "print the model summary and speeds to stderr");
+}
+
+void AddSamplingOptions(CLI::App& app, SamplingOptions* o) {
+  app.add_option("-n,--n-predict", o->n_predict, "tokens to generate at most")
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--temp", o->temp, "temperature; 0 = greedy")->check(CLI::Range(0.0f, 100.0f));
+  app.add_option("--top-k", o->top_k, "top-k; 0 = off")->check(CLI::Range(0, 1 << 24));
+  app.add_option("--top-p", o->top_p, "top-p (nucleus); 1 = off")->check(CLI::Range(0.0f, 1.0f));
+  app.add_option("--min-p", o->min_p, "min-p; 0 = off")->check(CLI::Range(0.0f, 1.0f));
+  app.add_option("--repeat-penalty", o->repeat_penalty, "repetition penalty; 1 = off")
+      ->check(CLI::Range(0.0f, 100.0f));
+  app.add_option("--frequency-penalty", o->frequency_penalty, "frequency penalty")
+      ->check(CLI::Range(-10.0f, 10.0f));
+  app.add_option("--presence-penalty", o->presence_penalty, "presence penalty")
+      ->check(CLI::Range(-10.0f, 10.0f));
+  app.add_option("--repeat-last-n", o->repeat_last_n, "tokens the penalties look back")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("-s,--seed", o->seed, "random seed; -1 = random")
+      ->check(CLI::Range(int64_t{-1}, INT64_MAX));
+  app.add_option("--stop", o->stop, "stop string (repeatable)");
+}
+
+GenerateOptions ToGenerateOptions(const SamplingOptions& o) {
+  GenerateOptions g;
+  g.max_tokens = o.n_predict;
+  g.stop = o.stop;
+  SamplingParams& s = g.sampling;
+  s.temperature = o.temp;
+  s.top_k = o.top_k;
+  s.top_p = o.top_p;
+  s.min_p = o.min_p;
+  s.repeat_penalty = o.repeat_penalty;
+  s.frequency_penalty = o.frequency_penalty;
+  s.presence_penalty = o.presence_penalty;
+  s.penalty_last_n = o.repeat_last_n;
+  s.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device()();
+  return g;
+}
+
+std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions& o) {
+  EngineOptions opts;
+  opts.model_path = o.model.empty() ? ODLM_DEFAULT_MODEL : o.model;
+  if (o.model.empty() && !FileExists(opts.model_path)) {
+    std::fprintf(stderr,
+                 "%s: no -m given and the default model %s does not exist; build odlm first "
+                 "(bash scripts/build.sh) or pass -m FILE.gguf\n",
+                 prog, opts.model_path.c_str());
+    return nullptr;
+  }
+  opts.n_threads = o.threads;
+  opts.n_ctx = o.ctx;
+  opts.kv_type = o.kv_type == "f32" ? DType::kF32 : DType::kF16;
+  if (o.verbose) SetMinLogLevel(LogLevel::kInfo);
+  auto engine = Engine::Open(opts);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "%s: cannot load model: %s\n", prog, engine.status().ToString().c_str());
+    return nullptr;
+  }
+  if (o.verbose) std::fprintf(stderr, "%s: loaded %s\n", prog, (*engine)->Describe().c_str());
+  return std::move(engine).value();
+}
+
+int ParseOrExit(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    std::printf("%s", app.help().c_str());
+    return kExitOk;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s\n(see %s --help)\n", app.get_name().c_str(), e.what(),
+                 app.get_name().c_str());
+    return kExitUsage;
+  }
+  return -1;
+}
+
+}  // namespace odlm::cli

@@ -1,0 +1,49 @@
+// tools/odlm/common_options.h — options shared by the commands that load a model (run, chat,
+// perplexity, bench, serve): model path, threads, context, KV type, sampling.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "odlm/engine.h"
+#include "odlm/generate.h"
+
+namespace odlm::cli {
+
+struct ModelOptions {
+  std::string model;  // empty: the build's default model
+  int threads = 0;
+  int64_t ctx = 0;
+  std::string kv_type = "f16";
+  bool verbose = false;
+};
+
+struct SamplingOptions {
+  float temp = 0.8f;
+  int32_t top_k = 40;
+  float top_p = 0.95f;
+  float min_p = 0.05f;
+  float repeat_penalty = 1.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int32_t repeat_last_n = 64;
+  int64_t seed = -1;  // -1: random
+  std::vector<std::string> stop;
+  int32_t n_predict = 128;
+};
+
+void AddModelOptions(CLI::App& app, ModelOptions* o);
+void AddSamplingOptions(CLI::App& app, SamplingOptions* o);
+
+// The sampler settings, resolving seed -1 to a fresh random seed.
+GenerateOptions ToGenerateOptions(const SamplingOptions& o);
+
+// Opens the engine, printing a clear error (and returning nullptr) when it cannot. With verbose,
+// prints the load summary to stderr.
+std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions& o);
+
+// Parses argv with CLI11; returns -1 to continue, or the exit code (0 for --help, 2 on errors).
+int ParseOrExit(CLI::App& app, int argc, char** argv);
+
+}  // namespace odlm::cli
