@@ -134,6 +134,19 @@ Status Tokenizer::Build() {
       }
     }
   }
+  if (spm) {
+    spm_split_at_space_ = true;
+    for (int32_t i = 0; i < n && spm_split_at_space_; ++i) {
+      if (!Mergeable(i)) continue;
+      const std::string& t = vocab_.tokens[i];
+      size_t first_other = 0;  // past the leading run of "▁"
+      while (t.compare(first_other, kSpmSpace.size(), kSpmSpace) == 0)
+        first_other += kSpmSpace.size();
+      if (t.find(kSpmSpace, first_other) != std::string::npos) {
+        spm_split_at_space_ = false;
+      }
+    }
+  }
   if (!spm) {
     for (int32_t i = 0; i < n; ++i) {
       if (Mergeable(i)) lookup_.emplace(pieces_[i], i);
@@ -283,25 +296,29 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_bos,
 std::string Tokenizer::Decode(const std::vector<int32_t>& ids, bool render_special) const {
   std::string out;
   bool strip = strips_leading_space();
-  for (int32_t id : ids) {
-    if (id < 0 || id >= n_vocab()) continue;
-    const TokenType type = types_[id];
-    if (type == TokenType::kControl && !render_special) continue;
-    if (type == TokenType::kUnknown && !render_special) {
-      out += " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface form of an unknown piece
-      strip = false;
-      continue;
-    }
-    const std::string& piece = pieces_[id];
-    if (piece.empty()) continue;
-    if (strip && type != TokenType::kControl && piece[0] == ' ') {
-      out.append(piece, 1, std::string::npos);
-    } else {
-      out += piece;
-    }
-    if (type != TokenType::kControl) strip = false;
-  }
+  for (int32_t id : ids) AppendDecoded(id, render_special, &strip, &out);
   return out;
+}
+
+void Tokenizer::AppendDecoded(int32_t id, bool render_special, bool* strip,
+                              std::string* out) const {
+  if (id < 0 || id >= n_vocab()) return;
+  const TokenType type = types_[id];
+  if (type == TokenType::kControl) {
+    // The encoder puts a space prefix after every special token: drop it again after one.
+    *strip = strips_leading_space();
+    if (render_special) *out += pieces_[id];
+    return;
+  }
+  if (type == TokenType::kUnknown && !render_special) {
+    *out += " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface form of an unknown piece
+    *strip = false;
+    return;
+  }
+  const std::string& piece = pieces_[id];
+  if (piece.empty()) return;
+  out->append(piece, *strip && piece[0] == ' ' ? 1 : 0, std::string::npos);
+  *strip = false;
 }
 
 const std::string& Tokenizer::TokenPiece(int32_t id) const {

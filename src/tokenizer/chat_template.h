@@ -1,0 +1,60 @@
+// tokenizer/chat_template.h — renders a conversation into the prompt text a chat model expects.
+//
+// Built-in templates (no Jinja interpreter in the core): "llama2", "llama3", "chatml" (Qwen),
+// "phi3", "gemma", "mistral", "zephyr", and odlm's CoDi role format "codi":
+//   [CONTEXT]…[/CONTEXT] [USER]…[/USER] [AGENT]…[/AGENT]
+// A model's own Jinja template (`tokenizer.chat_template`) is recognized by its distinctive
+// markers (DetectChatTemplate); the caller warns and falls back when it is not recognized.
+//
+// Roles: "system", "user", "assistant", and "context" (a grounding document). Choices made here:
+// - The rendered text never starts with the BOS token: the caller adds it when tokenizing
+//   (Tokenizer::Encode with add_bos = tokenizer.add_bos(), parse_special = true). BOS/EOS inside
+//   the conversation (llama2's "</s><s>", zephyr's "</s>") are rendered as text.
+// - Context messages: "codi" renders each as its own [CONTEXT] block where it occurs (and a system
+//   message as a [CONTEXT] block too). Every other template folds the system messages and then all
+//   context messages, each introduced by "Context:\n", joined by blank lines, into one system turn
+//   at the start; templates without a system role (gemma, mistral) put that text, followed by a
+//   blank line, before the first user message.
+// - Content is trimmed of surrounding whitespace where the model's official template trims it
+//   (llama2, llama3, gemma) and kept verbatim elsewhere.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace odlm {
+
+class Tokenizer;
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant | context
+  std::string content;
+};
+
+// The special-token texts a template needs from the model.
+struct ChatSpecialTokens {
+  std::string bos = "<s>";
+  std::string eos = "</s>";
+};
+// The BOS/EOS texts of `tokenizer` (defaults where the model has none).
+ChatSpecialTokens ChatSpecialTokensOf(const Tokenizer& tokenizer);
+
+// The names RenderChat accepts, in a stable order.
+const std::vector<std::string>& BuiltinChatTemplates();
+
+// Renders `messages` with the built-in template `template_name`; with add_generation_prompt, ends
+// with the header that starts the assistant's reply. NotFound for an unknown template name,
+// InvalidArgument naming the message index for an unknown role.
+StatusOr<std::string> RenderChat(std::string_view template_name,
+                                 const std::vector<ChatMessage>& messages,
+                                 bool add_generation_prompt, const ChatSpecialTokens& tokens = {});
+
+// The built-in template a Jinja chat template corresponds to ("llama2", "llama3", "chatml",
+// "phi3", "gemma", "mistral", "zephyr", "codi"), or "" when none is recognized.
+std::string DetectChatTemplate(std::string_view jinja_template);
+
+}  // namespace odlm
