@@ -1,4 +1,4 @@
-// base/thread_pool.cc — spin-then-sleep worker pool.
+// base/thread_pool.cc — dynamic-chunk worker pool (spin, then sleep).
 #include "base/thread_pool.h"
 
 #include <algorithm>
@@ -16,8 +16,13 @@
 
 namespace odlm {
 namespace {
-thread_local bool tls_in_worker_task = false;
-constexpr int kSpinIterations = 20000;
+thread_local bool tls_in_task = false;
+// ~100 µs of pause instructions before an idle worker goes to sleep: long enough to catch the
+// next loop of a forward pass, short enough not to burn a shared core between requests.
+constexpr int kIdleSpins = 2000;
+// While waiting for others' chunks, yield the core after this many spins (lets a descheduled
+// worker that holds a chunk run on our core).
+constexpr int kWaitSpinsBeforeYield = 200;
 }  // namespace
 
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
@@ -37,11 +42,25 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::RunChunks(int index) {
+  Job& job = job_;
+  tls_in_task = true;
+  for (;;) {
+    const int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job.n_chunks) break;
+    const int64_t begin = std::min(job.n, c * job.chunk_grains * job.grain);
+    const int64_t end = std::min(job.n, (c + 1) * job.chunk_grains * job.grain);
+    if (begin < end) (*job.fn)(index, begin, end);
+    job.done.fetch_add(1, std::memory_order_acq_rel);
+  }
+  tls_in_task = false;
+}
+
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
+    for (int spin = 0; gen == seen && spin < kIdleSpins; ++spin) {
       ODLM_CPU_RELAX();
       gen = generation_.load(std::memory_order_acquire);
     }
@@ -52,33 +71,15 @@ void ThreadPool::WorkerLoop(int index) {
     }
     seen = gen;
     if (stop_.load()) return;
-    tls_in_worker_task = true;
-    (*task_)(index, n_threads_);
-    tls_in_worker_task = false;
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    // Join the job only while it is open; the caller closes it once every chunk is done and then
+    // waits for those inside to leave, so the job's state stays valid while anyone reads it.
+    job_.inside.fetch_add(1, std::memory_order_acq_rel);
+    if (job_.open.load(std::memory_order_acquire) &&
+        generation_.load(std::memory_order_acquire) == seen) {
+      RunChunks(index);
+    }
+    job_.inside.fetch_sub(1, std::memory_order_acq_rel);
   }
-}
-
-void ThreadPool::RunOnAll(const std::function<void(int, int)>& fn) {
-  if (n_threads_ == 1 || tls_in_worker_task) {
-    // Inline: a nested call from a task, or no workers.
-    for (int i = 0; i < (tls_in_worker_task ? 1 : n_threads_); ++i)
-      fn(i, tls_in_worker_task ? 1 : n_threads_);
-    return;
-  }
-  std::lock_guard<std::mutex> call_lock(call_mu_);
-  task_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_release);
-  {
-    std::lock_guard<std::mutex> lock(sleep_mu_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  wake_cv_.notify_all();
-  tls_in_worker_task = true;
-  fn(0, n_threads_);
-  tls_in_worker_task = false;
-  while (pending_.load(std::memory_order_acquire) != 0) ODLM_CPU_RELAX();
-  task_ = nullptr;
 }
 
 void ThreadPool::ParallelFor(int64_t n, const std::function<void(int, int64_t, int64_t)>& fn,
@@ -86,17 +87,46 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int, int64_t, i
   CHECK_GE(grain, 1);
   if (n <= 0) return;
   const int64_t n_grains = (n + grain - 1) / grain;
-  if (n_threads_ == 1 || tls_in_worker_task || n_grains == 1) {
+  if (n_threads_ == 1 || tls_in_task || n_grains == 1) {
+    const bool nested = tls_in_task;
+    tls_in_task = true;
     fn(0, 0, n);
+    tls_in_task = nested;
     return;
   }
-  RunOnAll([&](int t, int nt) {
-    const int64_t per = n_grains / nt, extra = n_grains % nt;
-    const int64_t g0 = t * per + std::min<int64_t>(t, extra);
-    const int64_t g1 = g0 + per + (t < extra ? 1 : 0);
-    const int64_t begin = std::min(n, g0 * grain), end = std::min(n, g1 * grain);
-    if (begin < end) fn(t, begin, end);
-  });
+  std::lock_guard<std::mutex> call_lock(call_mu_);
+  // About four chunks per thread: balance when a thread is slow, few claims when all are fast.
+  const int64_t target_chunks = std::min<int64_t>(n_grains, 4LL * n_threads_);
+  Job& job = job_;
+  job.fn = &fn;
+  job.n = n;
+  job.grain = grain;
+  job.chunk_grains = (n_grains + target_chunks - 1) / target_chunks;
+  job.n_chunks = (n_grains + job.chunk_grains - 1) / job.chunk_grains;
+  job.next.store(0, std::memory_order_relaxed);
+  job.done.store(0, std::memory_order_relaxed);
+  job.open.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(sleep_mu_);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  wake_cv_.notify_all();
+  RunChunks(0);
+  for (int spin = 0; job.done.load(std::memory_order_acquire) < job.n_chunks; ++spin) {
+    if (spin < kWaitSpinsBeforeYield) {
+      ODLM_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  job.open.store(false, std::memory_order_release);
+  for (int spin = 0; job.inside.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kWaitSpinsBeforeYield) {
+      ODLM_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 }  // namespace odlm

@@ -1,10 +1,12 @@
 // base/thread_pool.h — a fixed set of worker threads for data-parallel loops.
 //
-// ParallelFor splits [0, n) into contiguous ranges, one per thread (the calling thread takes
-// part), and returns when all are done. Workers spin briefly on an atomic generation counter
-// before sleeping, so back-to-back loops (one per matmul in a forward pass) cost microseconds,
-// not a futex round-trip each. One ParallelFor at a time per pool: calls are serialized by a
-// mutex; a ParallelFor from inside a worker's task runs inline (no nested parallelism).
+// ParallelFor cuts [0, n) into contiguous chunks that the calling thread and the workers claim
+// dynamically from an atomic counter. Nobody waits for a worker that has not started: if the OS
+// has descheduled a worker (a shared, busy machine), the others take its chunks, so one slow
+// thread cannot stall a forward pass. Workers spin briefly on a generation counter before
+// sleeping, so back-to-back loops (hundreds per generated token) cost microseconds each.
+// One ParallelFor at a time per pool (callers are serialized by a mutex); a ParallelFor from
+// inside a task runs inline on that thread.
 #pragma once
 
 #include <atomic>
@@ -28,23 +30,31 @@ class ThreadPool {
   int num_threads() const { return n_threads_; }
 
   // Calls fn(thread_index, begin, end) for disjoint ranges covering [0, n); blocks until done.
-  // Ranges are multiples of `grain` long except the last.
+  // Range boundaries are multiples of `grain` (the last range may be shorter). thread_index is in
+  // [0, num_threads()) and no two concurrent calls share one, so it can index per-thread scratch.
+  // Which thread gets which range is not fixed: results must not depend on it.
   void ParallelFor(int64_t n, const std::function<void(int, int64_t, int64_t)>& fn,
                    int64_t grain = 1);
 
-  // Calls fn(thread_index, n_threads) once on every thread; blocks until all return.
-  void RunOnAll(const std::function<void(int, int)>& fn);
-
  private:
+  struct Job {
+    const std::function<void(int, int64_t, int64_t)>* fn = nullptr;
+    int64_t n = 0, grain = 1, chunk_grains = 1, n_chunks = 0;
+    std::atomic<int64_t> next{0};   // next chunk to claim
+    std::atomic<int64_t> done{0};   // chunks finished
+    std::atomic<int> inside{0};     // workers currently touching this job
+    std::atomic<bool> open{false};  // workers may still join
+  };
+
   void WorkerLoop(int index);
+  // Claims and runs chunks of the current job until none are left.
+  void RunChunks(int index);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex call_mu_;  // serializes ParallelFor callers
-
-  const std::function<void(int, int)>* task_ = nullptr;
+  Job job_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   std::mutex sleep_mu_;
   std::condition_variable wake_cv_;

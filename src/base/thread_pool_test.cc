@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace odlm {
@@ -39,14 +41,25 @@ TEST(ThreadPoolTest, ManyBackToBackCallsAndNesting) {
   EXPECT_EQ(sum.load(), 2000 * 10);
 }
 
-TEST(ThreadPoolTest, RunOnAllGivesEachThreadItsIndex) {
+TEST(ThreadPoolTest, ASlowThreadDoesNotLoseOrRepeatWork) {
   ThreadPool pool(3);
-  std::vector<std::atomic<int>> seen(3);
-  pool.RunOnAll([&](int t, int n) {
-    EXPECT_EQ(n, 3);
-    seen[t].fetch_add(1);
-  });
-  for (auto& s : seen) EXPECT_EQ(s.load(), 1);
+  for (int iter = 0; iter < 20; ++iter) {
+    std::vector<std::atomic<int>> hits(97);
+    std::atomic<int> concurrent_ids{0};
+    std::vector<std::atomic<int>> busy(3);
+    pool.ParallelFor(
+        97,
+        [&](int t, int64_t b, int64_t e) {
+          // No two running ranges share a thread index.
+          if (busy[t].fetch_add(1) != 0) concurrent_ids.fetch_add(1);
+          if (t == 1) std::this_thread::sleep_for(std::chrono::microseconds(300));
+          for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+          busy[t].fetch_sub(1);
+        },
+        3);
+    EXPECT_EQ(concurrent_ids.load(), 0);
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  }
 }
 
 }  // namespace
