@@ -66,3 +66,15 @@ class TextStream {
 };
 
 }  // namespace odlm
+
+namespace odlm {
+
+// Generates for several prompts at once: each prompt is prefilled in its own session, then all
+// unfinished sequences decode together, one batched forward pass per step (Engine::EvalBatch).
+// Results are in prompt order and equal, token for token, what Generate gives each prompt alone
+// with the same options (greedy or seeded sampling; each sequence has its own sampler).
+StatusOr<std::vector<GenerateResult>> GenerateBatch(
+    Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
+    const GenerateOptions& options);
+
+}  // namespace odlm

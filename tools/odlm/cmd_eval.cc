@@ -17,6 +17,7 @@
 #include "eval/report.h"
 #include "eval/rouge.h"
 #include "eval/score_report.h"
+#include "eval_model.h"
 #include "platform/file_util.h"
 
 namespace odlm::cli {
@@ -188,6 +189,26 @@ int RunEval(int argc, char** argv) {
   report->add_option("--out", out_dir, "output directory")->required();
   report->add_option("--task", task, "coqa or quac (default: detected from --data)");
 
+  EvalModelArgs run_args;
+  CLI::App* run_cmds[2];
+  for (int i = 0; i < 2; ++i) {
+    const char* name = i == 0 ? "coqa" : "quac";
+    auto* r =
+        app.add_subcommand(name, std::string("run a model over a ") + (i == 0 ? "CoQA" : "QuAC") +
+                                     " dataset and write official-format predictions");
+    r->add_option("--data", run_args.data, "official dataset JSON")->required();
+    r->add_option("-m,--model", run_args.model, "GGUF model (default: the build's default model)");
+    r->add_option("--history", run_args.history, "earlier answers in the prompt: gold or pred")
+        ->check(CLI::IsMember({"gold", "pred"}));
+    r->add_option("--out", run_args.out, "predictions file to write")->required();
+    r->add_option("-t,--threads", run_args.threads, "threads (default: all)");
+    r->add_option("-c,--ctx-size", run_args.ctx,
+                  "context length (long documents are cut on the left)");
+    r->add_option("--max-tokens", run_args.max_tokens, "answer length cap in tokens");
+    r->add_option("--max-batch", run_args.max_batch, "questions decoded together");
+    run_cmds[i] = r;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,6 +218,12 @@ int RunEval(int argc, char** argv) {
   if (rouge->parsed()) return RunRouge(refs, hyps, stem, json);
   if (chrf->parsed()) return RunChrf(refs, hyps, json);
   if (report->parsed()) return RunReport(task, data, preds, preds_pred, out_dir);
+  for (int i = 0; i < 2; ++i) {
+    if (run_cmds[i]->parsed()) {
+      run_args.task = i == 0 ? "coqa" : "quac";
+      return RunEvalModel(run_args);
+    }
+  }
   return kExitUsage;
 }
 

@@ -1,0 +1,24 @@
+// tools/odlm/eval_model.h — `odlm eval coqa|quac --model …`: runs a model over a grounded-QA
+// dataset (the engine side of eval/conversational_run.h) and writes official-format predictions.
+#pragma once
+
+#include <string>
+
+namespace odlm::cli {
+
+struct EvalModelArgs {
+  std::string task;              // "coqa" or "quac"
+  std::string data;              // official dataset JSON
+  std::string model;             // GGUF model ("" → the build's default model)
+  std::string history = "gold";  // gold | pred
+  std::string out;               // predictions file to write
+  int threads = 0;
+  int64_t ctx = 2048;
+  int max_tokens = 48;  // answer length cap
+  int max_batch = 8;    // questions (from different dialogs) decoded together
+};
+
+// Returns a process exit code; prints a summary (and a clear error) itself.
+int RunEvalModel(const EvalModelArgs& args);
+
+}  // namespace odlm::cli
