@@ -1,8 +1,9 @@
-// odlm/perplexity.h — perplexity with llama.cpp's convention, so numbers compare with published ones.
+// odlm/perplexity.h — perplexity with llama.cpp's convention, so numbers compare with published
+// ones.
 //
 // The tokens are cut into chunks of n_ctx; each chunk starts with BOS in place of its first token
-// (when the model uses BOS), is evaluated from an empty cache, and only the predictions of its second
-// half are scored: for j in [n_ctx/2, n_ctx-1), -log p(token[j+1] | tokens[0..j]).
+// (when the model uses BOS), is evaluated from an empty cache, and only the predictions of its
+// second half are scored: for j in [n_ctx/2, n_ctx-1), -log p(token[j+1] | tokens[0..j]).
 #pragma once
 
 #include <span>
@@ -13,7 +14,7 @@
 namespace odlm {
 
 struct PerplexityResult {
-  double ppl = 0;           // exp(mean NLL) over all scored tokens
+  double ppl = 0;  // exp(mean NLL) over all scored tokens
   double mean_nll = 0;
   int64_t n_chunks = 0;
   int64_t n_scored = 0;
