@@ -44,7 +44,8 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
                                   const GenerateOptions& options, const TextCallback& on_text);
 
 // Incremental detokenizer for generation: feeds tokens, returns only text that is final.
-// Holds back an incomplete UTF-8 character and any tail that could begin a stop string.
+// Holds back an incomplete UTF-8 character and any tail that could begin a stop string. What it
+// returns is always valid UTF-8: bytes that form no character become U+FFFD.
 class TextStream {
  public:
   // `anchor` is the token before the first generated one (its text is not emitted; it gives

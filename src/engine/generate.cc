@@ -28,6 +28,46 @@ size_t CompleteUtf8Prefix(std::string_view s) {
   return n;
 }
 
+// Replaces each byte that does not start a well-formed UTF-8 sequence (stray continuation bytes,
+// truncated or overlong sequences, surrogates, values past U+10FFFF) with U+FFFD, so generated
+// text can always be printed and JSON-encoded. A random or badly tuned model can emit any bytes.
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t min = 0, cp = 0;
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, min = 0x10000, cp = c & 0x07;
+    }
+    bool ok = len != 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view FinishReasonName(FinishReason r) {
@@ -69,7 +109,7 @@ std::string TextStream::Push(int32_t token, bool* stopped) {
     stopped_ = *stopped = true;
     std::string out = cut > emitted_ ? text_.substr(emitted_, cut - emitted_) : std::string();
     emitted_ = std::max(emitted_, cut);
-    return out;
+    return SanitizeUtf8(out);
   }
   // Hold back a tail that could still grow into a stop string, and an incomplete character.
   size_t final_len = CompleteUtf8Prefix(text_);
@@ -84,14 +124,14 @@ std::string TextStream::Push(int32_t token, bool* stopped) {
   if (final_len <= emitted_) return "";
   std::string out = text_.substr(emitted_, final_len - emitted_);
   emitted_ = final_len;
-  return out;
+  return SanitizeUtf8(out);
 }
 
 std::string TextStream::Flush() {
   if (stopped_ || emitted_ >= text_.size()) return "";
   std::string out = text_.substr(emitted_);
   emitted_ = text_.size();
-  return out;
+  return SanitizeUtf8(out);
 }
 
 StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<const int32_t> prompt,

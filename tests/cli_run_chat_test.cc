@@ -1,0 +1,131 @@
+// tests/cli_run_chat_test.cc — `odlm run` and `odlm chat` driven as real processes: streamed
+// text, exit codes, error messages, determinism, chat commands and Ctrl-C.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "tests/support/shared_testdata.h"
+#include "tests/support/subprocess.h"
+
+namespace odlm {
+namespace {
+
+using odlm::testing::OdlmBinary;
+using odlm::testing::RunProcess;
+
+std::string DefaultModel() { return std::string(ODLM_BINARY_DIR) + "/models/default.gguf"; }
+
+TEST(CliRunTest, GeneratesFromTheDefaultModelAndIsReproducible) {
+  auto a = RunProcess(
+      {OdlmBinary(), "run", "-p", "Once upon a time", "-n", "20", "--seed", "5", "--temp", "0.9"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_GT(a.out.size(), 1u);
+  auto b = RunProcess({OdlmBinary(), "run", "-m", DefaultModel(), "-p", "Once upon a time", "-n",
+                       "20", "--seed", "5", "--temp", "0.9"});
+  EXPECT_EQ(a.out, b.out);
+  auto c = RunProcess({OdlmBinary(), "run", "-p", "Once upon a time", "-n", "20", "--seed", "6",
+                       "--temp", "0.9", "--ids"});
+  ASSERT_EQ(c.exit_code, 0);
+  auto d = RunProcess({OdlmBinary(), "run", "-p", "Once upon a time", "-n", "20", "--seed", "5",
+                       "--temp", "0.9", "--ids"});
+  EXPECT_NE(c.out, d.out);  // another seed, other tokens
+  // --ids prints 20 integers.
+  int count = 0;
+  for (size_t i = 0; i < d.out.size(); ++i) {
+    if (isdigit(d.out[i]) && (i == 0 || d.out[i - 1] == ' ')) ++count;
+  }
+  EXPECT_EQ(count, 20);
+}
+
+TEST(CliRunTest, PromptFromStdinAndFile) {
+  auto a = RunProcess({OdlmBinary(), "run", "--temp", "0", "-n", "8", "--ids"}, "Hello world");
+  auto b =
+      RunProcess({OdlmBinary(), "run", "--temp", "0", "-n", "8", "--ids", "-p", "Hello world"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  const std::string path = std::string(::testing::TempDir()) + "/cli_prompt.txt";
+  std::ofstream(path) << "Hello world";
+  auto c = RunProcess({OdlmBinary(), "run", "--temp", "0", "-n", "8", "--ids", "-f", path});
+  EXPECT_EQ(c.out, b.out);
+}
+
+TEST(CliRunTest, BadArgumentsAndFilesGiveClearErrors) {
+  auto missing = RunProcess({OdlmBinary(), "run", "-m", "/nonexistent/m.gguf", "-p", "x"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("/nonexistent/m.gguf"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
+  const std::string junk = std::string(::testing::TempDir()) + "/junk.gguf";
+  std::ofstream(junk) << "this is not a model";
+  auto bad = RunProcess({OdlmBinary(), "run", "-m", junk, "-p", "x"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("cannot load model"), std::string::npos) << bad.err;
+  auto usage = RunProcess({OdlmBinary(), "run", "--temp", "hot"});
+  EXPECT_EQ(usage.exit_code, 2);
+  auto unknown = RunProcess({OdlmBinary(), "run", "--no-such-flag"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  auto cmd = RunProcess({OdlmBinary(), "frobnicate"});
+  EXPECT_EQ(cmd.exit_code, 2);
+  EXPECT_NE(cmd.err.find("unknown command"), std::string::npos);
+  for (const char* sub : {"run", "chat", "perplexity", "bench", "gen-model"}) {
+    auto help = RunProcess({OdlmBinary(), sub, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << sub;
+    EXPECT_NE(help.out.find("example"), std::string::npos) << sub << ": " << help.out;
+  }
+}
+
+TEST(CliRunTest, Stories260KGreedyThroughTheCli) {
+  REQUIRE_SHARED_TESTDATA();
+  auto r = RunProcess({OdlmBinary(), "run", "-m",
+                       odlm::testing::SharedTestdataPath("models/stories260K.gguf"), "-c", "300",
+                       "--temp", "0", "-n", "30", "-p", "Once upon a time"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(", there was a little girl named Lily.", 0), 0u) << r.out;
+  EXPECT_NE(r.err.find("exceeds the 128 tokens"), std::string::npos);  // the context warning
+}
+
+TEST(CliChatTest, ScriptedConversationWithCommands) {
+  const std::string saved = std::string(::testing::TempDir()) + "/chat_saved.json";
+  std::remove(saved.c_str());
+  auto r = RunProcess({OdlmBinary(), "chat", "--temp", "0", "-n", "6", "--system", "Be brief."},
+                      "Hello\n/save " + saved + "\nMore please\n/reset\n/load " + saved +
+                          "\n/load /nonexistent.json\n/bogus\n/exit\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("[saved to " + saved + "]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[conversation reset]"), std::string::npos);
+  EXPECT_NE(r.out.find("[loaded 2 messages"), std::string::npos);
+  EXPECT_NE(r.out.find("[cannot load: NOT_FOUND"), std::string::npos);
+  EXPECT_NE(r.out.find("[unknown command /bogus"), std::string::npos);
+  std::ifstream in(saved);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"Hello\""), std::string::npos);
+  EXPECT_NE(text.find("\"Be brief.\""), std::string::npos);
+  // Same seed and settings: the same conversation, twice.
+  auto again = RunProcess({OdlmBinary(), "chat", "--temp", "0", "-n", "6", "--system", "Be brief."},
+                          "Hello\n/save " + saved + "\nMore please\n/reset\n/load " + saved +
+                              "\n/load /nonexistent.json\n/bogus\n/exit\n");
+  EXPECT_EQ(again.out, r.out);
+}
+
+TEST(CliChatTest, CtrlCStopsTheAnswerAndTheChatGoesOn) {
+  odlm::testing::Spawned chat(
+      {OdlmBinary(), "chat", "--temp", "0.8", "-n", "2000000", "-c", "4096"});
+  chat.Write("Tell me a very long story\n");
+  ::usleep(400 * 1000);
+  chat.Signal(SIGINT);
+  std::string out = chat.ReadOut(10, "[stopped]");
+  EXPECT_NE(out.find("[stopped]"), std::string::npos) << out << chat.err();
+  chat.Write("/exit\n");
+  chat.CloseStdin();
+  EXPECT_EQ(chat.Wait(20), 0) << chat.err();
+}
+
+TEST(CliChatTest, UnknownTemplateIsAUsageError) {
+  auto r = RunProcess({OdlmBinary(), "chat", "--chat-template", "nope"}, "");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown chat template"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace odlm
