@@ -1,0 +1,118 @@
+// server/context_routes.cc — persistent contexts: POST /v1/contexts, POST
+// /v1/contexts/{id}/messages, GET /v1/contexts/{id}, DELETE /v1/contexts/{id}.
+#include "server/http_util.h"
+#include "server/sse.h"
+
+namespace odlm::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kIdPattern = "([A-Za-z0-9_-]{1,64})";
+
+json ContextUsage(const GenerateResult& g) {
+  json u = Usage(g);
+  u["reused_tokens"] = g.reused_tokens;
+  u["new_prompt_tokens"] = g.prompt_tokens - g.reused_tokens;
+  return u;
+}
+
+void CreateContext(Service& service, const httplib::Request& req, httplib::Response& res) {
+  auto parsed = ParseCreateContext(req.body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  auto id =
+      service.CreateContext(*AppOf(service, req), std::get<CreateContextRequest>(parsed).system);
+  if (!id.ok()) return SendError(res, FromStatus(id.status()));
+  SendJson(res, 201, {{"id", *id}, {"object", "context"}});
+}
+
+void PostMessage(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  auto parsed = ParseContextMessage(req.body, service.options().limits);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  const ContextMessageRequest& r = std::get<ContextMessageRequest>(parsed);
+  auto started = service.StartContextTurn(*AppOf(service, req), id, r);
+  if (!started.ok()) {
+    return SendError(
+        res, FromStatus(started.status(),
+                        started.status().code() == StatusCode::kOutOfRange ? "content" : ""));
+  }
+  std::shared_ptr<Job> job(std::move(started).value());
+  if (!r.params.stream) {
+    job->request().WaitDone();
+    const auto& g = job->request().result();
+    if (!g.ok()) return SendError(res, FromStatus(g.status()));
+    if (g->finish == FinishReason::kCancelled) {
+      return SendError(res, Unavailable("the generation was cancelled (shutting down)"));
+    }
+    Status st = job->Commit();
+    if (!st.ok()) return SendError(res, FromStatus(st));
+    SendJson(res, 200,
+             {{"id", id},
+              {"reply", g->text},
+              {"finish_reason", OpenAiFinishReason(g->finish)},
+              {"usage", ContextUsage(*g)}});
+    return;
+  }
+  res.status = 200;
+  StreamJob(
+      res, job,
+      [](const std::string& piece) {
+        return Dump({{"delta", piece}});
+      },
+      [id](Job& j) {
+        const GenerateResult& g = *j.request().result();
+        Status st = j.Commit();
+        if (!st.ok()) return SseEvent(FromStatus(st).ToJson());
+        return SseEvent(Dump({{"id", id},
+                              {"reply", g.text},
+                              {"finish_reason", OpenAiFinishReason(g.finish)},
+                              {"usage", ContextUsage(g)}}));
+      });
+}
+
+void GetContext(Service& service, const httplib::Request& req, httplib::Response& res) {
+  auto info = service.GetContext(*AppOf(service, req), req.matches[1]);
+  if (!info.ok()) return SendError(res, FromStatus(info.status()));
+  json messages = json::array();
+  for (const auto& m : info->stored.messages) {
+    messages.push_back({{"role", m.role}, {"content", m.content}});
+  }
+  SendJson(res, 200,
+           {{"id", info->stored.id},
+            {"object", "context"},
+            {"system", info->stored.system},
+            {"created_ms", info->stored.created_ms},
+            {"updated_ms", info->stored.updated_ms},
+            {"messages", messages},
+            {"n_messages", info->stored.messages.size()},
+            {"cached_tokens", info->cached_tokens},
+            {"busy", info->busy}});
+}
+
+void DeleteContext(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  Status st = service.DeleteContext(*AppOf(service, req), id);
+  if (!st.ok()) return SendError(res, FromStatus(st));
+  SendJson(res, 200, {{"id", id}, {"object", "context"}, {"deleted", true}});
+}
+
+}  // namespace
+
+void RegisterContextRoutes(httplib::Server& http, Service& service) {
+  http.Post("/v1/contexts", [&service](const httplib::Request& req, httplib::Response& res) {
+    CreateContext(service, req, res);
+  });
+  const std::string one = std::string("/v1/contexts/") + kIdPattern;
+  http.Post(one + "/messages", [&service](const httplib::Request& req, httplib::Response& res) {
+    PostMessage(service, req, res);
+  });
+  http.Get(one, [&service](const httplib::Request& req, httplib::Response& res) {
+    GetContext(service, req, res);
+  });
+  http.Delete(one, [&service](const httplib::Request& req, httplib::Response& res) {
+    DeleteContext(service, req, res);
+  });
+}
+
+}  // namespace odlm::server

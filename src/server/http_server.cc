@@ -1,0 +1,240 @@
+// server/http_server.cc — server set-up, authentication, error bodies, health/metrics/models.
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+
+#include <regex>
+
+#include "base/logging.h"
+#include "server/http_util.h"
+#include "server/sse.h"
+
+namespace odlm::server {
+
+// --- helpers (http_util.h) -----------------------------------------------------------------------
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(Dump(body), "application/json");
+}
+
+void SendError(httplib::Response& res, const ApiError& error) {
+  res.status = error.http_status;
+  if (error.http_status == 429) res.set_header("Retry-After", "1");
+  res.set_content(error.ToJson(), "application/json");
+}
+
+std::string BearerKey(const httplib::Request& req) {
+  const std::string h = req.get_header_value("Authorization");
+  static const std::string kPrefix = "Bearer ";
+  if (h.size() <= kPrefix.size() || h.compare(0, kPrefix.size(), kPrefix) != 0) return "";
+  size_t start = kPrefix.size();
+  while (start < h.size() && h[start] == ' ') ++start;
+  size_t end = h.size();
+  while (end > start && (h[end - 1] == ' ' || h[end - 1] == '\r')) --end;
+  return h.substr(start, end - start);
+}
+
+const AppRecord* AppOf(Service& service, const httplib::Request& req) {
+  return service.Authenticate(BearerKey(req));
+}
+
+const char* OpenAiFinishReason(FinishReason r) {
+  return r == FinishReason::kLength || r == FinishReason::kContextFull ? "length" : "stop";
+}
+
+nlohmann::json Usage(const GenerateResult& r) {
+  const int64_t completion = static_cast<int64_t>(r.tokens.size());
+  return {{"prompt_tokens", r.prompt_tokens},
+          {"completion_tokens", completion},
+          {"total_tokens", r.prompt_tokens + completion},
+          {"prompt_tokens_details", {{"cached_tokens", r.reused_tokens}}}};
+}
+
+void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
+               std::function<std::string(const std::string& piece)> on_text,
+               std::function<std::string(Job& job)> on_end) {
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream", [job, on_text, on_end](size_t, httplib::DataSink& sink) -> bool {
+        std::string text;
+        const bool done = job->request().WaitNext(&text, std::chrono::milliseconds(100));
+        std::string out;
+        if (!text.empty()) out += SseEvent(on_text(text));
+        if (done) {
+          const auto& r = job->request().result();
+          if (r.ok() && r->finish != FinishReason::kCancelled) {
+            out += on_end(*job);
+          } else {
+            const ApiError e =
+                r.ok() ? Unavailable("the generation was cancelled") : FromStatus(r.status());
+            out += SseEvent(e.ToJson());
+          }
+          out += kSseDone;
+        }
+        if (!out.empty()) {
+          if (!sink.write(out.data(), out.size())) {
+            job->request().Cancel();
+            return false;
+          }
+        } else if (!sink.is_writable()) {
+          job->request().Cancel();
+          return false;
+        }
+        if (done) sink.done();
+        return true;
+      });
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a4{};
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  return false;
+}
+
+namespace {
+
+// The route pattern of a path, for metric labels (ids collapsed so labels stay bounded).
+std::string RouteLabel(const std::string& path) {
+  static const char* kFixed[] = {"/v1/chat/completions", "/v1/completions", "/v1/models",
+                                 "/v1/contexts",         "/health",         "/metrics"};
+  for (const char* f : kFixed) {
+    if (path == f) return f;
+  }
+  if (path.rfind("/v1/contexts/", 0) == 0) {
+    return path.size() > 9 && path.compare(path.size() - 9, 9, "/messages") == 0
+               ? "/v1/contexts/{id}/messages"
+               : "/v1/contexts/{id}";
+  }
+  return "other";
+}
+
+}  // namespace
+
+// --- HttpServer ----------------------------------------------------------------------------------
+
+HttpServer::HttpServer(Service* service, const HttpOptions& options)
+    : service_(service), options_(options), http_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Routes() {
+  httplib::Server& h = *http_;
+  const int threads = options_.handler_threads;
+  h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  h.set_payload_max_length(options_.max_body_bytes);
+  h.set_keep_alive_timeout(options_.keep_alive_seconds);
+  h.set_read_timeout(30, 0);
+  h.set_write_timeout(30, 0);
+
+  h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    if (draining_.load()) {
+      SendError(res, Unavailable("the service is shutting down"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (service_->auth_required()) {
+      const std::string key = BearerKey(req);
+      if (key.empty()) {
+        SendError(res, Unauthorized("missing API key: send 'Authorization: Bearer <key>' (keys "
+                                    "are created with odlm serve --keys FILE --add-app NAME)"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (service_->Authenticate(key) == nullptr) {
+        SendError(res, Unauthorized("invalid API key"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  h.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        SendError(res, ForHttpStatus(res.status, req.method, req.path));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  h.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        LOG(ERROR) << req.method << " " << req.path << ": " << what;
+        SendError(res, Internal("internal error while handling the request: " + what));
+      });
+
+  h.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    service_->metrics().CountRequest(RouteLabel(req.path), res.status);
+  });
+
+  h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200,
+             {{"status", draining_.load() ? "draining" : "ok"},
+              {"model", service_->options().model_id},
+              {"queue_depth", service_->scheduler().queue_depth()},
+              {"active_requests", service_->scheduler().active()}});
+  });
+
+  h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(service_->RenderMetrics(), "text/plain; version=0.0.4");
+  });
+
+  h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    const nlohmann::json model = {{"id", service_->options().model_id},
+                                  {"object", "model"},
+                                  {"created", service_->created_unix()},
+                                  {"owned_by", "odlm"},
+                                  {"context_length", service_->engine().n_ctx()}};
+    SendJson(res, 200, {{"object", "list"}, {"data", nlohmann::json::array({model})}});
+  });
+  h.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.matches[1] != service_->options().model_id) {
+      SendError(res, NotFound("no model '" + std::string(req.matches[1]) + "'; this server has '" +
+                                  service_->options().model_id + "'",
+                              "model_not_found"));
+      return;
+    }
+    SendJson(res, 200,
+             {{"id", service_->options().model_id},
+              {"object", "model"},
+              {"created", service_->created_unix()},
+              {"owned_by", "odlm"}});
+  });
+
+  RegisterOpenAiRoutes(h, *service_);
+  RegisterContextRoutes(h, *service_);
+}
+
+Status HttpServer::Bind() {
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host.c_str());
+    if (port_ <= 0) return UnavailableError("cannot listen on " + options_.host + ": bind failed");
+    return Status::Ok();
+  }
+  if (!http_->bind_to_port(options_.host.c_str(), options_.port)) {
+    return UnavailableError("cannot listen on " + options_.host + ":" +
+                            std::to_string(options_.port) +
+                            " (address in use, or not an address of this machine)");
+  }
+  port_ = options_.port;
+  return Status::Ok();
+}
+
+void HttpServer::Run() { http_->listen_after_bind(); }
+
+void HttpServer::Stop() { http_->stop(); }
+
+}  // namespace odlm::server

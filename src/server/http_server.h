@@ -1,0 +1,58 @@
+// server/http_server.h — the HTTP face of the service (cpp-httplib): routing, authentication,
+// body limits, JSON and SSE responses.
+//
+// Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, POST /v1/contexts,
+// POST /v1/contexts/{id}/messages, GET|DELETE /v1/contexts/{id}, GET /health, GET /metrics.
+// With a keys file every route but /health needs `Authorization: Bearer <key>`.
+// Thread-safety: Run blocks on the calling thread; Stop may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "server/service.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace odlm::server {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see port())
+  size_t max_body_bytes = 1 << 20;
+  int handler_threads = 64;  // concurrent connections served (streams hold one each)
+  int keep_alive_seconds = 5;
+};
+
+class HttpServer {
+ public:
+  HttpServer(Service* service, const HttpOptions& options);
+  ~HttpServer();
+
+  // Binds the listening socket. Unavailable (with the address and reason) if it cannot.
+  Status Bind();
+  int port() const { return port_; }
+  // Serves until Stop. Returns when the listener has closed and handlers have finished.
+  void Run();
+  // Stops accepting; in-flight handlers finish. Safe from any thread (not from a signal handler).
+  void Stop();
+  // New requests get 503 from now on (requests already accepted continue).
+  void SetDraining() { draining_.store(true); }
+
+ private:
+  void Routes();
+  Service* service_;
+  HttpOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  std::atomic<bool> draining_{false};
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace odlm::server

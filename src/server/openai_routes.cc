@@ -1,0 +1,179 @@
+// server/openai_routes.cc — POST /v1/chat/completions and POST /v1/completions.
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "server/http_util.h"
+#include "server/sse.h"
+
+namespace odlm::server {
+namespace {
+
+using nlohmann::json;
+
+std::string NewId(const char* prefix) {
+  static std::atomic<uint64_t> counter{0};
+  unsigned char r[6] = {};
+  (void)RAND_bytes(r, sizeof(r));
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s%02x%02x%02x%02x%02x%02x%llx", prefix, r[0], r[1], r[2], r[3],
+                r[4], r[5], static_cast<unsigned long long>(counter.fetch_add(1)));
+  return buf;
+}
+
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Starts a job or answers the error; returns null when answered.
+std::shared_ptr<Job> StartOrAnswer(StatusOr<std::unique_ptr<Job>> job, httplib::Response& res,
+                                   const char* param) {
+  if (!job.ok()) {
+    SendError(res, FromStatus(job.status(), job.status().code() == StatusCode::kOutOfRange
+                                                ? std::string(param)
+                                                : std::string()));
+    return nullptr;
+  }
+  return std::shared_ptr<Job>(std::move(job).value());
+}
+
+// Waits for a non-streaming job; answers an error and returns null if it failed.
+const GenerateResult* WaitResult(Job& job, httplib::Response& res) {
+  job.request().WaitDone();
+  const auto& r = job.request().result();
+  if (!r.ok()) {
+    SendError(res, FromStatus(r.status()));
+    return nullptr;
+  }
+  if (r->finish == FinishReason::kCancelled) {
+    SendError(res, Unavailable("the generation was cancelled (the service is shutting down)"));
+    return nullptr;
+  }
+  return &*r;
+}
+
+void ChatCompletions(Service& service, const httplib::Request& req, httplib::Response& res) {
+  auto parsed = ParseChatCompletion(req.body, service.options().limits);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  const ChatCompletionRequest& r = std::get<ChatCompletionRequest>(parsed);
+  const AppRecord* app = AppOf(service, req);
+  std::shared_ptr<Job> job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
+  if (!job) return;
+  const std::string id = NewId("chatcmpl-");
+  const int64_t created = NowUnix();
+  const std::string model = service.options().model_id;
+  if (!r.params.stream) {
+    const GenerateResult* g = WaitResult(*job, res);
+    if (!g) return;
+    SendJson(res, 200,
+             {{"id", id},
+              {"object", "chat.completion"},
+              {"created", created},
+              {"model", model},
+              {"system_fingerprint", "odlm"},
+              {"choices", json::array({{{"index", 0},
+                                        {"message", {{"role", "assistant"}, {"content", g->text}}},
+                                        {"logprobs", nullptr},
+                                        {"finish_reason", OpenAiFinishReason(g->finish)}}})},
+              {"usage", Usage(*g)}});
+    return;
+  }
+  auto chunk = [id, created, model](json delta, json finish) {
+    return json{{"id", id},
+                {"object", "chat.completion.chunk"},
+                {"created", created},
+                {"model", model},
+                {"system_fingerprint", "odlm"},
+                {"choices", json::array({{{"index", 0},
+                                          {"delta", std::move(delta)},
+                                          {"logprobs", nullptr},
+                                          {"finish_reason", std::move(finish)}}})}};
+  };
+  const bool include_usage = r.params.include_usage;
+  // The first event opens the assistant message (as OpenAI does), before any text.
+  res.status = 200;
+  auto first = std::make_shared<bool>(true);
+  StreamJob(
+      res, job,
+      [chunk, first](const std::string& piece) {
+        json delta = {{"content", piece}};
+        if (*first) {
+          delta["role"] = "assistant";
+          *first = false;
+        }
+        return Dump(chunk(delta, nullptr));
+      },
+      [chunk, first, include_usage, id, created, model](Job& j) {
+        const GenerateResult& g = *j.request().result();
+        std::string out;
+        json delta = json::object();
+        if (*first) delta = {{"role", "assistant"}, {"content", ""}};
+        out += SseEvent(Dump(chunk(delta, OpenAiFinishReason(g.finish))));
+        if (include_usage) {
+          out += SseEvent(Dump({{"id", id},
+                                {"object", "chat.completion.chunk"},
+                                {"created", created},
+                                {"model", model},
+                                {"choices", json::array()},
+                                {"usage", Usage(g)}}));
+        }
+        return out;
+      });
+}
+
+void Completions(Service& service, const httplib::Request& req, httplib::Response& res) {
+  auto parsed = ParseCompletion(req.body, service.options().limits);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  const CompletionRequest& r = std::get<CompletionRequest>(parsed);
+  const AppRecord* app = AppOf(service, req);
+  std::shared_ptr<Job> job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
+  if (!job) return;
+  const std::string id = NewId("cmpl-");
+  const int64_t created = NowUnix();
+  const std::string model = service.options().model_id;
+  auto body = [id, created, model](const std::string& text, json finish) {
+    return json{{"id", id},
+                {"object", "text_completion"},
+                {"created", created},
+                {"model", model},
+                {"choices", json::array({{{"index", 0},
+                                          {"text", text},
+                                          {"logprobs", nullptr},
+                                          {"finish_reason", std::move(finish)}}})}};
+  };
+  if (!r.params.stream) {
+    const GenerateResult* g = WaitResult(*job, res);
+    if (!g) return;
+    json out = body(g->text, OpenAiFinishReason(g->finish));
+    out["usage"] = Usage(*g);
+    SendJson(res, 200, out);
+    return;
+  }
+  const bool include_usage = r.params.include_usage;
+  res.status = 200;
+  StreamJob(
+      res, job, [body](const std::string& piece) { return Dump(body(piece, nullptr)); },
+      [body, include_usage](Job& j) {
+        const GenerateResult& g = *j.request().result();
+        json last = body("", OpenAiFinishReason(g.finish));
+        if (include_usage) last["usage"] = Usage(g);
+        return SseEvent(Dump(last));
+      });
+}
+
+}  // namespace
+
+void RegisterOpenAiRoutes(httplib::Server& http, Service& service) {
+  http.Post("/v1/chat/completions",
+            [&service](const httplib::Request& req, httplib::Response& res) {
+              ChatCompletions(service, req, res);
+            });
+  http.Post("/v1/completions", [&service](const httplib::Request& req, httplib::Response& res) {
+    Completions(service, req, res);
+  });
+}
+
+}  // namespace odlm::server

@@ -1,0 +1,315 @@
+// server/scheduler.cc — the generation loop of the service, batched over requests.
+//
+// The per-request logic mirrors odlm::Generate (engine/generate.cc): sample, stop at end of
+// generation / stop string / max_tokens / full context, evaluate the token next step. It is
+// restated here because Generate runs one request to completion, while the service advances all
+// requests one token per shared forward pass.
+#include "server/scheduler.h"
+
+#include <algorithm>
+
+#include "base/logging.h"
+#include "platform/process_stats.h"
+
+namespace odlm::server {
+
+// --- GenRequest -------------------------------------------------------------------------------
+
+bool GenRequest::WaitNext(std::string* text, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return done_ || !pending_.empty(); });
+  text->append(pending_);
+  pending_.clear();
+  return done_;
+}
+
+void GenRequest::WaitDone() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return done_; });
+  pending_.clear();
+}
+
+void GenRequest::PushText(std::string_view text) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_.append(text);
+  }
+  cv_.notify_all();
+}
+
+void GenRequest::Finish(StatusOr<GenerateResult> result) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_ = std::move(result);
+    done_ = true;
+  }
+  cv_.notify_all();
+}
+
+// --- Scheduler --------------------------------------------------------------------------------
+
+struct Scheduler::Active {
+  std::shared_ptr<GenRequest> req;
+  Sampler sampler;
+  std::unique_ptr<TextStream> stream;
+  GenerateResult result;
+  int64_t pos = 0;        // prompt tokens already in the session
+  bool decoding = false;  // prompt done; `last` is the token to evaluate next
+  int32_t last = -1;
+  int64_t t_start_ns = 0;  // admission
+  int64_t t_first_ns = 0;  // first token sampled
+
+  explicit Active(std::shared_ptr<GenRequest> r)
+      : req(std::move(r)), sampler(req->options.sampling) {}
+};
+
+Scheduler::Scheduler(Engine* engine, const SchedulerOptions& options, Metrics* metrics)
+    : engine_(engine), options_(options), metrics_(metrics) {
+  CHECK(options_.max_active >= 1 && options_.max_queue >= 0 && options_.prefill_slice >= 1);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Scheduler::~Scheduler() { Shutdown(false); }
+
+Status Scheduler::Submit(std::shared_ptr<GenRequest> request) {
+  CHECK(request && request->session != nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return UnavailableError("the service is shutting down");
+    const int64_t free_slots = options_.max_active - n_active_;
+    if (static_cast<int64_t>(queue_.size()) >=
+        options_.max_queue + std::max<int64_t>(0, free_slots)) {
+      return ResourceExhaustedError("the request queue is full (" +
+                                    std::to_string(options_.max_queue) + " waiting); retry later");
+    }
+    request->submit_ns_ = MonotonicNanos();
+    queue_.push_back(std::move(request));
+    if (metrics_) metrics_->SetQueueDepth(static_cast<int64_t>(queue_.size()));
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+void Scheduler::Shutdown(bool drain, std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    drain_ = drain;
+    deadline_ = deadline;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+int64_t Scheduler::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
+int64_t Scheduler::active() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return n_active_;
+}
+
+void Scheduler::PublishGauges(size_t n_active) {
+  if (!metrics_) return;
+  metrics_->SetActiveRequests(static_cast<int64_t>(n_active));
+  metrics_->SetQueueDepth(queue_depth());
+}
+
+void Scheduler::Admit(std::vector<std::unique_ptr<Active>>* active) {
+  std::vector<std::shared_ptr<GenRequest>> admitted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (!queue_.empty() &&
+           static_cast<int32_t>(active->size() + admitted.size()) < options_.max_active) {
+      admitted.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  for (auto& req : admitted) {
+    auto a = std::make_unique<Active>(req);
+    a->t_start_ns = MonotonicNanos();
+    req->queue_s_ = (a->t_start_ns - req->submit_ns_) / 1e9;
+    if (req->cancelled()) {
+      Complete(*a, FinishReason::kCancelled);
+      continue;
+    }
+    const int64_t n = static_cast<int64_t>(req->prompt.size());
+    if (n == 0) {
+      Fail(*a, InvalidArgumentError("the prompt has no tokens"));
+      continue;
+    }
+    if (n >= engine_->n_ctx()) {
+      Fail(*a, OutOfRangeError("the prompt has " + std::to_string(n) +
+                               " tokens; the context holds " + std::to_string(engine_->n_ctx())));
+      continue;
+    }
+    a->result.prompt_tokens = n;
+    a->result.reused_tokens = req->session->KeepCommonPrefix(req->prompt);
+    a->pos = a->result.reused_tokens;
+    for (int32_t t : req->prompt) a->sampler.Accept(t);
+    a->stream =
+        std::make_unique<TextStream>(engine_->tokenizer(), req->prompt.back(), req->options.stop);
+    active->push_back(std::move(a));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  n_active_ = static_cast<int64_t>(active->size());
+}
+
+void Scheduler::Complete(Active& a, FinishReason reason) {
+  a.result.finish = reason;
+  if (reason != FinishReason::kStop && reason != FinishReason::kCancelled && a.stream) {
+    std::string rest = a.stream->Flush();
+    if (!rest.empty()) {
+      a.result.text += rest;
+      a.req->PushText(rest);
+    }
+  }
+  const int64_t now = MonotonicNanos();
+  const int64_t first = a.t_first_ns ? a.t_first_ns : now;
+  a.result.prefill_ms = (first - a.t_start_ns) / 1e6;
+  a.result.decode_ms = (now - first) / 1e6;
+  a.req->ttft_s_ = (first - a.req->submit_ns_) / 1e9;
+  if (metrics_) {
+    metrics_->AddTokens(a.result.prompt_tokens, a.result.reused_tokens,
+                        static_cast<int64_t>(a.result.tokens.size()));
+    if (reason == FinishReason::kCancelled) metrics_->CountCancelled();
+  }
+  a.req->Finish(std::move(a.result));
+}
+
+void Scheduler::Fail(Active& a, const Status& status) { a.req->Finish(status); }
+
+bool Scheduler::OnToken(Active& a, const std::vector<float>& logits) {
+  const GenerateOptions& o = a.req->options;
+  const int32_t token = a.sampler.Sample(logits);
+  a.sampler.Accept(token);
+  a.result.tokens.push_back(token);
+  if (a.t_first_ns == 0) {
+    a.t_first_ns = MonotonicNanos();
+    if (metrics_) metrics_->ObserveTimeToFirstToken((a.t_first_ns - a.req->submit_ns_) / 1e9);
+  }
+  if (o.stop_at_end_of_generation && engine_->tokenizer().IsEndOfGeneration(token)) {
+    Complete(a, FinishReason::kEndOfGeneration);
+    return true;
+  }
+  bool stopped = false;
+  std::string piece = a.stream->Push(token, &stopped);
+  if (!piece.empty()) {
+    a.result.text += piece;
+    a.req->PushText(piece);
+  }
+  if (stopped) {
+    Complete(a, FinishReason::kStop);
+    return true;
+  }
+  if (static_cast<int32_t>(a.result.tokens.size()) >= o.max_tokens) {
+    Complete(a, FinishReason::kLength);
+    return true;
+  }
+  if (a.req->session->n_tokens() + 1 >= engine_->n_ctx()) {
+    Complete(a, FinishReason::kContextFull);
+    return true;
+  }
+  a.last = token;
+  a.decoding = true;
+  return false;
+}
+
+void Scheduler::Loop() {
+  std::vector<std::unique_ptr<Active>> active;
+  std::vector<Engine::BatchItem> items;
+  std::vector<Active*> owners;
+  std::vector<int64_t> prefill_n;  // [items] prompt tokens carried (0 for a decode token)
+  std::vector<std::vector<float>> logits;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active.empty(); });
+      if (stopping_) {
+        const bool past_deadline = std::chrono::steady_clock::now() >= deadline_;
+        if (!drain_ || past_deadline) {
+          for (auto& r : queue_) r->Cancel();
+          for (auto& a : active) a->req->Cancel();
+        }
+        if (queue_.empty() && active.empty()) break;
+      }
+    }
+    Admit(&active);
+    // Drop cancelled requests.
+    for (auto it = active.begin(); it != active.end();) {
+      if ((*it)->req->cancelled()) {
+        Complete(**it, FinishReason::kCancelled);
+        it = active.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    PublishGauges(active.size());
+    if (active.empty()) continue;
+
+    // Build one batch: every decoding request's token, then prompt slices within the budget.
+    items.clear();
+    owners.clear();
+    prefill_n.clear();
+    bool any_decoding = false;
+    for (auto& a : active) {
+      if (!a->decoding) continue;
+      any_decoding = true;
+      items.push_back({a->req->session, std::span<const int32_t>(&a->last, 1)});
+      owners.push_back(a.get());
+      prefill_n.push_back(0);
+    }
+    int64_t budget = any_decoding ? options_.prefill_slice : engine_->options().max_batch_tokens;
+    for (auto& a : active) {
+      if (a->decoding || budget <= 0) continue;
+      const int64_t left = static_cast<int64_t>(a->req->prompt.size()) - a->pos;
+      const int64_t n = std::min(left, budget);
+      budget -= n;
+      items.push_back(
+          {a->req->session, std::span<const int32_t>(a->req->prompt.data() + a->pos, n)});
+      owners.push_back(a.get());
+      prefill_n.push_back(n);
+    }
+    Status st = engine_->EvalBatch(items, &logits);
+    steps_.fetch_add(1);
+    if (static_cast<int64_t>(items.size()) > max_batch_seen_.load()) {
+      max_batch_seen_.store(static_cast<int64_t>(items.size()));
+    }
+    std::vector<Active*> finished;
+    if (!st.ok()) {
+      LOG(ERROR) << "batch of " << items.size() << " failed: " << st.ToString();
+      for (Active* a : owners) {
+        Fail(*a, st);
+        finished.push_back(a);
+      }
+    } else {
+      for (size_t i = 0; i < owners.size(); ++i) {
+        Active& a = *owners[i];
+        if (prefill_n[i] > 0) {
+          a.pos += prefill_n[i];
+          if (a.pos < static_cast<int64_t>(a.req->prompt.size())) continue;  // more to prefill
+        }
+        if (OnToken(a, logits[i])) finished.push_back(&a);
+      }
+    }
+    if (!finished.empty()) {
+      active.erase(std::remove_if(active.begin(), active.end(),
+                                  [&](const std::unique_ptr<Active>& a) {
+                                    return std::find(finished.begin(), finished.end(), a.get()) !=
+                                           finished.end();
+                                  }),
+                   active.end());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        n_active_ = static_cast<int64_t>(active.size());
+      }
+      PublishGauges(active.size());
+    }
+  }
+  PublishGauges(0);
+}
+
+}  // namespace odlm::server

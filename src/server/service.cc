@@ -1,0 +1,412 @@
+// server/service.cc — apps, contexts, session caches and admission of generations.
+#include "server/service.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <random>
+
+#include "base/logging.h"
+
+namespace odlm::server {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NewContextId() {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    std::random_device rd;
+    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+  }
+  static const char kDigits[] = "0123456789abcdef";
+  std::string id = "ctx_";
+  for (unsigned char b : bytes) {
+    id += kDigits[b >> 4];
+    id += kDigits[b & 15];
+  }
+  return id;
+}
+
+GenerateOptions ToOptions(const GenerationParams& p) {
+  GenerateOptions o;
+  o.max_tokens = p.max_tokens;
+  o.stop = p.stop;
+  o.sampling = SamplingParams();
+  o.sampling.temperature = p.temperature;
+  o.sampling.top_p = p.top_p;
+  o.sampling.top_k = 0;  // OpenAI semantics: no top-k unless asked
+  o.sampling.min_p = 0.0f;
+  o.sampling.frequency_penalty = p.frequency_penalty;
+  o.sampling.presence_penalty = p.presence_penalty;
+  o.sampling.seed =
+      p.seed ? *p.seed
+             : static_cast<uint64_t>(std::random_device()()) << 32 | std::random_device()();
+  return o;
+}
+
+}  // namespace
+
+// --- Job ----------------------------------------------------------------------------------------
+
+Job::~Job() {
+  if (req_ && !req_->cancelled()) {
+    // The handler is gone (answered, or the client left): make sure the scheduler lets go.
+    req_->Cancel();
+  }
+  if (req_) req_->WaitDone();
+  if (service_) service_->Release(this);
+}
+
+Status Job::Commit() {
+  if (context_id_.empty() || committed_) return Status::Ok();
+  const auto& result = req_->result();
+  if (!result.ok()) return result.status();
+  const int64_t now = NowMs();
+  {
+    std::lock_guard<std::mutex> lock(service_->mu_);
+    auto it = service_->contexts_.find(context_id_);
+    if (it == service_->contexts_.end()) return NotFoundError("the context was deleted");
+  }
+  RETURN_IF_ERROR(service_->store_->AppendTurn(context_id_, user_content_, result->text, now));
+  std::lock_guard<std::mutex> lock(service_->mu_);
+  auto it = service_->contexts_.find(context_id_);
+  if (it != service_->contexts_.end()) {
+    it->second.stored.messages.push_back({"user", user_content_});
+    it->second.stored.messages.push_back({"assistant", result->text});
+    it->second.stored.updated_ms = now;
+  }
+  committed_ = true;
+  return Status::Ok();
+}
+
+// --- Service ------------------------------------------------------------------------------------
+
+Service::Service(Engine* engine, const ServiceOptions& options)
+    : engine_(engine), options_(options) {}
+
+Service::~Service() { Shutdown(false, std::chrono::steady_clock::now()); }
+
+StatusOr<std::unique_ptr<Service>> Service::Create(Engine* engine, const ServiceOptions& options,
+                                                   std::unique_ptr<KeyStore> keys) {
+  std::unique_ptr<Service> s(new Service(engine, options));
+  s->keys_ = std::move(keys);
+  s->local_app_.name = "local";
+  s->local_app_.limits = options.local_limits;
+  s->created_unix_ = NowMs() / 1000;
+  ASSIGN_OR_RETURN(s->renderer_, PromptRenderer::Create(*engine, options.chat_template));
+  ASSIGN_OR_RETURN(s->store_, ContextStore::Open(options.state_dir));
+  ASSIGN_OR_RETURN(std::vector<StoredContext> stored, s->store_->LoadAll());
+  for (auto& c : stored) {
+    ++s->apps_[c.app].contexts;
+    const std::string id = c.id;
+    s->contexts_[id].stored = std::move(c);
+  }
+  if (!stored.empty()) LOG(INFO) << "restored " << stored.size() << " contexts";
+  s->scheduler_ = std::make_unique<Scheduler>(engine, options.scheduler, &s->metrics_);
+  return s;
+}
+
+const AppRecord* Service::Authenticate(std::string_view bearer_key) const {
+  if (!keys_) return &local_app_;
+  return keys_->Authenticate(bearer_key);
+}
+
+int64_t Service::ContextLimit(const AppRecord& app) const {
+  const int64_t n_ctx = engine_->n_ctx();
+  const int64_t l = app.limits.max_context_tokens;
+  return l > 0 ? std::min(l, n_ctx) : n_ctx;
+}
+
+std::unique_ptr<Session> Service::TakeSession(const std::string& app,
+                                              const std::vector<int32_t>& prompt) {
+  // Called with mu_ held. The cached session sharing the longest prefix with the prompt.
+  auto& idle = apps_[app].idle;
+  auto best = idle.end();
+  size_t best_len = 0;  // tokens shared with the prompt
+  for (auto it = idle.begin(); it != idle.end(); ++it) {
+    const auto& t = (*it)->tokens();
+    size_t n = 0;
+    while (n < t.size() && n < prompt.size() && t[n] == prompt[n]) ++n;
+    if (best == idle.end() || n > best_len) {
+      best = it;
+      best_len = n;
+    }
+  }
+  if (best != idle.end()) {  // even without a common prefix: its KV memory is reused
+    std::unique_ptr<Session> s = std::move(*best);
+    idle.erase(best);
+    return s;
+  }
+  return engine_->NewSession();
+}
+
+void Service::EvictLocked() {
+  // Idle cached sessions beyond the global cap: drop the least recently used (list tails).
+  int64_t total = 0;
+  for (auto& [name, a] : apps_) total += static_cast<int64_t>(a.idle.size());
+  while (total > options_.max_idle_sessions) {
+    AppState* victim = nullptr;
+    for (auto& [name, a] : apps_) {
+      if (!a.idle.empty() && (!victim || a.idle.size() > victim->idle.size())) victim = &a;
+    }
+    if (!victim) break;
+    victim->idle.pop_back();
+    --total;
+  }
+  // Resident context KV beyond its cap: drop the least recently used idle ones (recomputed from
+  // the transcript on their next call).
+  std::vector<Context*> resident;
+  for (auto& [id, c] : contexts_) {
+    if (c.session && !c.busy) resident.push_back(&c);
+  }
+  const size_t cap = static_cast<size_t>(std::max(0, options_.max_resident_contexts));
+  if (resident.size() > cap) {
+    std::sort(resident.begin(), resident.end(),
+              [](Context* a, Context* b) { return a->last_used < b->last_used; });
+    for (size_t i = 0; i < resident.size() - cap; ++i) resident[i]->session.reset();
+  }
+}
+
+void Service::Release(Job* job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AppState& a = apps_[job->app_];
+  --a.in_flight;
+  if (job->pooled_) {
+    a.idle.push_front(std::move(job->pooled_));
+  } else if (!job->context_id_.empty()) {
+    auto it = contexts_.find(job->context_id_);
+    if (it != contexts_.end()) {
+      it->second.busy = false;
+      it->second.last_used = ++clock_;
+    }
+  }
+  EvictLocked();
+}
+
+StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector<int32_t> prompt,
+                                               const GenerationParams& p, std::unique_ptr<Job> job,
+                                               Session* session) {
+  // The caller has taken the in-flight slot and the session; job's destructor gives them back.
+  const int64_t limit = ContextLimit(app);
+  if (static_cast<int64_t>(prompt.size()) >= limit) {
+    return OutOfRangeError("the prompt is " + std::to_string(prompt.size()) +
+                           " tokens; this app's context holds " + std::to_string(limit) +
+                           " (prompt plus reply)");
+  }
+  auto req = std::make_shared<GenRequest>();
+  req->session = session;
+  req->options = ToOptions(p);
+  req->options.max_tokens = static_cast<int32_t>(
+      std::min<int64_t>(p.max_tokens, limit - static_cast<int64_t>(prompt.size())));
+  req->prompt = std::move(prompt);
+  job->req_ = req;
+  Status st = scheduler_->Submit(req);
+  if (!st.ok()) {
+    job->req_.reset();  // never queued: nothing to wait for
+    if (st.code() == StatusCode::kResourceExhausted) metrics_.CountRejected();
+    return st;
+  }
+  return job;
+}
+
+StatusOr<std::unique_ptr<Job>> Service::StartChat(const AppRecord& app,
+                                                  const ChatCompletionRequest& r) {
+  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, r.messages));
+  std::unique_ptr<Job> job(new Job());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutting_down_) return UnavailableError("the service is shutting down");
+    AppState& a = apps_[app.name];
+    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
+      return ResourceExhaustedError("app '" + app.name + "' already has " +
+                                    std::to_string(a.in_flight) +
+                                    " requests in flight (its limit)");
+    }
+    ++a.in_flight;
+    job->service_ = this;
+    job->app_ = app.name;
+    job->pooled_ = TakeSession(app.name, prompt);
+  }
+  Session* session = job->pooled_.get();
+  return Launch(app, std::move(prompt), r.params, std::move(job), session);
+}
+
+StatusOr<std::unique_ptr<Job>> Service::StartCompletion(const AppRecord& app,
+                                                        const CompletionRequest& r) {
+  std::vector<int32_t> prompt;
+  const Tokenizer& tok = engine_->tokenizer();
+  if (const auto* text = std::get_if<std::string>(&r.prompt)) {
+    prompt = tok.Encode(*text, tok.add_bos(), /*parse_special=*/false);
+  } else {
+    prompt = std::get<std::vector<int32_t>>(r.prompt);
+    for (int32_t t : prompt) {
+      if (t >= tok.n_vocab()) {
+        return InvalidArgumentError("prompt token id " + std::to_string(t) +
+                                    " is outside the vocabulary (" + std::to_string(tok.n_vocab()) +
+                                    " tokens)");
+      }
+    }
+  }
+  if (prompt.empty()) return InvalidArgumentError("the prompt is empty");
+  std::unique_ptr<Job> job(new Job());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutting_down_) return UnavailableError("the service is shutting down");
+    AppState& a = apps_[app.name];
+    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
+      return ResourceExhaustedError("app '" + app.name + "' already has " +
+                                    std::to_string(a.in_flight) +
+                                    " requests in flight (its limit)");
+    }
+    ++a.in_flight;
+    job->service_ = this;
+    job->app_ = app.name;
+    job->pooled_ = TakeSession(app.name, prompt);
+  }
+  Session* session = job->pooled_.get();
+  return Launch(app, std::move(prompt), r.params, std::move(job), session);
+}
+
+StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
+                                                         const std::string& id,
+                                                         const ContextMessageRequest& r) {
+  std::vector<ChatMessage> messages;
+  std::unique_ptr<Job> job(new Job());
+  Session* session = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutting_down_) return UnavailableError("the service is shutting down");
+    auto it = contexts_.find(id);
+    if (it == contexts_.end() || it->second.stored.app != app.name) {
+      return NotFoundError("no context '" + id + "'");
+    }
+    Context& c = it->second;
+    if (c.busy) {
+      return FailedPreconditionError("context '" + id +
+                                     "' is answering another message; wait for it to finish");
+    }
+    AppState& a = apps_[app.name];
+    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
+      return ResourceExhaustedError("app '" + app.name + "' already has " +
+                                    std::to_string(a.in_flight) +
+                                    " requests in flight (its limit)");
+    }
+    if (!c.stored.system.empty()) messages.push_back({"system", c.stored.system});
+    for (const auto& m : c.stored.messages) messages.push_back({m.role, m.content});
+    messages.push_back({"user", r.content});
+    if (!c.session) c.session = engine_->NewSession();
+    c.busy = true;
+    c.last_used = ++clock_;
+    ++a.in_flight;
+    session = c.session.get();
+    job->service_ = this;
+    job->app_ = app.name;
+    job->context_id_ = id;
+    job->user_content_ = r.content;
+  }
+  // From here the job owns the in-flight slot and the busy flag (its destructor releases them).
+  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, messages));
+  return Launch(app, std::move(prompt), r.params, std::move(job), session);
+}
+
+StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::string& system) {
+  StoredContext c;
+  c.app = app.name;
+  c.system = system;
+  c.created_ms = c.updated_ms = NowMs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    AppState& a = apps_[app.name];
+    if (app.limits.max_contexts > 0 && a.contexts >= app.limits.max_contexts) {
+      return ResourceExhaustedError("app '" + app.name + "' already holds " +
+                                    std::to_string(a.contexts) +
+                                    " contexts (its limit); delete some first");
+    }
+    ++a.contexts;  // reserved; given back if storing fails
+  }
+  for (int attempt = 0;; ++attempt) {
+    c.id = NewContextId();
+    Status st = store_->Create(c);
+    if (st.ok()) break;
+    if (st.code() != StatusCode::kFailedPrecondition || attempt >= 3) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --apps_[app.name].contexts;
+      return st;
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Context& ctx = contexts_[c.id];
+  ctx.stored = c;
+  ctx.last_used = ++clock_;
+  return c.id;
+}
+
+StatusOr<ContextInfo> Service::GetContext(const AppRecord& app, const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = contexts_.find(id);
+  if (it == contexts_.end() || it->second.stored.app != app.name) {
+    return NotFoundError("no context '" + id + "'");
+  }
+  ContextInfo info;
+  info.stored = it->second.stored;
+  info.busy = it->second.busy;
+  if (it->second.session && !it->second.busy) info.cached_tokens = it->second.session->n_tokens();
+  return info;
+}
+
+Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = contexts_.find(id);
+    if (it == contexts_.end() || it->second.stored.app != app.name) {
+      return NotFoundError("no context '" + id + "'");
+    }
+    if (it->second.busy) {
+      return FailedPreconditionError("context '" + id +
+                                     "' is answering a message; delete it after that finishes");
+    }
+  }
+  RETURN_IF_ERROR(store_->Delete(id));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = contexts_.find(id);
+  if (it != contexts_.end() && !it->second.busy) {
+    contexts_.erase(it);
+    --apps_[app.name].contexts;
+  }
+  return Status::Ok();
+}
+
+void Service::Shutdown(bool drain, std::chrono::steady_clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  if (scheduler_) scheduler_->Shutdown(drain, deadline);
+}
+
+std::string Service::RenderMetrics() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t bytes = 0;
+    int64_t resident = 0;
+    for (auto& [name, a] : apps_) {
+      for (auto& s : a.idle) bytes += s->kv().allocated_bytes();
+    }
+    for (auto& [id, c] : contexts_) {
+      if (c.session) {
+        ++resident;
+        if (!c.busy) bytes += c.session->kv().allocated_bytes();
+      }
+    }
+    metrics_.SetContexts(static_cast<int64_t>(contexts_.size()), resident);
+    metrics_.SetKvBytes(bytes);
+  }
+  return metrics_.Render();
+}
+
+}  // namespace odlm::server

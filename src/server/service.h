@@ -1,0 +1,149 @@
+// server/service.h — the state of `odlm serve` behind the HTTP layer: apps and their limits,
+// persistent contexts (transcript in the ContextStore, KV in a Session), per-app session caches
+// for prefix reuse, and the Scheduler that runs generations on the one engine.
+//
+// Isolation: everything an app can reach is keyed by its name: contexts (another app's id is
+// answered exactly like an unknown id), cached sessions (prefix reuse never crosses apps), limits.
+//
+// Thread-safety: all methods may be called from any thread (HTTP handler threads). One mutex
+// guards the maps; sessions are touched only by the scheduler while a request holds them.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "odlm/engine.h"
+#include "server/context_store.h"
+#include "server/key_store.h"
+#include "server/metrics.h"
+#include "server/prompt.h"
+#include "server/requests.h"
+#include "server/scheduler.h"
+
+namespace odlm::server {
+
+struct ServiceOptions {
+  SchedulerOptions scheduler;
+  RequestLimits limits;
+  std::string state_dir;               // "" → contexts live in memory only
+  std::string model_id;                // the name GET /v1/models reports
+  std::string chat_template;           // "" → recognized from the model (server/prompt.h)
+  AppLimits local_limits;              // limits of the single app when there is no keys file
+  int32_t max_idle_sessions = 8;       // cached sessions for prefix reuse, all apps together
+  int32_t max_resident_contexts = 32;  // contexts whose KV stays in memory between calls
+};
+
+class Service;
+
+// One generation in flight: holds the app's in-flight slot and the session until destroyed.
+class Job {
+ public:
+  ~Job();
+  GenRequest& request() { return *req_; }
+  std::shared_ptr<GenRequest> shared_request() { return req_; }
+  // For a context turn that finished normally: appends the user message and the reply to the
+  // transcript and stores them durably. Call before answering the client.
+  Status Commit();
+  bool is_context_turn() const { return !context_id_.empty(); }
+  const std::string& context_id() const { return context_id_; }
+
+ private:
+  friend class Service;
+  Job() = default;
+  Service* service_ = nullptr;
+  std::string app_;
+  std::shared_ptr<GenRequest> req_;
+  std::unique_ptr<Session> pooled_;  // a session from the app's cache (stateless requests)
+  std::string context_id_;           // or the context whose session it uses
+  std::string user_content_;
+  bool committed_ = false;
+};
+
+struct ContextInfo {
+  StoredContext stored;
+  int64_t cached_tokens = 0;  // tokens whose KV is in memory now
+  bool busy = false;
+};
+
+class Service {
+ public:
+  // `keys` null: no authentication, one app named "local". Restores stored contexts.
+  static StatusOr<std::unique_ptr<Service>> Create(Engine* engine, const ServiceOptions& options,
+                                                   std::unique_ptr<KeyStore> keys);
+  ~Service();
+
+  bool auth_required() const { return keys_ != nullptr; }
+  // The app a bearer key belongs to; without a keys file, always the local app. nullptr: refuse.
+  const AppRecord* Authenticate(std::string_view bearer_key) const;
+
+  // Validates, tokenizes and queues a generation. Errors: 400 (too long for the context),
+  // 429 (queue full, or the app's in-flight limit), 404 / 409 for contexts.
+  StatusOr<std::unique_ptr<Job>> StartChat(const AppRecord& app, const ChatCompletionRequest& r);
+  StatusOr<std::unique_ptr<Job>> StartCompletion(const AppRecord& app, const CompletionRequest& r);
+  StatusOr<std::unique_ptr<Job>> StartContextTurn(const AppRecord& app, const std::string& id,
+                                                  const ContextMessageRequest& r);
+
+  // Contexts. NotFound for unknown ids and for ids of other apps alike.
+  StatusOr<std::string> CreateContext(const AppRecord& app, const std::string& system);
+  StatusOr<ContextInfo> GetContext(const AppRecord& app, const std::string& id);
+  Status DeleteContext(const AppRecord& app, const std::string& id);
+
+  // Stops accepting generations, finishes (drain) or cancels what is in flight.
+  void Shutdown(bool drain, std::chrono::steady_clock::time_point deadline);
+
+  Metrics& metrics() { return metrics_; }
+  // Refreshes the gauges (contexts, KV bytes) and renders the Prometheus text.
+  std::string RenderMetrics();
+  Engine& engine() { return *engine_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  const ServiceOptions& options() const { return options_; }
+  int64_t created_unix() const { return created_unix_; }
+
+ private:
+  friend class Job;
+  struct Context {
+    StoredContext stored;
+    std::unique_ptr<Session> session;  // null until first use (or after eviction)
+    bool busy = false;
+    uint64_t last_used = 0;
+  };
+  struct AppState {
+    int32_t in_flight = 0;
+    int32_t contexts = 0;
+    std::list<std::unique_ptr<Session>> idle;  // most recently used first
+  };
+
+  Service(Engine* engine, const ServiceOptions& options);
+  // Common admission: in-flight slot, context-length check, options, submit.
+  StatusOr<std::unique_ptr<Job>> Launch(const AppRecord& app, std::vector<int32_t> prompt,
+                                        const GenerationParams& p, std::unique_ptr<Job> job,
+                                        Session* session);
+  int64_t ContextLimit(const AppRecord& app) const;
+  std::unique_ptr<Session> TakeSession(const std::string& app, const std::vector<int32_t>& prompt);
+  void Release(Job* job);
+  void EvictLocked();
+
+  Engine* engine_;
+  ServiceOptions options_;
+  std::unique_ptr<KeyStore> keys_;
+  AppRecord local_app_;
+  PromptRenderer renderer_;
+  std::unique_ptr<ContextStore> store_;
+  Metrics metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
+  int64_t created_unix_ = 0;
+
+  std::mutex mu_;
+  std::map<std::string, AppState> apps_;
+  std::map<std::string, Context> contexts_;
+  uint64_t clock_ = 0;
+  bool shutting_down_ = false;
+};
+
+}  // namespace odlm::server

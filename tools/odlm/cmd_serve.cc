@@ -1,0 +1,178 @@
+// tools/odlm/cmd_serve.cc — `odlm serve`: the model as an HTTP service shared by many apps
+// (OpenAI-compatible API, persistent contexts, per-app keys). See src/server/.
+//
+//   odlm serve --keys keys.json --add-app notes        # prints the new app's key once, exits
+//   odlm serve -m model.gguf --keys keys.json --state-dir state --port 8080
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "command.h"
+#include "common_options.h"
+#include "server/http_server.h"
+#include "server/key_store.h"
+#include "server/service.h"
+
+namespace odlm::cli {
+namespace {
+
+std::string ModelId(const std::string& path) {
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".gguf") == 0) {
+    base.resize(base.size() - 5);
+  }
+  return base.empty() ? "odlm" : base;
+}
+
+int RunServe(int argc, char** argv) {
+  CLI::App app("Serve the model over HTTP: OpenAI-compatible API, persistent contexts, app keys.",
+               argv[0]);
+  ModelOptions model;
+  AddModelOptions(app, &model);
+  server::HttpOptions http;
+  server::ServiceOptions service;
+  std::string keys_path, add_app, state_dir, socket_path;
+  server::AppLimits app_limits;
+  int max_queue = 64, parallel = 16, prefill_slice = 64, max_tokens_cap = 4096;
+  int drain_seconds = 20;
+  app.add_option("--host", http.host, "address to listen on")->capture_default_str();
+  app.add_option("--port", http.port, "TCP port (0: any free port, printed on stdout)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--socket", socket_path, "also listen on this Unix socket (not supported yet)");
+  app.add_option("--keys", keys_path, "keys file: require an app key on every request");
+  app.add_option("--add-app", add_app, "add an app to --keys, print its key once, and exit");
+  app.add_option("--app-max-contexts", app_limits.max_contexts,
+                 "with --add-app: contexts the app may hold (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--app-max-in-flight", app_limits.max_in_flight,
+                 "with --add-app: requests in flight (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--app-max-context-tokens", app_limits.max_context_tokens,
+                 "with --add-app: tokens per context (0: the model's context)")
+      ->capture_default_str();
+  app.add_option("--state-dir", state_dir, "directory for persistent contexts (default: memory)");
+  app.add_option("--max-queue", max_queue, "requests waiting beyond the active ones (then 429)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--parallel", parallel, "requests generating at once (decode batch width)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--prefill-slice", prefill_slice,
+                 "prompt tokens per step while other requests decode")
+      ->check(CLI::Range(1, 1 << 16))
+      ->capture_default_str();
+  app.add_option("--max-tokens-cap", max_tokens_cap, "largest max_tokens a request may ask")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-body", http.max_body_bytes, "largest request body in bytes")
+      ->capture_default_str();
+  app.add_option("--chat-template", service.chat_template,
+                 "chat template name (default: recognized from the model)");
+  app.add_option("--drain-seconds", drain_seconds,
+                 "on SIGTERM, seconds to let in-flight requests finish before cancelling")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+
+  if (!add_app.empty()) {
+    if (keys_path.empty()) {
+      std::fprintf(stderr, "%s: --add-app needs --keys FILE\n", argv[0]);
+      return kExitUsage;
+    }
+    auto key = server::KeyStore::AddApp(keys_path, add_app, app_limits);
+    if (!key.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], key.status().ToString().c_str());
+      return kExitFailure;
+    }
+    std::printf("%s\n", key->c_str());
+    std::fprintf(stderr, "added app '%s' to %s; the key above is shown only this once\n",
+                 add_app.c_str(), keys_path.c_str());
+    return kExitOk;
+  }
+  if (!socket_path.empty()) {
+    std::fprintf(stderr, "%s: --socket is not supported yet; use --host 127.0.0.1\n", argv[0]);
+    return kExitUsage;
+  }
+  std::unique_ptr<server::KeyStore> keys;
+  if (!keys_path.empty()) {
+    auto loaded = server::KeyStore::Load(keys_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], loaded.status().ToString().c_str());
+      return kExitFailure;
+    }
+    keys = std::make_unique<server::KeyStore>(std::move(loaded).value());
+  } else if (!server::IsLoopbackHost(http.host)) {
+    std::fprintf(
+        stderr,
+        "%s: without --keys the service has no authentication and listens on loopback "
+        "only; '%s' is not a loopback address (add apps with --keys FILE --add-app NAME)\n",
+        argv[0], http.host.c_str());
+    return kExitUsage;
+  }
+
+  // Signals are taken by one thread with sigwait: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
+  if (!engine) return kExitFailure;
+  service.state_dir = state_dir;
+  service.model_id = ModelId(engine->options().model_path);
+  service.scheduler.max_queue = max_queue;
+  service.scheduler.max_active = parallel;
+  service.scheduler.prefill_slice = prefill_slice;
+  service.limits.max_tokens_cap = max_tokens_cap;
+  service.local_limits.max_contexts = 0;
+  service.local_limits.max_in_flight = 0;
+  auto svc = server::Service::Create(engine.get(), service, std::move(keys));
+  if (!svc.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], svc.status().ToString().c_str());
+    return kExitFailure;
+  }
+  server::Service& s = **svc;
+  http.handler_threads = std::max(32, parallel + max_queue + 8);
+  server::HttpServer server(&s, http);
+  if (Status st = server.Bind(); !st.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+    return kExitFailure;
+  }
+  std::printf("odlm serve: listening on http://%s:%d (model %s, %s)\n", http.host.c_str(),
+              server.port(), service.model_id.c_str(),
+              s.auth_required() ? "app keys required" : "no auth, loopback only");
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "odlm serve: signal %d: finishing in-flight requests (up to %d s)\n", sig,
+                 drain_seconds);
+    server.SetDraining();
+    s.Shutdown(/*drain=*/true,
+               std::chrono::steady_clock::now() + std::chrono::seconds(drain_seconds));
+    server.Stop();
+  });
+  server.Run();
+  // Run also returns if the listener fails; make the waiter finish in that case too.
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  }
+  s.Shutdown(false, std::chrono::steady_clock::now());
+  std::fprintf(stderr, "odlm serve: stopped\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+ODLM_COMMAND("serve", "serve the model over HTTP (OpenAI-compatible, persistent contexts, keys)",
+             RunServe);
+
+}  // namespace odlm::cli
