@@ -33,9 +33,7 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
   const ContextMessageRequest& r = std::get<ContextMessageRequest>(parsed);
   auto started = service.StartContextTurn(*AppOf(service, req), id, r);
   if (!started.ok()) {
-    return SendError(
-        res, FromStatus(started.status(),
-                        started.status().code() == StatusCode::kOutOfRange ? "content" : ""));
+    return SendError(res, StartError(started.status(), "content"));
   }
   std::shared_ptr<Job> job(std::move(started).value());
   if (!r.params.stream) {
@@ -46,6 +44,7 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
       return SendError(res, Unavailable("the generation was cancelled (shutting down)"));
     }
     Status st = job->Commit();
+    job->Release();
     if (!st.ok()) return SendError(res, FromStatus(st));
     SendJson(res, 200,
              {{"id", id},

@@ -28,6 +28,11 @@ void SendError(httplib::Response& res, const ApiError& error) {
   res.set_content(error.ToJson(), "application/json");
 }
 
+ApiError StartError(const Status& status, const std::string& param) {
+  if (IsQueueFull(status)) return TooManyRequests(status.message(), "queue_full");
+  return FromStatus(status, status.code() == StatusCode::kOutOfRange ? param : std::string());
+}
+
 std::string BearerKey(const httplib::Request& req) {
   const std::string h = req.get_header_value("Authorization");
   static const std::string kPrefix = "Bearer ";
@@ -86,7 +91,10 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
           job->request().Cancel();
           return false;
         }
-        if (done) sink.done();
+        if (done) {
+          job->Release();  // the context is free again before the client sees the end
+          sink.done();
+        }
         return true;
       });
 }

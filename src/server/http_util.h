@@ -14,6 +14,8 @@ namespace odlm::server {
 
 // Writes an OpenAI error object with its status (and Retry-After for 429).
 void SendError(httplib::Response& res, const ApiError& error);
+// The error for a failed Start* call (queue full → 429 queue_full; see FromStatus otherwise).
+ApiError StartError(const Status& status, const std::string& param);
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 
 // The bearer key of a request ("" if none).

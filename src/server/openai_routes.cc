@@ -32,9 +32,7 @@ int64_t NowUnix() {
 std::shared_ptr<Job> StartOrAnswer(StatusOr<std::unique_ptr<Job>> job, httplib::Response& res,
                                    const char* param) {
   if (!job.ok()) {
-    SendError(res, FromStatus(job.status(), job.status().code() == StatusCode::kOutOfRange
-                                                ? std::string(param)
-                                                : std::string()));
+    SendError(res, StartError(job.status(), param));
     return nullptr;
   }
   return std::shared_ptr<Job>(std::move(job).value());

@@ -46,6 +46,15 @@ void GenRequest::Finish(StatusOr<GenerateResult> result) {
   cv_.notify_all();
 }
 
+namespace {
+constexpr std::string_view kQueueFull = "the request queue is full";
+}  // namespace
+
+bool IsQueueFull(const Status& status) {
+  return status.code() == StatusCode::kResourceExhausted &&
+         std::string_view(status.message()).substr(0, kQueueFull.size()) == kQueueFull;
+}
+
 // --- Scheduler --------------------------------------------------------------------------------
 
 struct Scheduler::Active {
@@ -79,7 +88,7 @@ Status Scheduler::Submit(std::shared_ptr<GenRequest> request) {
     const int64_t free_slots = options_.max_active - n_active_;
     if (static_cast<int64_t>(queue_.size()) >=
         options_.max_queue + std::max<int64_t>(0, free_slots)) {
-      return ResourceExhaustedError("the request queue is full (" +
+      return ResourceExhaustedError(std::string(kQueueFull) + " (" +
                                     std::to_string(options_.max_queue) + " waiting); retry later");
     }
     request->submit_ns_ = MonotonicNanos();

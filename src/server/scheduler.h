@@ -71,6 +71,9 @@ struct SchedulerOptions {
   int32_t prefill_slice = 64;  // prompt tokens per step while other requests decode
 };
 
+// True for the status Submit returns when the queue is full (answered 429 "queue_full").
+bool IsQueueFull(const Status& status);
+
 class Scheduler {
  public:
   // Starts the scheduler thread. `engine` and `metrics` must outlive it.

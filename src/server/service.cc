@@ -53,12 +53,16 @@ GenerateOptions ToOptions(const GenerationParams& p) {
 
 // --- Job ----------------------------------------------------------------------------------------
 
-Job::~Job() {
-  if (req_ && !req_->cancelled()) {
-    // The handler is gone (answered, or the client left): make sure the scheduler lets go.
+Job::~Job() { Release(); }
+
+void Job::Release() {
+  if (released_) return;
+  released_ = true;
+  if (req_) {
+    // If still running, the handler is gone (the client left): make the scheduler let go.
     req_->Cancel();
+    req_->WaitDone();
   }
-  if (req_) req_->WaitDone();
   if (service_) service_->Release(this);
 }
 

@@ -50,6 +50,10 @@ class Job {
   // For a context turn that finished normally: appends the user message and the reply to the
   // transcript and stores them durably. Call before answering the client.
   Status Commit();
+  // Gives the session and the in-flight slot back once the request has finished (idempotent;
+  // the destructor does it otherwise). Call before the final bytes reach the client, so that its
+  // next call finds the context free.
+  void Release();
   bool is_context_turn() const { return !context_id_.empty(); }
   const std::string& context_id() const { return context_id_; }
 
@@ -63,6 +67,7 @@ class Job {
   std::string context_id_;           // or the context whose session it uses
   std::string user_content_;
   bool committed_ = false;
+  bool released_ = false;
 };
 
 struct ContextInfo {
