@@ -2,6 +2,7 @@
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <regex>
 
@@ -227,21 +228,33 @@ void HttpServer::Routes() {
 }
 
 Status HttpServer::Bind() {
+  // Debian's cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients connecting at
+  // once gets resets. Keep the listening socket's descriptor (set_socket_options sees it before
+  // bind) and listen again with a real backlog, which Linux applies to a listening socket.
+  int listen_fd = -1;
+  http_->set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
   if (options_.port == 0) {
     port_ = http_->bind_to_any_port(options_.host.c_str());
     if (port_ <= 0) return UnavailableError("cannot listen on " + options_.host + ": bind failed");
-    return Status::Ok();
+  } else {
+    if (!http_->bind_to_port(options_.host.c_str(), options_.port)) {
+      return UnavailableError("cannot listen on " + options_.host + ":" +
+                              std::to_string(options_.port) +
+                              " (address in use, or not an address of this machine)");
+    }
+    port_ = options_.port;
   }
-  if (!http_->bind_to_port(options_.host.c_str(), options_.port)) {
-    return UnavailableError("cannot listen on " + options_.host + ":" +
-                            std::to_string(options_.port) +
-                            " (address in use, or not an address of this machine)");
-  }
-  port_ = options_.port;
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   return Status::Ok();
 }
 
 void HttpServer::Run() { http_->listen_after_bind(); }
+
+bool HttpServer::is_running() const { return http_->is_running(); }
 
 void HttpServer::Stop() { http_->stop(); }
 

@@ -38,6 +38,8 @@ class HttpServer {
   int port() const { return port_; }
   // Serves until Stop. Returns when the listener has closed and handlers have finished.
   void Run();
+  // True once Run is accepting connections.
+  bool is_running() const;
   // Stops accepting; in-flight handlers finish. Safe from any thread (not from a signal handler).
   void Stop();
   // New requests get 503 from now on (requests already accepted continue).

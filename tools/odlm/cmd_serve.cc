@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -144,10 +145,6 @@ int RunServe(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
     return kExitFailure;
   }
-  std::printf("odlm serve: listening on http://%s:%d (model %s, %s)\n", http.host.c_str(),
-              server.port(), service.model_id.c_str(),
-              s.auth_required() ? "app keys required" : "no auth, loopback only");
-  std::fflush(stdout);
 
   std::thread waiter([&] {
     int sig = 0;
@@ -159,7 +156,22 @@ int RunServe(int argc, char** argv) {
                std::chrono::steady_clock::now() + std::chrono::seconds(drain_seconds));
     server.Stop();
   });
+  // Announce the port (tests and scripts wait for this line) once connections are accepted.
+  std::atomic<bool> run_returned{false};
+  std::thread announcer([&] {
+    while (!server.is_running() && !run_returned.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (run_returned.load()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // into the accept loop
+    std::printf("odlm serve: listening on http://%s:%d (model %s, %s)\n", http.host.c_str(),
+                server.port(), service.model_id.c_str(),
+                s.auth_required() ? "app keys required" : "no auth, loopback only");
+    std::fflush(stdout);
+  });
   server.Run();
+  run_returned = true;
+  announcer.join();
   // Run also returns if the listener fails; make the waiter finish in that case too.
   if (waiter.joinable()) {
     pthread_kill(waiter.native_handle(), SIGTERM);
