@@ -9,5 +9,7 @@ bash scripts/check_format.sh
 python3 scripts/check_layers.py
 bash scripts/build.sh
 bash scripts/fuzz.sh "${ODLM_FUZZ_SECONDS:-60}"
+# The official OpenAI Node SDK for the server's end-to-end test (tests/server_node_test.cc).
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 cd "${ODLM_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" --timeout 600
