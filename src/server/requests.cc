@@ -92,6 +92,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
   if (auto e = GetNumber(o, "frequency_penalty", -2.0f, 2.0f, &p->frequency_penalty)) return e;
   if (auto e = GetNumber(o, "presence_penalty", -2.0f, 2.0f, &p->presence_penalty)) return e;
   if (auto e = GetBool(o, "stream", &p->stream)) return e;
+  if (auto e = GetBool(o, "ignore_eos", &p->ignore_eos)) return e;
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
     auto it = o.find(field);
     if (it == o.end() || it->is_null()) continue;

@@ -38,6 +38,7 @@ struct GenerationParams {
   std::optional<uint64_t> seed;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  bool ignore_eos = false;     // extension (as llama.cpp's server): generate past end-of-text
 };
 
 struct ChatMessage {

@@ -41,6 +41,7 @@ TEST(ChatRequestTest, FullRequest) {
   EXPECT_EQ(*r.params.seed, 42u);
   EXPECT_TRUE(r.params.stream);
   EXPECT_TRUE(r.params.include_usage);
+  EXPECT_FALSE(r.params.ignore_eos);
 }
 
 TEST(ChatRequestTest, Defaults) {

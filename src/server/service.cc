@@ -36,6 +36,7 @@ GenerateOptions ToOptions(const GenerationParams& p) {
   GenerateOptions o;
   o.max_tokens = p.max_tokens;
   o.stop = p.stop;
+  o.stop_at_end_of_generation = !p.ignore_eos;
   o.sampling = SamplingParams();
   o.sampling.temperature = p.temperature;
   o.sampling.top_p = p.top_p;
