@@ -1,0 +1,155 @@
+// End to end: the built `odlm` binary's gen-model and gguf-info commands, their exit codes, and
+// the default model the build generates.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gguf/gguf_reader.h"
+#include "tests/support/shared_testdata.h"
+
+namespace odlm {
+namespace {
+
+struct RunResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class GgufCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("odlm_gguf_cli_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `odlm <args>` (args are shell words, already quoted where needed).
+  RunResult Odlm(const std::string& args) {
+    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
+    const std::string cmd =
+        std::string(ODLM_BINARY_DIR) + "/odlm " + args + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
+  }
+  std::string Path(const std::string& name) { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+constexpr const char* kSmallModel =
+    "--dim 64 --layers 1 --heads 2 --kv-heads 1 --ffn 64 --vocab 300 --type q4_0";
+
+TEST_F(GgufCliTest, GenModelWritesADeterministicLoadableModel) {
+  RunResult r = Odlm("gen-model -t 2 -o " + Path("a.gguf") + " " + kSmallModel + " --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote"), std::string::npos);
+  r = Odlm("gen-model -t 1 -o " + Path("b.gguf") + " " + kSmallModel + " --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string a = ReadAll(Path("a.gguf"));
+  EXPECT_EQ(a, ReadAll(Path("b.gguf"))) << "same options and seed must give identical bytes";
+
+  auto f = GgufFile::Open(Path("a.gguf"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(*(*f)->GetString("general.architecture"), "llama");
+  EXPECT_EQ(*(*f)->GetUInt("llama.embedding_length"), 64u);
+  EXPECT_EQ(*(*f)->GetUInt("llama.attention.head_count_kv"), 1u);
+  EXPECT_EQ((*f)->FindTensor("output.weight")->type, DType::kQ4_0);
+  EXPECT_EQ((*f)->FindTensor("token_embd.weight")->dims, (std::vector<int64_t>{64, 300}));
+
+  r = Odlm("gen-model -o " + Path("c.gguf") + " " + kSmallModel + " --seed 6");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(a, ReadAll(Path("c.gguf")));
+}
+
+TEST_F(GgufCliTest, GenModelPresetAndQwen2) {
+  RunResult r = Odlm("gen-model -o " + Path("q.gguf") +
+                     " --preset tiny --arch qwen2 --layers 1 --type q4_K_M");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto f = GgufFile::Open(Path("q.gguf"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(*(*f)->GetUInt("qwen2.embedding_length"), 256u);  // from the preset
+  EXPECT_EQ(*(*f)->GetUInt("qwen2.block_count"), 1u);         // the flag wins
+  EXPECT_EQ((*f)->FindTensor("output.weight"), nullptr);
+  EXPECT_NE((*f)->FindTensor("blk.0.attn_q.bias"), nullptr);
+}
+
+TEST_F(GgufCliTest, GenModelUsageErrors) {
+  EXPECT_EQ(Odlm("gen-model").exit_code, 2);  // -o is required
+  RunResult r = Odlm("gen-model -o " + Path("x.gguf") + " --type q9_9");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("q9_9"), std::string::npos) << r.err;
+  EXPECT_EQ(Odlm("gen-model -o " + Path("x.gguf") + " --preset enormous").exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(Path("x.gguf")));
+  r = Odlm("gen-model --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--kv-heads"), std::string::npos);
+}
+
+TEST_F(GgufCliTest, GgufInfoPrintsMetadataAndTensorTable) {
+  ASSERT_EQ(Odlm("gen-model -o " + Path("a.gguf") + " " + kSmallModel).exit_code, 0);
+  RunResult r = Odlm("gguf-info " + Path("a.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want :
+       {"GGUF v3", "general.architecture", "\"llama\"", "llama.embedding_length", "= 64",
+        "[string x 300]", ", ...]", "tensors: 12", "token_embd.weight", "q4_0", "64 x 300",
+        "blk.0.ffn_down.weight", "blk.0.attn_norm.weight", "f32"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << r.out;
+  }
+  r = Odlm("gguf-info --no-tensors " + Path("a.gguf"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("token_embd.weight"), std::string::npos);
+}
+
+TEST_F(GgufCliTest, GgufInfoErrors) {
+  {
+    std::ofstream bad(Path("bad.gguf"), std::ios::binary);
+    bad << "GGUF\x03";  // truncated version
+  }
+  RunResult r = Odlm("gguf-info " + Path("bad.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad.gguf"), std::string::npos) << r.err;
+  r = Odlm("gguf-info " + Path("missing.gguf"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+  EXPECT_EQ(Odlm("gguf-info").exit_code, 2);
+  EXPECT_EQ(Odlm("gguf-info a b").exit_code, 2);
+  r = Odlm("gguf-info --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--max-items"), std::string::npos);
+}
+
+TEST_F(GgufCliTest, GgufInfoOnReferenceModel) {
+  REQUIRE_SHARED_TESTDATA();
+  RunResult r = Odlm("gguf-info " + testing::SharedTestdataPath("models/tiny-llama-q4_k_m.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("q6_K"), std::string::npos);
+  EXPECT_NE(r.out.find("q4_K"), std::string::npos);
+  EXPECT_NE(r.out.find("768 x 256"), std::string::npos);
+}
+
+TEST_F(GgufCliTest, BuildGeneratedTheDefaultModel) {
+  const std::string path = std::string(ODLM_BINARY_DIR) + "/models/default.gguf";
+  auto f = GgufFile::Open(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString() << " (the build's odlm_default_model target)";
+  EXPECT_EQ(*(*f)->GetString("general.architecture"), "llama");
+  EXPECT_EQ(*(*f)->GetString("tokenizer.ggml.model"), "gpt2");
+  EXPECT_GT((*f)->tensors().size(), 10u);
+}
+
+}  // namespace
+}  // namespace odlm
