@@ -271,16 +271,12 @@ void Scheduler::Loop() {
       owners.push_back(a.get());
       prefill_n.push_back(0);
     }
-    // While others decode, prompts advance by one slice per step (their streams keep flowing).
-    // When nobody decodes, the oldest prompt is prefilled alone in full-size passes: first come,
-    // first served gives a lower median time to first token than splitting a pass among all.
     int64_t budget = any_decoding ? options_.prefill_slice : engine_->options().max_batch_tokens;
-    const bool one_prompt_only = !any_decoding;
     for (auto& a : active) {
       if (a->decoding || budget <= 0) continue;
       const int64_t left = static_cast<int64_t>(a->req->prompt.size()) - a->pos;
       const int64_t n = std::min(left, budget);
-      budget = one_prompt_only ? 0 : budget - n;
+      budget -= n;
       items.push_back(
           {a->req->session, std::span<const int32_t>(a->req->prompt.data() + a->pos, n)});
       owners.push_back(a.get());

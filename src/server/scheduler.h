@@ -3,8 +3,7 @@
 //
 // Each step is one Engine::EvalBatch over every active request: a request in decode contributes
 // its last sampled token; requests still prefilling share a prompt-token budget (prefill_slice
-// tokens per step while others decode; the oldest prompt alone, max_batch_tokens per pass, when
-// nobody decodes), so a long prompt
+// tokens per step while others decode, max_batch_tokens when nobody decodes), so a long prompt
 // never stalls the streams of others for more than one slice. Requests past max_active wait in
 // a FIFO queue of at most max_queue; Submit refuses more (the caller answers 429).
 //
