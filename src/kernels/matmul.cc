@@ -115,6 +115,35 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
   }
 
   const auto* wb = static_cast<const uint8_t*>(w.data);
+  if (ops.packed != nullptr && (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens)) {
+    // Packed GEMM: activations re-laid once for the whole call (groups of 16 tokens), then each
+    // thread unpacks its own weight rows once and runs them against every token group.
+    const int64_t n_groups = (n_tokens + 15) / 16;
+    const int64_t gb = ops.group_bytes(w.cols, ops.packed_sub);
+    thread_local std::vector<uint8_t> packed_buf;
+    packed_buf.resize(static_cast<size_t>(n_groups * gb) + 64);
+    uint8_t* pb = packed_buf.data();
+    const auto* xq = static_cast<const uint8_t*>(act);
+    auto pack = [&](int, int64_t g0, int64_t g1) {
+      ops.pack_act(ops.act_type, ops.packed_sub, xq, x_stride, n_tokens, w.cols, g0, g1, pb);
+    };
+    if (pool != nullptr && n_groups > 1) {
+      pool->ParallelFor(n_groups, pack);
+    } else {
+      pack(0, 0, n_groups);
+    }
+    const PackedAct pa{pb, gb, w.cols, ops.packed_sub};
+    auto run_packed = [&](int, int64_t r0, int64_t r1) {
+      ops.packed(w.cols, wb + r0 * w.row_bytes, w.row_bytes, &pa, y + r0, w.rows, r1 - r0,
+                 n_tokens);
+    };
+    if (pool != nullptr) {
+      pool->ParallelFor(w.rows, run_packed, /*grain=*/16);
+    } else {
+      run_packed(0, 0, w.rows);
+    }
+    return;
+  }
   auto run = [&](int, int64_t r0, int64_t r1) {
     ops.gemm(w.cols, wb + r0 * w.row_bytes, w.row_bytes, act, x_stride, y + r0, w.rows, r1 - r0,
              n_tokens);

@@ -24,10 +24,33 @@ namespace odlm::kernels::internal {
 using GemmFn = void (*)(int64_t n, const void* w, int64_t w_stride, const void* x, int64_t x_stride,
                         float* y, int64_t y_stride, int64_t n_rows, int64_t n_tokens);
 
+// Activations of a whole call re-laid for a packed GEMM (see x86/gemm_packed.inc): groups of 16
+// tokens, each group_bytes long.
+struct PackedAct {
+  const uint8_t* base;
+  int64_t group_bytes;
+  int64_t k;  // elements per row
+  int sub;    // weights per sub-block the layout serves (16 or 32)
+};
+// Packs the activation groups [g0, g1) of x (n_tokens rows of x_stride bytes in act_type format)
+// into out (group g at out + g * group_bytes).
+using PackActFn = void (*)(DType act_type, int sub, const uint8_t* x, int64_t x_stride,
+                           int64_t n_tokens, int64_t k, int64_t g0, int64_t g1, uint8_t* out);
+using PackedGroupBytesFn = int64_t (*)(int64_t k, int sub);
+// y[t * y_stride + r] for weight rows r < n_rows and every token of `act` (a PackedAct).
+using PackedGemmFn = void (*)(int64_t n, const void* w, int64_t w_stride, const void* act, float* y,
+                              int64_t y_stride, int64_t n_rows, int64_t n_tokens);
+
 struct MatMulOps {
   std::string_view variant;  // "ref", "avx2", "avx512vnni"
   DType act_type;            // kF32, kQ8_0, kQ8_1 or kQ8_K
-  GemmFn gemm;
+  GemmFn gemm;               // nullptr when `packed` serves every token count
+  // Optional packed GEMM, used when n_tokens >= packed_min_tokens (or gemm is nullptr).
+  PackedGemmFn packed = nullptr;
+  PackActFn pack_act = nullptr;
+  PackedGroupBytesFn group_bytes = nullptr;
+  int packed_sub = 32;
+  int packed_min_tokens = 0;
 };
 
 // The scalar reference for `type`, or nullptr if MatMul does not support the type.
