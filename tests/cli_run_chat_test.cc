@@ -68,7 +68,8 @@ TEST(CliRunTest, BadArgumentsAndFilesGiveClearErrors) {
   auto cmd = RunProcess({OdlmBinary(), "frobnicate"});
   EXPECT_EQ(cmd.exit_code, 2);
   EXPECT_NE(cmd.err.find("unknown command"), std::string::npos);
-  for (const char* sub : {"run", "chat", "perplexity", "bench", "gen-model"}) {
+  for (const char* sub :
+       {"run", "chat", "perplexity", "bench", "gen-model", "gguf-info", "tokenize", "eval"}) {
     auto help = RunProcess({OdlmBinary(), sub, "--help"});
     EXPECT_EQ(help.exit_code, 0) << sub;
     EXPECT_NE(help.out.find("example"), std::string::npos) << sub << ": " << help.out;

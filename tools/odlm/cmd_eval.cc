@@ -157,7 +157,12 @@ int RunReport(const std::string& task_name, const std::string& data, const std::
 }
 
 int RunEval(int argc, char** argv) {
-  CLI::App app{"Evaluate: official CoQA / QuAC scoring, ROUGE, chrF, per-turn reports"};
+  CLI::App app{
+      "Evaluate: official CoQA / QuAC scoring, ROUGE, chrF, per-turn reports, model runs.\n\n"
+      "examples:\n  odlm eval coqa --data coqa-dev.json -m model.gguf --history pred --out "
+      "preds.json\n"
+      "  odlm eval score coqa --data coqa-dev.json --preds preds.json --json\n"
+      "  odlm eval rouge --refs refs.txt --hyps hyps.txt --stem"};
   app.require_subcommand(1);
 
   std::string task, data, preds, preds_pred, out_dir, refs, hyps;

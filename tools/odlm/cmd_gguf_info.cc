@@ -75,7 +75,11 @@ std::string TypeText(const GgufValue& v) {
 }
 
 int RunGgufInfo(int argc, char** argv) {
-  CLI::App app("Print a GGUF file's header, metadata and tensor table.", argv[0]);
+  CLI::App app(
+      "Print a GGUF file's header, metadata and tensor table.\n\n"
+      "examples:\n  odlm gguf-info model.gguf\n  odlm gguf-info --no-tensors --max-items 20 "
+      "vocab.gguf",
+      argv[0]);
   std::string path;
   size_t max_items = 8;
   size_t max_chars = 120;

@@ -28,7 +28,9 @@ void PrintIds(const std::vector<int32_t>& ids, bool with_pieces, const Tokenizer
 int RunTokenize(int argc, char** argv) {
   CLI::App app(
       "Print the token ids of TEXT (or of each line of standard input with --stdin), "
-      "separated by spaces, one line per input.",
+      "separated by spaces, one line per input.\n\n"
+      "examples:\n  odlm tokenize -m model.gguf \"Hello world\"\n"
+      "  printf 'one\\ntwo\\n' | odlm tokenize -m vocab.gguf --stdin --no-bos",
       argv[0]);
   std::string model;
   std::string text;
