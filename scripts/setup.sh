@@ -12,9 +12,13 @@ PACKAGES=(
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev libpcre2-dev libssl-dev
   # Unicode Character Database (the tokenizer's table generator reads it)
   unicode-data
-  # scripts and the npm-based end-to-end client tests
-  python3 nodejs npm procps
+  # scripts
+  python3 procps
 )
+# Node.js and npm for the OpenAI SDK client test: Debian's packages unless a Node.js is already
+# installed some other way (e.g. a nodesource build, which bundles npm and conflicts with Debian's).
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
