@@ -27,6 +27,7 @@ Status KvCache::Reserve(int64_t total_tokens) {
   while (static_cast<int64_t>(chunks_.size()) < need) {
     chunks_.emplace_back(new uint8_t[chunk_bytes()]);
   }
+  if (track_attention_) attention_.resize(chunks_.size() * shape_.chunk_tokens, 0.0f);
   return Status::Ok();
 }
 
@@ -48,6 +49,10 @@ KvCacheView KvCache::View() {
   v.chunk_tokens = shape_.chunk_tokens;
   v.n_chunks = static_cast<int32_t>(chunks_.size());
   v.n_past = static_cast<int32_t>(n_tokens_);
+  if (track_attention_) {
+    attention_.resize(chunks_.size() * shape_.chunk_tokens, 0.0f);
+    v.attention_received = attention_.data();
+  }
   v.k_chunks.resize(static_cast<size_t>(v.n_layer) * v.n_chunks);
   v.v_chunks.resize(v.k_chunks.size());
   const int64_t elem = shape_.type == DType::kF16 ? 2 : 4;
@@ -60,6 +65,14 @@ KvCacheView KvCache::View() {
     }
   }
   return v;
+}
+
+void KvCache::Clear() {
+  chunks_.clear();
+  chunks_.shrink_to_fit();
+  attention_.clear();
+  attention_.shrink_to_fit();
+  n_tokens_ = 0;
 }
 
 int64_t KvCache::allocated_bytes() const {

@@ -43,10 +43,25 @@ class KvCache {
   // Bytes one chunk takes (K and V, all layers).
   int64_t chunk_bytes() const;
 
+  // Allocated chunks and their memory ([2][n_layer][chunk_tokens, kv_dim], K planes first) for
+  // whoever compresses, swaps or restores them (kv/context memory).
+  int64_t n_chunks() const { return static_cast<int64_t>(chunks_.size()); }
+  uint8_t* chunk_data(int64_t c) { return chunks_[c].get(); }
+  // Frees every chunk and forgets all tokens.
+  void Clear();
+
+  // When on, View() hands the model a per-position accumulator of the attention each position
+  // receives ([capacity] floats, summed over layers, heads and queries; zero for new chunks).
+  void set_track_attention(bool on) { track_attention_ = on; }
+  bool track_attention() const { return track_attention_; }
+  std::vector<float>& attention_received() { return attention_; }
+
  private:
   KvCacheShape shape_;
   int64_t n_tokens_ = 0;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;  // each: [2][n_layer][chunk_tokens, kv_dim]
+  bool track_attention_ = false;
+  std::vector<float> attention_;  // [chunks_.size() * chunk_tokens] when tracking
 };
 
 }  // namespace odlm

@@ -1,0 +1,90 @@
+#include "kv/tolerance.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace odlm {
+namespace {
+
+const KvChunkShape kShape{.n_layer = 22, .kv_dim = 256, .chunk_tokens = 16, .type = DType::kF16};
+
+double Size(const std::vector<KvLevel>& levels) {
+  double b = 0;
+  for (KvLevel l : levels) b += static_cast<double>(kShape.compressed_bytes(l));
+  return b;
+}
+
+TEST(ToleranceTest, ImportanceIsMeanOfPerTokenMeans) {
+  const std::vector<float> sum = {4, 2, 0, 9};
+  const std::vector<float> count = {4, 4, 0, 3};
+  EXPECT_DOUBLE_EQ(ChunkImportance(sum, count), (1.0 + 0.5 + 0.0 + 3.0) / 4);
+}
+
+TEST(ToleranceTest, MeetsRatioAndKeepsMostAttendedPrecise) {
+  std::vector<double> imp;
+  for (int i = 0; i < 64; ++i) imp.push_back((i * 37) % 64);  // a permutation of 0..63
+  const auto levels = ChooseKvLevels(imp, 0.5, kShape);
+  ASSERT_EQ(levels.size(), imp.size());
+  EXPECT_LE(Size(levels), 0.5 * 64 * kShape.compressed_bytes(KvLevel::k8));
+  // Monotone: a more attended chunk is never less precise than a less attended one.
+  for (size_t a = 0; a < imp.size(); ++a) {
+    for (size_t b = 0; b < imp.size(); ++b) {
+      if (imp[a] > imp[b]) EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+    }
+  }
+  // Not everything fits precisely: something is 2-bit; the top chunk is the most precise.
+  size_t top = 0;
+  for (size_t i = 0; i < imp.size(); ++i) top = imp[i] > imp[top] ? i : top;
+  for (KvLevel l : levels) EXPECT_GE(KvLevelBits(levels[top]), KvLevelBits(l));
+  EXPECT_NE(std::count(levels.begin(), levels.end(), KvLevel::k2), 0);
+}
+
+TEST(ToleranceTest, OptimalAgainstBruteForceOverAllAssignments) {
+  const std::vector<double> imp = {0.9, 0.05, 0.3, 0.02, 2.5, 0.4, 0.01};
+  const KvLevel all[3] = {KvLevel::k8, KvLevel::k4, KvLevel::k2};
+  auto err = [](KvLevel l) { return 1.0 / ((1 << KvLevelBits(l)) - 1); };
+  for (double ratio : {0.4, 0.5, 0.6, 0.8}) {
+    const double limit = ratio * imp.size() * kShape.compressed_bytes(KvLevel::k8);
+    double best = 1e30;
+    std::vector<KvLevel> a(imp.size());
+    for (int code = 0; code < 2187; ++code) {  // 3^7
+      int c = code;
+      double cost = 0;
+      for (size_t i = 0; i < imp.size(); ++i, c /= 3) a[i] = all[c % 3];
+      if (Size(a) > limit) continue;
+      for (size_t i = 0; i < imp.size(); ++i) cost += imp[i] * err(a[i]);
+      best = std::min(best, cost);
+    }
+    const auto levels = ChooseKvLevels(imp, ratio, kShape);
+    double cost = 0;
+    for (size_t i = 0; i < imp.size(); ++i) cost += imp[i] * err(levels[i]);
+    EXPECT_LE(Size(levels), limit) << ratio;
+    EXPECT_NEAR(cost, best, 1e-12) << ratio;
+  }
+}
+
+TEST(ToleranceTest, SkewedAttentionBuysPrecisionForTheHeavyChunks) {
+  // One chunk gets nearly all attention (an attention sink): it must be 8-bit.
+  std::vector<double> imp(32, 0.01);
+  imp[0] = 10.0;
+  const auto levels = ChooseKvLevels(imp, 0.45, kShape);
+  EXPECT_EQ(levels[0], KvLevel::k8);
+  EXPECT_LE(Size(levels), 0.45 * 32 * kShape.compressed_bytes(KvLevel::k8));
+}
+
+TEST(ToleranceTest, RatioExtremes) {
+  std::vector<double> imp = {3, 1, 2};
+  for (KvLevel l : ChooseKvLevels(imp, 1.0, kShape)) EXPECT_EQ(l, KvLevel::k8);
+  for (KvLevel l : ChooseKvLevels(imp, 0.01, kShape)) EXPECT_EQ(l, KvLevel::k2);
+  EXPECT_TRUE(ChooseKvLevels({}, 0.5, kShape).empty());
+  // Equal importance: the split uses the budget (not all 2-bit when more fits).
+  std::vector<double> flat(10, 0.0);
+  const auto levels = ChooseKvLevels(flat, 0.7, kShape);
+  EXPECT_GT(Size(levels), 10 * kShape.compressed_bytes(KvLevel::k2));
+  EXPECT_LE(Size(levels), 0.7 * 10 * kShape.compressed_bytes(KvLevel::k8));
+}
+
+}  // namespace
+}  // namespace odlm
