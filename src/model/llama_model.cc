@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "kernels/quant.h"
+#include "kernels/vec_ops.h"
 #include "tensor/half.h"
 
 namespace odlm {
@@ -27,14 +28,6 @@ void StoreRow(DType type, const float* src, void* dst, int64_t n) {
   } else {
     std::memcpy(dst, src, n * sizeof(float));
   }
-}
-
-// Returns a pointer to `n` floats of a KV row, converting F16 into `tmp`.
-const float* LoadRow(DType type, const void* src, int64_t n, float* tmp) {
-  if (type == DType::kF32) return static_cast<const float*>(src);
-  const auto* s = static_cast<const uint16_t*>(src);
-  for (int64_t i = 0; i < n; ++i) tmp[i] = HalfToFloat(s[i]);
-  return tmp;
 }
 
 }  // namespace
@@ -185,7 +178,6 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
   const int64_t n_tasks = static_cast<int64_t>(batch.size()) * c.n_head;
   auto run = [&](int thread, int64_t begin, int64_t end) {
     float* scores = thread_scores_[thread].data();
-    float* tmp = thread_kv_[thread].data();
     for (int64_t task = begin; task < end; ++task) {
       const int32_t s = static_cast<int32_t>(task / c.n_head),
                     h = static_cast<int32_t>(task % c.n_head);
@@ -196,25 +188,17 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
         const int64_t t = seq_first_token[s].second + i;
         const int64_t n_ctx = kv.n_past + i + 1;  // causal: positions 0..pos
         const float* q = &q_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
+        const int64_t head_offset = (kv.type == DType::kF16 ? 2 : 4) * kvh * hd;  // bytes
         for (int64_t j = 0; j < n_ctx; ++j) {
-          const float* k = LoadRow(kv.type,
-                                   static_cast<const char*>(kv.KRow(layer, j)) +
-                                       (kv.type == DType::kF16 ? 2 : 4) * kvh * hd,
-                                   hd, tmp);
-          float dot = 0.0f;
-          for (int32_t e = 0; e < hd; ++e) dot += q[e] * k[e];
-          scores[j] = dot * scale;
+          kernels::DotKvRow(kv.type, static_cast<const char*>(kv.KRow(layer, j)) + head_offset, q,
+                            1, hd, scale, &scores[j]);
         }
         SoftmaxInPlace(scores, n_ctx);
         float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
         std::fill(out, out + hd, 0.0f);
         for (int64_t j = 0; j < n_ctx; ++j) {
-          const float* v = LoadRow(kv.type,
-                                   static_cast<const char*>(kv.VRow(layer, j)) +
-                                       (kv.type == DType::kF16 ? 2 : 4) * kvh * hd,
-                                   hd, tmp);
-          const float p = scores[j];
-          for (int32_t e = 0; e < hd; ++e) out[e] += p * v[e];
+          kernels::AxpyKvRow(kv.type, static_cast<const char*>(kv.VRow(layer, j)) + head_offset,
+                             &scores[j], 1, 1, hd, out);
         }
       }
     }
