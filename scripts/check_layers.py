@@ -17,7 +17,7 @@ ALLOWED = {
     "gguf": {"base", "platform", "tensor"},
     "tokenizer": {"base", "platform", "gguf"},
     "sample": {"base"},
-    "model": {"base", "platform", "tensor", "kernels", "gguf"},
+    "model": {"base", "platform", "tensor", "kernels", "gguf", "adapters"},
     "adapters": {"base", "platform", "tensor", "kernels", "gguf"},
     "kv": {"base", "platform", "tensor", "kernels"},
     "engine": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "sample", "model",

@@ -41,6 +41,21 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file) {
   return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(config), std::move(weights)));
 }
 
+LoraBaseShape LlamaModel::LoraBase() const {
+  const ModelConfig& c = config_;
+  LoraBaseShape b;
+  b.arch = c.arch_name;
+  b.n_layer = c.n_layer;
+  const int64_t d = c.n_embd;
+  b.rows = {c.q_dim(), c.kv_dim(), c.kv_dim(), d, c.n_ff, c.n_ff, d};
+  b.cols = {d, d, d, c.q_dim(), d, d, c.n_ff};
+  b.permute_qk_from_hf = c.rope_style == RopeStyle::kNormal;
+  b.n_head = c.n_head;
+  b.n_head_kv = c.n_head_kv;
+  b.head_dim = c.head_dim;
+  return b;
+}
+
 Status LlamaModel::Validate(std::span<const SequenceStep> batch) const {
   for (size_t s = 0; s < batch.size(); ++s) {
     const SequenceStep& step = batch[s];
@@ -59,6 +74,14 @@ Status LlamaModel::Validate(std::span<const SequenceStep> batch) const {
       return OutOfRangeError(
           "sequence " + std::to_string(s) + ": " + std::to_string(kv.n_past + step.n_tokens) +
           " tokens do not fit its KV cache of " + std::to_string(kv.capacity()) + " tokens");
+    }
+    for (const ActiveLora& a : step.adapters) {
+      if (a.adapter == nullptr || a.adapter->n_layer() != config_.n_layer ||
+          !std::isfinite(a.scale)) {
+        return InvalidArgumentError("sequence " + std::to_string(s) +
+                                    ": an adapter that was not loaded for this model, or a "
+                                    "non-finite adapter scale");
+      }
     }
     for (int32_t i = 0; i < step.n_tokens; ++i) {
       if (step.tokens[i] < 0 || step.tokens[i] >= config_.n_vocab) {
@@ -91,6 +114,9 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
   gate_.resize(T * c.n_ff);
   up_.resize(T * c.n_ff);
 
+  lora_.Reset();
+  for (const auto& s : batch) lora_.AddSequence(s.adapters, s.n_tokens);
+
   // Embedding lookup: one row of token_embd per token, dequantized.
   {
     int64_t t = 0;
@@ -111,6 +137,11 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     kernels::MatMul(w.wq, xb_.data(), T, q_.data(), pool);
     kernels::MatMul(w.wk, xb_.data(), T, k_.data(), pool);
     kernels::MatMul(w.wv, xb_.data(), T, v_.data(), pool);
+    if (!lora_.empty()) {
+      lora_.Apply(l, LoraTarget::kAttnQ, xb_.data(), d, q_.data(), c.q_dim(), pool);
+      lora_.Apply(l, LoraTarget::kAttnK, xb_.data(), d, k_.data(), c.kv_dim(), pool);
+      lora_.Apply(l, LoraTarget::kAttnV, xb_.data(), d, v_.data(), c.kv_dim(), pool);
+    }
     AddBias(q_.data(), w.bq, T);
     AddBias(k_.data(), w.bk, T);
     AddBias(v_.data(), w.bv, T);
@@ -127,6 +158,9 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     }
     Attention(batch, l, pool);
     kernels::MatMul(w.wo, attn_.data(), T, proj_.data(), pool);
+    if (!lora_.empty()) {
+      lora_.Apply(l, LoraTarget::kAttnOutput, attn_.data(), c.q_dim(), proj_.data(), d, pool);
+    }
     for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
 
     for (int64_t t2 = 0; t2 < T; ++t2) {
@@ -134,8 +168,15 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     }
     kernels::MatMul(w.w_gate, xb_.data(), T, gate_.data(), pool);
     kernels::MatMul(w.w_up, xb_.data(), T, up_.data(), pool);
+    if (!lora_.empty()) {
+      lora_.Apply(l, LoraTarget::kFfnGate, xb_.data(), d, gate_.data(), c.n_ff, pool);
+      lora_.Apply(l, LoraTarget::kFfnUp, xb_.data(), d, up_.data(), c.n_ff, pool);
+    }
     SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
     kernels::MatMul(w.w_down, gate_.data(), T, proj_.data(), pool);
+    if (!lora_.empty()) {
+      lora_.Apply(l, LoraTarget::kFfnDown, gate_.data(), c.n_ff, proj_.data(), d, pool);
+    }
     for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
   }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "adapters/lora_apply.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "gguf/gguf_reader.h"
@@ -28,6 +29,8 @@ struct SequenceStep {
   int32_t n_tokens = 0;
   KvCacheView* kv = nullptr;  // tokens go to positions kv->n_past ... kv->n_past + n_tokens - 1
   bool all_logits = false;    // logits for every token (perplexity) or only the last
+  // LoRA adapters applied to this sequence's tokens (borrowed for the call; empty: none).
+  std::span<const ActiveLora> adapters;
 };
 
 class LlamaModel {
@@ -36,6 +39,8 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
+  // The base model as LoRA adapters must match it (adapters/ sees plain numbers only).
+  LoraBaseShape LoraBase() const;
 
   // Runs the batch. Writes each token's K/V into its sequence's view (the caller advances
   // n_past afterwards) and appends to `logits` (resized) the rows [n_rows, n_vocab]: per sequence
@@ -63,6 +68,7 @@ class LlamaModel {
   std::vector<float> gate_;   // [T, n_ff]
   std::vector<float> up_;     // [T, n_ff]
   std::vector<float> out_x_;  // [rows, n_embd] final-normed rows that need logits
+  LoraBatch lora_;            // per-call adapter groups of the batch's tokens
   std::vector<std::vector<float>> thread_scores_;  // per thread: [context length]
   std::vector<std::vector<float>> thread_kv_;      // per thread: [head_dim] converted row
 };
