@@ -103,7 +103,11 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
     uint8_t* buf = scratch.data();
     auto quantize = [&](int, int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        QuantizeRow(ops.act_type, x + t * w.cols, buf + t * x_stride, w.cols);
+        if (ops.quantize_act != nullptr) {
+          ops.quantize_act(x + t * w.cols, buf + t * x_stride, w.cols);
+        } else {
+          QuantizeRow(ops.act_type, x + t * w.cols, buf + t * x_stride, w.cols);
+        }
       }
     };
     if (pool != nullptr && n_tokens > 1) {

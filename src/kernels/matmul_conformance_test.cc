@@ -235,5 +235,34 @@ TEST(MatMulConformanceTest, ReportsVariants) {
   }
 }
 
+// A variant's own activation quantizer must produce the reference's bytes exactly.
+TEST(MatMulConformanceTest, ActivationQuantizersMatchReferenceBytes) {
+  int checked = 0;
+  for (DType type : kTypes) {
+    const MatMulOps* ops[3];
+    const int n = RunnableOps(type, ops);
+    for (int v = 1; v < n; ++v) {
+      if (ops[v]->quantize_act == nullptr) continue;
+      const int64_t cols = 512;
+      const DType act = ops[v]->act_type;
+      for (Mode mode : {Mode::kRandom, Mode::kZero, Mode::kMaxMagnitude, Mode::kDenormalScales}) {
+        auto x = MakeActivations(3, cols, mode, 11);
+        x[7] = 5e6f;            // an outlier near the f16 scale limit
+        x[cols + 9] = -3e-39f;  // a denormal in an otherwise zero row
+        const int64_t rb = RowBytes(act, cols);
+        for (int t = 0; t < 3; ++t) {
+          std::vector<uint8_t> want(rb), got(rb, 0xcd);
+          QuantizeRow(act, x.data() + t * cols, want.data(), cols);
+          ops[v]->quantize_act(x.data() + t * cols, got.data(), cols);
+          ASSERT_EQ(want, got) << DTypeName(type) << " " << ops[v]->variant << " mode "
+                               << static_cast<int>(mode) << " token " << t;
+          ++checked;
+        }
+      }
+    }
+  }
+  std::printf("  %d quantized activation rows compared\n", checked);
+}
+
 }  // namespace
 }  // namespace odlm::kernels::internal

@@ -51,6 +51,8 @@ struct MatMulOps {
   PackedGroupBytesFn group_bytes = nullptr;
   int packed_sub = 32;
   int packed_min_tokens = 0;
+  // Optional activation quantizer, bit-identical to QuantizeRow(act_type, ...) (faster).
+  void (*quantize_act)(const float* src, void* dst, int64_t n) = nullptr;
 };
 
 // The scalar reference for `type`, or nullptr if MatMul does not support the type.
