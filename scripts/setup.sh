@@ -10,6 +10,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang clang-format libclang-rt-14-dev
   # frontends: JSON, HTTP, CLI parsing, SQLite, PCRE2
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev libpcre2-dev libssl-dev
+  # CoDi graph files in YAML
+  libyaml-cpp-dev
   # Unicode Character Database (the tokenizer's table generator reads it)
   unicode-data
   # scripts

@@ -1,0 +1,275 @@
+// codi/conversation.cc — link execution with retries (contract in conversation.h).
+#include "codi/conversation.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "codi/turn_check.h"
+#include "platform/file_util.h"
+
+namespace odlm::codi {
+
+using nlohmann::json;
+
+StatusOr<std::vector<Document>> LoadDocuments(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  std::vector<Document> docs;
+  std::set<std::string> ids;
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(line_no);
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return InvalidArgumentError(where +
+                                  ": not a JSON object (expected {\"id\": …, \"text\": …})");
+    }
+    Document d;
+    if (!j.contains("id")) return InvalidArgumentError(where + ": missing \"id\"");
+    if (j["id"].is_string()) {
+      d.id = j["id"].get<std::string>();
+    } else if (j["id"].is_number_integer()) {
+      d.id = std::to_string(j["id"].get<long long>());
+    } else {
+      return InvalidArgumentError(where + ": \"id\" must be a string or an integer");
+    }
+    if (!j.contains("text") || !j["text"].is_string() || j["text"].get<std::string>().empty()) {
+      return InvalidArgumentError(where + ": \"text\" must be a non-empty string");
+    }
+    d.text = j["text"].get<std::string>();
+    if (!ids.insert(d.id).second) {
+      return InvalidArgumentError(where + ": duplicate document id '" + d.id + "'");
+    }
+    docs.push_back(std::move(d));
+  }
+  if (docs.empty()) return InvalidArgumentError(path + ": no documents");
+  return docs;
+}
+
+std::string ConversationId(uint64_t index) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "c%08llu", static_cast<unsigned long long>(index));
+  return buf;
+}
+
+size_t DocumentFor(uint64_t index, size_t n_docs) { return static_cast<size_t>(index % n_docs); }
+
+std::string BuildPrompt(const Graph& g, const Document& doc, const Walk& walk,
+                        const std::vector<Turn>& done, size_t t, uint64_t seed, uint64_t index) {
+  const Link& link = g.links[walk.links[t]];
+  std::map<std::string, std::string> values;
+  for (const auto& slot : link.slots) {
+    if (slot == "document") {
+      values[slot] = doc.text;
+    } else if (slot == "history") {
+      std::string h;
+      for (const auto& turn : done) {
+        const Link& l = g.links[turn.link];
+        if (l.source == LinkSource::kDocument) continue;
+        h += l.role + ": " + turn.text + "\n";
+      }
+      if (h.empty()) h = "(no turns yet)\n";
+      h.pop_back();
+      values[slot] = h;
+    } else if (slot == "instruction") {
+      values[slot] = link.instruction;
+    } else if (slot == "phenomenon") {
+      const std::string ph = PhenomenonName(g, walk, t);
+      values[slot] = ph.empty() ? "" : g.phenomena.at(ph);
+    } else if (slot == "seed_examples") {
+      // n_seeds distinct examples (all of them when there are fewer), partial Fisher-Yates.
+      CounterRng rng(seed, index, kStreamSeedExamples + 16 * static_cast<uint64_t>(t));
+      std::vector<size_t> order(link.seeds.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      const size_t k = std::min<size_t>(link.n_seeds, order.size());
+      std::string s;
+      for (size_t i = 0; i < k; ++i) {
+        const size_t j = i + static_cast<size_t>(rng.Next() % (order.size() - i));
+        std::swap(order[i], order[j]);
+        s += "- " + link.seeds[order[i]] + "\n";
+      }
+      s.pop_back();
+      values[slot] = s;
+    }
+  }
+  return FillTemplate(link.prompt_template, values);
+}
+
+namespace {
+
+// Sleeps `seconds`, waking early (false) when `stop` is set.
+bool SleepUnlessStopped(double seconds, const std::atomic<bool>* stop) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (stop && stop->load()) return false;
+    const std::chrono::steady_clock::duration left =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            end - std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
+  }
+  return !(stop && stop->load());
+}
+
+double BackoffSeconds(const RetryPolicy& p, int retry, double retry_after_s) {
+  thread_local std::mt19937_64 jitter(std::random_device{}());
+  const double d = std::min(p.max_s, p.base_s * std::ldexp(1.0, retry - 1));
+  const double jittered = d * (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(jitter));
+  return retry_after_s >= 0 ? std::max(jittered, std::min(retry_after_s, 600.0)) : jittered;
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed, uint64_t index,
+                             TeacherSession* session, const RetryPolicy& retry,
+                             const std::atomic<bool>* stop) {
+  Conversation c;
+  c.index = index;
+  c.id = ConversationId(index);
+  c.doc_id = doc.id;
+  c.walk = SampleWalk(g, seed, index);
+  c.started_unix_ms = NowUnixMs();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto doc_words = DocumentWords(doc.text);
+  std::vector<std::string> roles;
+  for (const auto& [r, _] : g.role_weights) roles.push_back(r);
+  CounterRng teacher_seeds(seed, index, kStreamTeacherSeed);
+  auto fail = [&](std::string reason, std::string detail) {
+    c.ok = false;
+    c.reason = std::move(reason);
+    c.detail = std::move(detail);
+  };
+  c.ok = true;
+  for (size_t t = 0; t < c.walk.links.size() && c.ok; ++t) {
+    const Link& link = g.links[c.walk.links[t]];
+    Turn turn;
+    turn.link = c.walk.links[t];
+    turn.phenomenon = PhenomenonName(g, c.walk, t);
+    if (link.source == LinkSource::kDocument) {
+      turn.text = doc.text;
+      c.turns.push_back(std::move(turn));
+      continue;
+    }
+    ChatRequest req;
+    req.system = g.system_prompt;
+    req.user = BuildPrompt(g, doc, c.walk, c.turns, t, seed, index);
+    req.max_tokens = link.max_tokens;
+    req.temperature = link.temperature;
+    req.top_p = link.top_p;
+    std::string last_reason, last_detail;
+    bool done = false;
+    for (int attempt = 1; attempt <= retry.max_attempts && !done; ++attempt) {
+      if (stop && stop->load()) {
+        fail("interrupted", "stopped before turn " + std::to_string(t));
+        break;
+      }
+      // A fresh sampling seed per call, still a function of (seed, index, turn, attempt).
+      req.seed = teacher_seeds.Next();
+      ChatResult r = session->Call(req);
+      ++turn.attempts;
+      ++c.requests;
+      c.teacher_s += r.seconds;
+      double retry_after = -1;
+      if (r.ok) {
+        c.prompt_tokens += r.prompt_tokens;
+        c.completion_tokens += r.completion_tokens;
+        const std::string text = CleanTurn(r.content, roles);
+        const TurnVerdict v = CheckTurn(g, link, text, doc_words);
+        if (v.ok) {
+          turn.text = text;
+          turn.support = v.support;
+          done = true;
+          break;
+        }
+        last_reason = v.reason;
+        last_detail = "invalid turn (" + v.reason + "): " + text.substr(0, 120);
+      } else {
+        last_reason = r.reason;
+        last_detail = r.detail;
+        retry_after = r.retry_after_s;
+        if (!r.retryable) {
+          fail(r.reason, "turn " + std::to_string(t) + " (" + link.name + "): " + r.detail);
+          break;
+        }
+      }
+      if (attempt < retry.max_attempts &&
+          !SleepUnlessStopped(BackoffSeconds(retry, attempt, retry_after), stop)) {
+        fail("interrupted", "stopped while retrying turn " + std::to_string(t));
+        break;
+      }
+    }
+    if (!c.ok) break;
+    if (!done) {
+      fail(last_reason, "turn " + std::to_string(t) + " (" + link.name + ") failed " +
+                            std::to_string(turn.attempts) + " times; last: " + last_detail);
+      break;
+    }
+    c.turns.push_back(std::move(turn));
+  }
+  c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return c;
+}
+
+json ConversationToJson(const Conversation& c, const Graph& g, const std::string& model,
+                        uint64_t seed) {
+  json walk = json::array(), phenomena = json::array(), turns = json::array();
+  for (size_t t = 0; t < c.walk.links.size(); ++t) {
+    walk.push_back(g.links[c.walk.links[t]].name);
+    const std::string ph = PhenomenonName(g, c.walk, t);
+    phenomena.push_back(ph.empty() ? json(nullptr) : json(ph));
+  }
+  for (const auto& t : c.turns) {
+    const Link& l = g.links[t.link];
+    json o = {
+        {"link", l.name}, {"role", l.role}, {"text", t.text}, {"weight", g.RoleWeight(l.role)}};
+    if (!t.phenomenon.empty()) o["phenomenon"] = t.phenomenon;
+    if (t.support >= 0) o["support"] = std::round(t.support * 1e4) / 1e4;
+    if (l.source == LinkSource::kTeacher) o["attempts"] = t.attempts;
+    turns.push_back(std::move(o));
+  }
+  json j = {{"id", c.id},
+            {"index", c.index},
+            {"doc_id", c.doc_id},
+            {"status", c.ok ? "ok" : "failed"},
+            {"graph", g.name},
+            {"seed", seed},
+            {"teacher_model", model},
+            {"walk", std::move(walk)},
+            {"phenomena", std::move(phenomena)},
+            {"turns", std::move(turns)}};
+  if (!c.ok) {
+    j["reason"] = c.reason;
+    j["detail"] = c.detail;
+  }
+  j["timing"] = {{"started_unix_ms", c.started_unix_ms},
+                 {"wall_ms", std::llround(c.wall_s * 1000)},
+                 {"teacher_ms", std::llround(c.teacher_s * 1000)},
+                 {"requests", c.requests},
+                 {"prompt_tokens", c.prompt_tokens},
+                 {"completion_tokens", c.completion_tokens}};
+  return j;
+}
+
+std::string ConversationLine(const Conversation& c, const Graph& g, const std::string& model,
+                             uint64_t seed) {
+  return ConversationToJson(c, g, model, seed)
+             .dump(-1, ' ', false, json::error_handler_t::replace) +
+         "\n";
+}
+
+}  // namespace odlm::codi

@@ -1,0 +1,206 @@
+// Tests of link execution: prompts filled from the document, history, instruction, phenomenon and
+// seeds; retries through injected faults (5xx, 429 with Retry-After, garbage, empty, off-topic,
+// timeouts); giving up with the reason recorded; documents file errors.
+#include "codi/conversation.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "codi/fake_teacher.h"
+#include "codi/test_util.h"
+
+namespace odlm::codi {
+namespace {
+
+using nlohmann::json;
+
+class ConversationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    graph_ = testing::QaGraph();
+    TeacherOptions o;
+    o.urls = {fake_.url()};
+    o.model = "fake-teacher";
+    o.request_timeout_s = 0.3;
+    pool_ = std::move(TeacherPool::Create(o)).value();
+    session_ = std::make_unique<TeacherSession>(pool_.get());
+    retry_.max_attempts = 4;
+    retry_.base_s = 0.005;
+  }
+  Conversation Run(uint64_t index, const std::atomic<bool>* stop = nullptr) {
+    return RunConversation(graph_, docs_[index % docs_.size()], 7, index, session_.get(), retry_,
+                           stop);
+  }
+  FakeTeacher fake_;
+  Graph graph_;
+  std::vector<Document> docs_ = testing::TestDocs();
+  std::unique_ptr<TeacherPool> pool_;
+  std::unique_ptr<TeacherSession> session_;
+  RetryPolicy retry_;
+};
+
+TEST_F(ConversationTest, FollowsTheWalkAndFillsPrompts) {
+  for (uint64_t i = 0; i < 12; ++i) {
+    const Conversation c = Run(i);
+    ASSERT_TRUE(c.ok) << c.reason << ": " << c.detail;
+    ASSERT_EQ(c.turns.size(), c.walk.links.size());
+    EXPECT_EQ(c.turns[0].text, docs_[i % 3].text);  // the CONTEXT turn is the document
+    EXPECT_EQ(c.turns[0].attempts, 0);
+    for (size_t t = 0; t < c.turns.size(); ++t) {
+      EXPECT_EQ(c.turns[t].link, c.walk.links[t]);
+      EXPECT_EQ(c.turns[t].phenomenon, PhenomenonName(graph_, c.walk, t));
+      const Link& l = graph_.links[c.turns[t].link];
+      if (l.check == LinkCheck::kGrounded) EXPECT_GE(c.turns[t].support, 0.8);
+    }
+    EXPECT_EQ(c.requests, static_cast<int>(c.turns.size()) - 1);
+  }
+  // The prompt of a later turn holds the document, the history so far, the instruction, the
+  // chosen phenomenon's text and two distinct seed examples.
+  // The first conversation with a second question that shows a phenomenon.
+  Conversation c;
+  size_t t = 0;
+  uint64_t index = 0;
+  for (; index < 100 && t == 0; ++index) {
+    const Walk w = SampleWalk(graph_, 7, index);
+    for (size_t k = 2; k < w.links.size() && t == 0; ++k) {
+      if (graph_.links[w.links[k]].name == "q" && w.phenomena[k] >= 0) t = k;
+    }
+    if (t) c = Run(index);
+  }
+  --index;
+  ASSERT_GT(t, 0u);
+  ASSERT_TRUE(c.ok);
+  const Document& doc = docs_[index % 3];
+  std::vector<Turn> done(c.turns.begin(), c.turns.begin() + t);
+  const std::string p = BuildPrompt(graph_, doc, c.walk, done, t, 7, index);
+  EXPECT_NE(p.find(doc.text), std::string::npos);
+  EXPECT_NE(p.find("USER: " + c.turns[1].text + "\nAGENT: " + c.turns[2].text), std::string::npos);
+  EXPECT_EQ(p.find("CONTEXT: "), std::string::npos);  // the document is not repeated as history
+  EXPECT_NE(p.find("Ask about the document."), std::string::npos);
+  int seeds = 0;
+  for (const auto& s : graph_.links[graph_.LinkId("q")].seeds) seeds += p.find("- " + s) != p.npos;
+  EXPECT_EQ(seeds, 2);
+  const std::string ph = PhenomenonName(graph_, c.walk, t);
+  ASSERT_FALSE(ph.empty());
+  EXPECT_NE(p.find(graph_.phenomena.at(ph)), std::string::npos);
+  // The request the teacher got for that turn is exactly this prompt.
+  bool sent = false;
+  for (const auto& b : fake_.bodies()) sent |= json::parse(b)["messages"].back()["content"] == p;
+  EXPECT_TRUE(sent);
+  // The first question sees "(no turns yet)".
+  EXPECT_NE(BuildPrompt(graph_, doc, c.walk, {c.turns[0]}, 1, 7, index).find("(no turns yet)"),
+            std::string::npos);
+}
+
+TEST_F(ConversationTest, SameSeedSameConversation) {
+  const Conversation a = Run(5), b = Run(5);
+  ASSERT_TRUE(a.ok && b.ok);
+  for (size_t t = 0; t < a.turns.size(); ++t) EXPECT_EQ(a.turns[t].text, b.turns[t].text);
+}
+
+TEST_F(ConversationTest, RetriesThroughFaultsAndHonoursRetryAfter) {
+  fake_.Inject({{Fault::kHttp, 503},
+                {Fault::kHttp, 429, 1},
+                {Fault::kGarbage},
+                {Fault::kEmpty},
+                {Fault::kOffTopic},
+                {Fault::kNoChoices},
+                {Fault::kDelay, 0, -1, 0.6}});
+  retry_.max_attempts = 8;
+  const auto t0 = std::chrono::steady_clock::now();
+  const Conversation c = Run(1);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(c.ok) << c.reason << ": " << c.detail;
+  EXPECT_EQ(c.requests, static_cast<int>(c.turns.size()) - 1 + 7);
+  EXPECT_GE(secs, 1.0);               // the 429 asked for 1 s
+  EXPECT_EQ(c.turns[1].attempts, 8);  // the 7 faults all hit the first teacher turn
+  // Each attempt asked with a different sampling seed.
+  std::set<uint64_t> seeds;
+  for (const auto& b : fake_.bodies()) seeds.insert(json::parse(b)["seed"].get<uint64_t>());
+  EXPECT_EQ(seeds.size(), fake_.bodies().size());
+}
+
+TEST_F(ConversationTest, GivesUpWithTheReason) {
+  fake_.FaultEvery(1, {Fault::kHttp, 500});
+  Conversation c = Run(0);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.reason, "http_500");
+  EXPECT_EQ(c.requests, retry_.max_attempts);
+  EXPECT_NE(c.detail.find("failed 4 times"), std::string::npos) << c.detail;
+  EXPECT_EQ(c.turns.size(), 1u);  // the CONTEXT turn was done
+  const json j = ConversationToJson(c, graph_, "fake-teacher", 7);
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_EQ(j["reason"], "http_500");
+  EXPECT_EQ(j["walk"].size(), c.walk.links.size());
+
+  // A non-retryable error gives up at once.
+  fake_.FaultEvery(1, {Fault::kHttp, 404});
+  const int before = fake_.requests();
+  c = Run(0);
+  EXPECT_EQ(c.reason, "http_404");
+  EXPECT_EQ(fake_.requests() - before, 1);
+
+  // Output that never passes the checks.
+  fake_.FaultEvery(1, {Fault::kOffTopic});
+  c = Run(0);
+  EXPECT_EQ(c.reason, "not_question");  // the first teacher turn is a question
+  EXPECT_NE(c.detail.find("Zebras"), std::string::npos);
+
+  // Timeouts every time.
+  fake_.FaultEvery(1, {Fault::kDelay, 0, -1, 0.5});
+  retry_.max_attempts = 2;
+  c = Run(0);
+  EXPECT_EQ(c.reason, "timeout");
+}
+
+TEST_F(ConversationTest, StopInterrupts) {
+  std::atomic<bool> stop{true};
+  const Conversation c = Run(0, &stop);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.reason, "interrupted");
+}
+
+TEST_F(ConversationTest, RecordShape) {
+  const Conversation c = Run(2);
+  ASSERT_TRUE(c.ok);
+  const json j = json::parse(ConversationLine(c, graph_, "fake-teacher", 7));
+  EXPECT_EQ(j["id"], "c00000002");
+  EXPECT_EQ(j["index"], 2);
+  EXPECT_EQ(j["doc_id"], "d2");
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["teacher_model"], "fake-teacher");
+  EXPECT_EQ(j["seed"], 7);
+  ASSERT_EQ(j["turns"].size(), j["walk"].size());
+  EXPECT_EQ(j["phenomena"].size(), j["walk"].size());
+  EXPECT_EQ(j["turns"][0]["role"], "CONTEXT");
+  EXPECT_EQ(j["turns"][0]["weight"], 0);
+  EXPECT_EQ(j["turns"][1]["role"], "USER");
+  EXPECT_DOUBLE_EQ(j["turns"][1]["weight"].get<double>(), 0.1);
+  EXPECT_EQ(j["turns"][2]["role"], "AGENT");
+  EXPECT_EQ(j["turns"][2]["weight"], 1);
+  EXPECT_TRUE(j["timing"].contains("wall_ms"));
+  EXPECT_GT(j["timing"]["completion_tokens"].get<int>(), 0);
+}
+
+TEST(DocumentsTest, LoadsAndRejectsBadLines) {
+  testing::TempDir dir;
+  const std::string p = dir.file("docs.jsonl");
+  std::ofstream(p) << "{\"id\": \"a\", \"text\": \"x\"}\n\n{\"id\": 7, \"text\": \"y\"}\n";
+  auto docs = LoadDocuments(p);
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  EXPECT_EQ((*docs)[1].id, "7");
+  std::ofstream(p) << "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"a\", \"text\": \"y\"}\n";
+  EXPECT_NE(LoadDocuments(p).status().message().find(":2: duplicate document id 'a'"),
+            std::string::npos);
+  std::ofstream(p) << "{\"id\": \"a\"}\n";
+  EXPECT_NE(LoadDocuments(p).status().message().find(":1: \"text\" must be"), std::string::npos);
+  std::ofstream(p) << "not json\n";
+  EXPECT_NE(LoadDocuments(p).status().message().find(":1: not a JSON object"), std::string::npos);
+  std::ofstream(p) << "";
+  EXPECT_FALSE(LoadDocuments(p).ok());
+}
+
+}  // namespace
+}  // namespace odlm::codi

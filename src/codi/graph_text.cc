@@ -1,0 +1,187 @@
+// codi/graph_text.cc — graph files on disk (JSON, YAML through yaml-cpp) and prompt templates.
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "codi/graph.h"
+#include "platform/file_util.h"
+
+namespace odlm::codi {
+namespace {
+
+const char* const kKnownSlots[] = {"document", "history", "instruction", "phenomenon",
+                                   "seed_examples"};
+
+bool IsKnownSlot(const std::string& s) {
+  for (const char* k : kKnownSlots) {
+    if (s == k) return true;
+  }
+  return false;
+}
+
+// A plain (unquoted) YAML scalar as JSON: null, bool, integer, number, or string.
+nlohmann::json PlainScalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  const char* b = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const long long i = std::strtoll(b, &end, 10);
+  if (errno == 0 && end == b + s.size()) return i;
+  errno = 0;
+  const double d = std::strtod(b, &end);
+  if (errno == 0 && end == b + s.size() && std::isfinite(d) &&
+      s.find_first_of("0123456789") != std::string::npos && s.find_first_of("xXpP") == s.npos) {
+    return d;
+  }
+  return s;
+}
+
+StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nlohmann::json(nullptr);
+    case YAML::NodeType::Scalar:
+      // Tag "!" marks a quoted (non-plain) scalar: always a string.
+      if (n.Tag() == "!") return nlohmann::json(n.Scalar());
+      return PlainScalar(n.Scalar());
+    case YAML::NodeType::Sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      size_t i = 0;
+      for (const auto& e : n) {
+        ASSIGN_OR_RETURN(nlohmann::json v, NodeToJson(e, path + "[" + std::to_string(i++) + "]"));
+        a.push_back(std::move(v));
+      }
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) {
+          return InvalidArgumentError(path + ": line " + std::to_string(kv.first.Mark().line + 1) +
+                                      ": mapping keys must be plain strings");
+        }
+        const std::string key = kv.first.Scalar();
+        if (o.contains(key)) {
+          return InvalidArgumentError(path + ": line " + std::to_string(kv.first.Mark().line + 1) +
+                                      ": duplicate key '" + key + "'");
+        }
+        ASSIGN_OR_RETURN(nlohmann::json v, NodeToJson(kv.second, path + "." + key));
+        o[key] = std::move(v);
+      }
+      return o;
+    }
+  }
+  return nlohmann::json(nullptr);
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+StatusOr<nlohmann::json> YamlToJson(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError("YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  return NodeToJson(root, "$");
+}
+
+StatusOr<Graph> LoadGraphFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  nlohmann::json j;
+  if (EndsWith(path, ".yaml") || EndsWith(path, ".yml")) {
+    auto parsed = YamlToJson(text);
+    if (!parsed.ok()) return parsed.status().WithContext(path);
+    j = std::move(parsed).value();
+  } else {
+    j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+    if (j.is_discarded()) {
+      // Find the byte offset of the error for the message.
+      try {
+        (void)nlohmann::json::parse(text, nullptr, true, true);
+      } catch (const nlohmann::json::parse_error& e) {
+        return InvalidArgumentError(path + ": JSON syntax error at byte " + std::to_string(e.byte) +
+                                    " (a .yaml or .yml file is read as YAML)");
+      }
+      return InvalidArgumentError(path + ": not valid JSON");
+    }
+  }
+  auto g = ParseGraph(j);
+  if (!g.ok()) return g.status().WithContext(path);
+  return g;
+}
+
+StatusOr<std::vector<std::string>> TemplateSlots(const std::string& tmpl) {
+  std::vector<std::string> slots;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    const char c = tmpl[i];
+    if (c == '{') {
+      if (i + 1 < tmpl.size() && tmpl[i + 1] == '{') {
+        ++i;
+        continue;
+      }
+      const size_t close = tmpl.find('}', i + 1);
+      if (close == std::string::npos) {
+        return InvalidArgumentError("unclosed '{' at byte " + std::to_string(i) +
+                                    " (write '{{' for a literal brace)");
+      }
+      const std::string name = tmpl.substr(i + 1, close - i - 1);
+      if (!IsKnownSlot(name)) {
+        return InvalidArgumentError(
+            "unknown slot {" + name + "} at byte " + std::to_string(i) +
+            " (known: {document} {history} {instruction} {phenomenon} {seed_examples}; '{{' for "
+            "a literal brace)");
+      }
+      bool seen = false;
+      for (const auto& s : slots) seen |= s == name;
+      if (!seen) slots.push_back(name);
+      i = close;
+    } else if (c == '}') {
+      if (i + 1 < tmpl.size() && tmpl[i + 1] == '}') {
+        ++i;
+        continue;
+      }
+      return InvalidArgumentError("stray '}' at byte " + std::to_string(i) +
+                                  " (write '}}' for a literal brace)");
+    }
+  }
+  return slots;
+}
+
+std::string FillTemplate(const std::string& tmpl,
+                         const std::map<std::string, std::string>& values) {
+  std::string out;
+  out.reserve(tmpl.size() * 2);
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    const char c = tmpl[i];
+    if ((c == '{' || c == '}') && i + 1 < tmpl.size() && tmpl[i + 1] == c) {
+      out += c;
+      ++i;
+      continue;
+    }
+    if (c == '{') {
+      const size_t close = tmpl.find('}', i + 1);
+      CHECK(close != std::string::npos) << "template not validated";
+      const auto it = values.find(tmpl.substr(i + 1, close - i - 1));
+      CHECK(it != values.end()) << "slot " << tmpl.substr(i + 1, close - i - 1) << " not filled";
+      out += it->second;
+      i = close;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace odlm::codi

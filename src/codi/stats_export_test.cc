@@ -1,0 +1,153 @@
+// Tests of `codi stats` (chain fit, phenomena, grounding, failures) and `codi export` (exact
+// Hugging Face, ShareGPT and bracketed odlm records).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "codi/export.h"
+#include "codi/fake_teacher.h"
+#include "codi/records.h"
+#include "codi/stats.h"
+#include "codi/synth.h"
+#include "codi/test_util.h"
+
+namespace odlm::codi {
+namespace {
+
+using nlohmann::json;
+
+class StatsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    FakeTeacher fake;
+    fake.FaultEvery(97, {Fault::kHttp, 400});  // a few conversations fail, deterministically
+    TeacherOptions t;
+    t.urls = {fake.url()};
+    t.model = "fake";
+    auto pool = std::move(TeacherPool::Create(t)).value();
+    SynthOptions o;
+    o.out_path = dir_->file("out.jsonl");
+    o.n = 400;
+    o.seed = 5;
+    o.concurrency = 4;
+    o.progress_seconds = 0;
+    o.retry.base_s = 0.001;
+    const Graph g = testing::QaGraph();
+    auto s = RunSynth(g, testing::TestDocs(), pool.get(), o);
+    CHECK(s.ok()) << s.status().ToString();
+    failed_ = s->failed;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static testing::TempDir* dir_;
+  static uint64_t failed_;
+};
+testing::TempDir* StatsTest::dir_ = nullptr;
+uint64_t StatsTest::failed_ = 0;
+
+TEST_F(StatsTest, AgreesWithTheGraph) {
+  const Graph g = testing::QaGraph();
+  auto s = ComputeStats(dir_->file("out.jsonl"), &g);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const json& j = *s;
+  EXPECT_EQ(j["conversations"]["total"], 400);
+  EXPECT_GT(failed_, 0u);
+  EXPECT_EQ(j["conversations"]["failed"], failed_);
+  EXPECT_EQ(j["failures_by_reason"]["http_400"], failed_);
+  EXPECT_GT(j["chi_square"]["combined"]["p_value"].get<double>(), 1e-3) << j["chi_square"].dump(2);
+  EXPECT_EQ(j["chi_square"]["combined"]["impossible"], 0);
+  EXPECT_EQ(j["grounding"]["grounded_rate"], 1.0);  // the fake answers from the document
+  EXPECT_GT(j["phenomena"]["coreference"]["count"].get<int>(), 0);
+  const double coref = j["phenomena_by_link"]["q"]["coreference"]["observed"];
+  EXPECT_NEAR(coref, 0.4, 0.08);
+  EXPECT_EQ(j["phenomena_by_link"]["q"]["coreference"]["configured"], 0.4);
+  EXPECT_GT(j["turns_by_role"]["AGENT"]["count"].get<int>(), 400);
+  EXPECT_TRUE(FormatStats(j).find("chi-square against the graph") != std::string::npos);
+}
+
+TEST_F(StatsTest, RejectsADifferentChain) {
+  json gj = testing::QaGraphJson();
+  gj["transitions"]["a"] = {{"q", 0.5}, {"nq", 0.5}};
+  const Graph other = std::move(ParseGraph(gj)).value();
+  auto s = ComputeStats(dir_->file("out.jsonl"), &other);
+  ASSERT_TRUE(s.ok());
+  EXPECT_LT((*s)["chi_square"]["tests"]["from a"]["p_value"].get<double>(), 1e-6);
+  // A chain that forbids an observed transition.
+  gj = testing::QaGraphJson();
+  gj["transitions"]["a"] = {{"q", 1.0}};
+  gj["transitions"]["ctx"] = {{"q", 0.5}, {"nq", 0.5}};
+  const Graph forbids = std::move(ParseGraph(gj)).value();
+  s = ComputeStats(dir_->file("out.jsonl"), &forbids);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)["chi_square"]["combined"]["p_value"], 0.0);
+  EXPECT_GT((*s)["chi_square"]["tests"]["from a"]["impossible"].get<int>(), 0);
+}
+
+TEST_F(StatsTest, WithoutGraphAndOnBadFiles) {
+  auto s = ComputeStats(dir_->file("out.jsonl"), nullptr);
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->contains("chi_square"));
+  const std::string bad = dir_->file("bad.jsonl");
+  std::ofstream(bad) << "{\"id\":\"x\"}\n";
+  EXPECT_NE(ComputeStats(bad, nullptr).status().message().find("bad.jsonl:1: not a conversation"),
+            std::string::npos);
+}
+
+json SampleRecord() {
+  return json::parse(R"({"id":"c00000001","status":"ok","walk":["ctx","q","a"],
+    "turns":[{"link":"ctx","role":"CONTEXT","text":"Doc text.","weight":0},
+             {"link":"q","role":"USER","text":"When?","weight":0.1},
+             {"link":"a","role":"AGENT","text":"In 1820.","weight":1}]})");
+}
+
+TEST(ExportTest, HuggingFace) {
+  auto e = ExportRecord(SampleRecord(), ExportFormat::kHf);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, json::parse(R"({"id":"c00000001","messages":[
+      {"role":"system","content":"Doc text."},{"role":"user","content":"When?"},
+      {"role":"assistant","content":"In 1820."}],"weights":[0,0.1,1]})"));
+}
+
+TEST(ExportTest, ShareGpt) {
+  auto e = ExportRecord(SampleRecord(), ExportFormat::kShareGpt);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, json::parse(R"({"id":"c00000001","conversations":[
+      {"from":"system","value":"Doc text.","weight":0},{"from":"human","value":"When?","weight":0.1},
+      {"from":"gpt","value":"In 1820.","weight":1}]})"));
+}
+
+TEST(ExportTest, OdlmBracketedWithSegments) {
+  auto e = ExportRecord(SampleRecord(), ExportFormat::kOdlm);
+  ASSERT_TRUE(e.ok());
+  const std::string text = (*e)["text"];
+  EXPECT_EQ(text, "[CONTEXT]Doc text.[/CONTEXT] [USER]When?[/USER] [AGENT]In 1820.[/AGENT]");
+  const json& seg = (*e)["segments"];
+  ASSERT_EQ(seg.size(), 3u);
+  EXPECT_EQ(
+      text.substr(seg[2]["start"], seg[2]["end"].get<size_t>() - seg[2]["start"].get<size_t>()),
+      "[AGENT]In 1820.[/AGENT]");
+  EXPECT_EQ(seg[2]["weight"], 1);
+  EXPECT_EQ(seg[1]["role"], "USER");
+  EXPECT_EQ(seg[0]["start"], 0);
+}
+
+TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
+  const std::string out = dir_->file("hf.jsonl");
+  auto s = ExportFile(dir_->file("out.jsonl"), ExportFormat::kHf, out, false);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->written + s->skipped_failed, 400u);
+  EXPECT_EQ(s->skipped_failed, failed_);
+  const auto lines = testing::Lines(testing::ReadAll(out));
+  ASSERT_EQ(lines.size(), s->written);
+  for (const auto& l : lines) {
+    const json j = json::parse(l);
+    ASSERT_TRUE(j["messages"].is_array());
+    EXPECT_EQ(j["messages"][0]["role"], "system");
+    EXPECT_EQ(j["messages"].back()["role"], "assistant");
+    EXPECT_EQ(j["weights"].size(), j["messages"].size());
+  }
+  EXPECT_FALSE(ParseExportFormat("alpaca").ok());
+}
+
+}  // namespace
+}  // namespace odlm::codi

@@ -1,0 +1,218 @@
+// Tests of the synthesis driver in-process: N unique records, shards whose union is the single
+// run, resume after a torn write, refusal to mix runs, concurrency, stop-and-resume.
+#include "codi/synth.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "codi/fake_teacher.h"
+#include "codi/test_util.h"
+
+namespace odlm::codi {
+namespace {
+
+using nlohmann::json;
+
+class SynthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    graph_ = testing::QaGraph();
+    TeacherOptions o;
+    o.urls = {fake_.url()};
+    o.model = "fake";
+    o.request_timeout_s = 5;
+    pool_ = std::move(TeacherPool::Create(o)).value();
+  }
+  SynthOptions Options(const std::string& name, uint64_t n) {
+    SynthOptions o;
+    o.out_path = dir_.file(name);
+    o.n = n;
+    o.seed = 11;
+    o.concurrency = 4;
+    o.retry.base_s = 0.001;
+    o.batch_lines = 4;
+    o.progress_seconds = 0;
+    return o;
+  }
+  StatusOr<SynthSummary> Run(const SynthOptions& o) {
+    return RunSynth(graph_, docs_, pool_.get(), o);
+  }
+  FakeTeacher fake_;
+  testing::TempDir dir_;
+  Graph graph_;
+  std::vector<Document> docs_ = testing::TestDocs();
+  std::unique_ptr<TeacherPool> pool_;
+};
+
+TEST_F(SynthTest, WritesNUniqueCompleteRecords) {
+  auto s = Run(Options("out.jsonl", 40));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->planned, 40u);
+  EXPECT_EQ(s->ok, 40u);
+  const auto recs = testing::RecordsById(dir_.file("out.jsonl"));
+  EXPECT_EQ(recs.size(), 40u);
+  EXPECT_EQ(testing::Lines(testing::ReadAll(dir_.file("out.jsonl"))).size(), 40u);
+  for (uint64_t i = 0; i < 40; ++i) {
+    const auto& r = recs.at(ConversationId(i));
+    EXPECT_EQ(r["index"], i);
+    EXPECT_EQ(r["doc_id"], docs_[i % 3].id);
+  }
+  // A second run into the same file without --resume is refused.
+  auto again = Run(Options("out.jsonl", 40));
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("--resume"), std::string::npos);
+  // --resume of a complete file does nothing.
+  auto o = Options("out.jsonl", 40);
+  o.resume = true;
+  const int before = fake_.requests();
+  auto noop = Run(o);
+  ASSERT_TRUE(noop.ok());
+  EXPECT_EQ(noop->already, 40u);
+  EXPECT_EQ(fake_.requests(), before);
+}
+
+TEST_F(SynthTest, UnionOfShardsEqualsSingleRun) {
+  ASSERT_TRUE(Run(Options("single.jsonl", 30)).ok());
+  std::map<std::string, json> merged;
+  for (uint64_t k = 0; k < 3; ++k) {
+    auto o = Options("shard" + std::to_string(k) + ".jsonl", 30);
+    o.shard_index = k;
+    o.shard_count = 3;
+    o.concurrency = 2 + k;  // concurrency does not change the records
+    auto s = Run(o);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->planned, 10u);
+    for (auto& [id, r] : testing::RecordsById(o.out_path)) {
+      EXPECT_EQ(r["index"].get<uint64_t>() % 3, k);
+      EXPECT_TRUE(merged.emplace(id, r).second) << "duplicate " << id;
+    }
+  }
+  EXPECT_EQ(merged, testing::RecordsById(dir_.file("single.jsonl")));
+}
+
+TEST_F(SynthTest, ResumeCutsATornLineAndCompletesExactly) {
+  ASSERT_TRUE(Run(Options("full.jsonl", 25)).ok());
+  const auto full_lines = testing::Lines(testing::ReadAll(dir_.file("full.jsonl")));
+  // A crashed run: 9 complete lines and half of the 10th.
+  {
+    std::ofstream f(dir_.file("crashed.jsonl"), std::ios::binary);
+    for (int i = 0; i < 9; ++i) f << full_lines[i] << "\n";
+    f << full_lines[9].substr(0, full_lines[9].size() / 2);
+  }
+  auto o = Options("crashed.jsonl", 25);
+  o.resume = true;
+  auto s = Run(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->already, 9u);
+  EXPECT_EQ(s->ok, 16u);
+  EXPECT_GT(s->torn_bytes, 0u);
+  const std::string text = testing::ReadAll(o.out_path);
+  EXPECT_EQ(testing::Lines(text).size(), 25u);
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(testing::RecordsById(o.out_path), testing::RecordsById(dir_.file("full.jsonl")));
+  // A torn line that happens to end in a newline but is not JSON is cut as well.
+  {
+    std::ofstream f(dir_.file("crashed2.jsonl"), std::ios::binary);
+    for (int i = 0; i < 5; ++i) f << full_lines[i] << "\n";
+    f << full_lines[5].substr(0, 40) << "\n";
+  }
+  o = Options("crashed2.jsonl", 25);
+  o.resume = true;
+  ASSERT_TRUE(Run(o).ok());
+  EXPECT_EQ(testing::RecordsById(o.out_path), testing::RecordsById(dir_.file("full.jsonl")));
+}
+
+TEST_F(SynthTest, ResumeRefusesAnotherRunsFile) {
+  ASSERT_TRUE(Run(Options("a.jsonl", 10)).ok());
+  auto o = Options("a.jsonl", 10);
+  o.resume = true;
+  o.seed = 12;
+  auto s = Run(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("a.jsonl:1: written with seed 11"), std::string::npos)
+      << s.status().message();
+  o.seed = 11;
+  o.shard_index = 1;
+  o.shard_count = 2;
+  s = Run(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("is not part of this run"), std::string::npos);
+  // A corrupt line in the middle is data loss, not silently dropped.
+  std::string text = testing::ReadAll(dir_.file("a.jsonl"));
+  text.replace(text.find('\n') + 1, 5, "XXXXX");
+  std::ofstream(dir_.file("a.jsonl"), std::ios::binary) << text;
+  o.shard_index = 0;
+  o.shard_count = 1;
+  s = Run(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("a.jsonl:2: not a conversation record"), std::string::npos);
+}
+
+TEST_F(SynthTest, FailuresAreRecordedOnceAndNotRedone) {
+  fake_.FaultEvery(1, {Fault::kHttp, 400});
+  auto o = Options("fail.jsonl", 6);
+  auto s = Run(o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->failed, 6u);
+  fake_.FaultEvery(0, {});
+  o.resume = true;
+  s = Run(o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->already, 6u);
+  EXPECT_EQ(s->ok, 0u);
+  for (const auto& [id, r] : testing::RecordsById(o.out_path)) EXPECT_EQ(r["reason"], "http_400");
+}
+
+TEST_F(SynthTest, ManyRequestsInFlight) {
+  fake_.SetLatency(0.05);
+  auto o = Options("conc.jsonl", 16);
+  o.concurrency = 8;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = Run(o);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(s.ok());
+  EXPECT_GE(fake_.max_in_flight(), 6);
+  // Sequentially this would take requests * 50 ms.
+  EXPECT_LT(secs, s->requests * 0.05 / 3) << s->requests << " requests";
+}
+
+TEST_F(SynthTest, StopThenResume) {
+  fake_.SetLatency(0.02);
+  std::atomic<bool> stop{false};
+  auto o = Options("stop.jsonl", 30);
+  o.stop = &stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    stop = true;
+  });
+  auto s = Run(o);
+  stopper.join();
+  ASSERT_TRUE(s.ok());
+  EXPECT_GT(s->interrupted, 0u);
+  EXPECT_EQ(s->ok + s->interrupted, 30u);
+  EXPECT_EQ(testing::RecordsById(o.out_path).size(), s->ok);
+  stop = false;
+  o.resume = true;
+  s = Run(o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(testing::RecordsById(o.out_path).size(), 30u);
+  EXPECT_EQ(testing::Lines(testing::ReadAll(o.out_path)).size(), 30u);
+}
+
+TEST(ShardTest, Parse) {
+  uint64_t k, n;
+  ASSERT_TRUE(ParseShard("2/8", &k, &n).ok());
+  EXPECT_EQ(k, 2u);
+  EXPECT_EQ(n, 8u);
+  EXPECT_FALSE(ParseShard("8/8", &k, &n).ok());
+  EXPECT_FALSE(ParseShard("1/0", &k, &n).ok());
+  EXPECT_FALSE(ParseShard("a/2", &k, &n).ok());
+  EXPECT_FALSE(ParseShard("3", &k, &n).ok());
+  EXPECT_FALSE(ParseShard("-1/2", &k, &n).ok());
+}
+
+}  // namespace
+}  // namespace odlm::codi

@@ -1,0 +1,47 @@
+// codi/turn_check.h — cleaning and validating one teacher-written turn.
+//
+// Clean: trims, folds every whitespace run to one space, drops a leading speaker label the teacher
+// tends to add ("Question:", "A:", "USER:", "[AGENT]") and a trailing closing tag, and strips
+// quotes around the whole turn. Validate: non-empty, word bounds, no role tags left in the text
+// (they would corrupt the bracketed export), and the link's check:
+//   grounded — support = share of the answer's content words (lower-cased letters/digits runs of 3+
+//              characters or any number, minus common function words) found in the document;
+//              an answer with no content words ("Yes.") counts as fully supported;
+//   refusal  — the lower-cased text contains one of the graph's refusal markers;
+//   question — the text contains '?'.
+// Pure functions; thread-safe. Cost is linear in the text (DocumentWords once per document).
+#pragma once
+
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "codi/graph.h"
+
+namespace odlm::codi {
+
+// The lower-cased content words of a text.
+std::vector<std::string> ContentWords(const std::string& text);
+
+// The set of a document's lower-cased words (all of them, for support lookups).
+std::unordered_set<std::string> DocumentWords(const std::string& document);
+
+// Fraction of `text`'s content words present in `doc_words` (1 when it has none).
+double Support(const std::string& text, const std::unordered_set<std::string>& doc_words);
+
+std::string CleanTurn(const std::string& raw, const std::vector<std::string>& roles);
+
+int WordCount(const std::string& text);
+
+struct TurnVerdict {
+  bool ok = false;
+  std::string reason;   // "" when ok; else empty, too_short, too_long, role_tag, unsupported,
+                        // not_refusal, not_question
+  double support = -1;  // grounded links (and every AGENT-checked turn): the support; else -1
+};
+
+// `text` is already cleaned.
+TurnVerdict CheckTurn(const Graph& g, const Link& link, const std::string& text,
+                      const std::unordered_set<std::string>& doc_words);
+
+}  // namespace odlm::codi
