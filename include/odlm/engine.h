@@ -12,11 +12,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "adapters/lora_adapter.h"
+#include "adapters/lora_apply.h"
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "gguf/gguf_reader.h"
@@ -26,12 +30,40 @@
 
 namespace odlm {
 
+// A LoRA adapter to register: a GGUF adapter file or a PEFT directory. Empty name: the file's
+// stem ("summarize" for summarize.gguf, the directory's name for PEFT).
+struct AdapterSpec {
+  std::string name;
+  std::string path;
+  float scale = 1.0f;  // the scale new sessions use it at (EngineOptions::adapters)
+};
+
+// One adapter of a session's set: a registered name and the user's scale.
+struct AdapterChoice {
+  std::string name;
+  float scale = 1.0f;
+  bool operator==(const AdapterChoice&) const = default;
+};
+
+struct AdapterInfo {
+  std::string name;
+  std::string path;         // "" for adapters built in memory (merges)
+  std::string description;  // rank, alpha, targets, parameters
+  int64_t n_params = 0;
+};
+
+// The default registered name of an adapter at `path`: its file name without directory and
+// extension, or the directory's name for a PEFT directory.
+std::string AdapterNameFromPath(const std::string& path);
+
 struct EngineOptions {
   std::string model_path;
   int n_threads = 0;               // 0: all hardware threads
   int64_t n_ctx = 0;               // 0: the model's trained context (capped at 4096)
   DType kv_type = DType::kF16;     // F16 or F32
   int32_t max_batch_tokens = 512;  // tokens per forward pass during prefill
+  // Registered at Open; every new session starts with all of them at their scales.
+  std::vector<AdapterSpec> adapters;
 };
 
 class Session;
@@ -68,6 +100,26 @@ class Engine {
   };
   Status EvalBatch(std::span<const BatchItem> items, std::vector<std::vector<float>>* logits);
 
+  // --- LoRA adapters (thread-safe: the registry has its own lock) ---
+  // Loads and registers an adapter under spec.name (or the file's stem). Errors: the file, an
+  // adapter that does not match the model (InvalidArgument naming the tensor), a name in use.
+  // Cost: reads and converts the adapter (milliseconds for MBs). Does not change any session.
+  Status RegisterAdapter(const AdapterSpec& spec);
+  // Registers an adapter built in memory (e.g. a merge); it must fit this model.
+  Status RegisterAdapter(const std::string& name, std::shared_ptr<const LoraAdapter> adapter);
+  // Removes `name` from the registry (NotFound if absent). Sessions that use it keep their
+  // reference until their set changes, so an unregister never breaks a running request.
+  Status UnregisterAdapter(const std::string& name);
+  std::vector<AdapterInfo> ListAdapters() const;                                  // sorted by name
+  std::shared_ptr<const LoraAdapter> FindAdapter(const std::string& name) const;  // or null
+  // Sets the adapters `session` computes with (empty: the base model). Every name must be
+  // registered (NotFound naming it) and every scale finite. When the set differs from the
+  // session's current one, the session's tokens and KV are dropped (Truncate(0)): KV computed
+  // under other adapters is not valid under these. Sessions of one EvalBatch may differ.
+  Status SetAdapters(Session& session, std::span<const AdapterChoice> adapters);
+  // The set new sessions start with (EngineOptions::adapters).
+  const std::vector<AdapterChoice>& default_adapters() const { return default_adapters_; }
+
  private:
   Engine() = default;
   EngineOptions options_;
@@ -77,6 +129,13 @@ class Engine {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<float> scratch_logits_;
+  mutable std::mutex adapters_mu_;
+  struct RegisteredAdapter {
+    std::string path;
+    std::shared_ptr<const LoraAdapter> adapter;
+  };
+  std::map<std::string, RegisteredAdapter> adapters_;  // guarded by adapters_mu_
+  std::vector<AdapterChoice> default_adapters_;
 };
 
 // A conversation's state: the tokens it has seen and their KV cache.
@@ -91,11 +150,21 @@ class Session {
   // leaves at least one token of `tokens` to evaluate, so logits can be produced).
   int64_t KeepCommonPrefix(std::span<const int32_t> tokens);
   KvCache& kv() { return kv_; }
+  // The adapter set this session computes with (Engine::SetAdapters), and the same as the
+  // borrowed pointers a SequenceStep takes (valid while the session keeps this set).
+  const std::vector<AdapterChoice>& adapters() const { return adapter_choices_; }
+  std::span<const ActiveLora> active_adapters() const { return active_; }
+  // "" without adapters, else "name@scale+name@scale": part of any cache key of this
+  // session's KV (a prefix computed under one set is not reusable under another).
+  std::string AdapterKey() const;
 
  private:
   friend class Engine;
   KvCache kv_;
   std::vector<int32_t> tokens_;
+  std::vector<AdapterChoice> adapter_choices_;
+  std::vector<std::shared_ptr<const LoraAdapter>> adapter_refs_;  // keep them alive
+  std::vector<ActiveLora> active_;
 };
 
 }  // namespace odlm

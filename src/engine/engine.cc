@@ -48,6 +48,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   }
   const int threads = options.n_threads > 0 ? options.n_threads : HardwareThreads();
   e->pool_ = std::make_unique<ThreadPool>(threads);
+  for (const AdapterSpec& spec : options.adapters) {
+    RETURN_IF_ERROR(e->RegisterAdapter(spec));
+    const std::string name = spec.name.empty() ? AdapterNameFromPath(spec.path) : spec.name;
+    e->default_adapters_.push_back({name, spec.scale});
+  }
   return e;
 }
 
@@ -76,7 +81,12 @@ std::unique_ptr<Session> Engine::NewSession() {
   shape.type = options_.kv_type;
   shape.chunk_tokens = 16;
   shape.max_tokens = n_ctx_;
-  return std::make_unique<Session>(shape);
+  auto session = std::make_unique<Session>(shape);
+  if (!default_adapters_.empty()) {
+    // Only fails if a default adapter was unregistered since; the session then has none.
+    (void)SetAdapters(*session, default_adapters_);
+  }
+  return session;
 }
 
 void Session::Truncate(int64_t n) {
@@ -104,7 +114,8 @@ Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_
   for (size_t start = 0; start < tokens.size();) {
     const size_t n = std::min<size_t>(options_.max_batch_tokens, tokens.size() - start);
     KvCacheView view = session.kv_.View();
-    SequenceStep step{tokens.data() + start, static_cast<int32_t>(n), &view, all_logits};
+    SequenceStep step{tokens.data() + start, static_cast<int32_t>(n), &view, all_logits,
+                      session.active_};
     RETURN_IF_ERROR(
         model_->Forward(std::span<const SequenceStep>(&step, 1), pool_.get(), &scratch_logits_));
     session.kv_.Advance(static_cast<int64_t>(n));
@@ -135,7 +146,7 @@ Status Engine::EvalBatch(std::span<const BatchItem> items,
     RETURN_IF_ERROR(s.kv_.Reserve(s.n_tokens() + static_cast<int64_t>(items[i].tokens.size())));
     views[i] = s.kv_.View();
     steps[i] = {items[i].tokens.data(), static_cast<int32_t>(items[i].tokens.size()), &views[i],
-                false};
+                false, s.active_};
   }
   RETURN_IF_ERROR(model_->Forward(steps, pool_.get(), &scratch_logits_));
   const int64_t n_vocab = config().n_vocab;

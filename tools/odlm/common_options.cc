@@ -1,7 +1,11 @@
 // tools/odlm/common_options.cc — shared model and sampling options.
 #include "common_options.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "base/logging.h"
@@ -20,6 +24,9 @@ void AddModelOptions(CLI::App& app, ModelOptions* o) {
   app.add_option("--kv-type", o->kv_type, "KV cache type: f16 or f32")
       ->check(CLI::IsMember({"f16", "f32"}));
   app.add_flag("-v,--verbose", o->verbose, "print the model summary and speeds to stderr");
+  app.add_option("--lora", o->lora,
+                 "LoRA adapter FILE[:SCALE] (GGUF adapter or PEFT directory; scale default 1; "
+                 "repeatable, applied together)");
 }
 
 void AddSamplingOptions(CLI::App& app, SamplingOptions* o) {
@@ -72,6 +79,23 @@ std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions&
   opts.n_threads = o.threads;
   opts.n_ctx = o.ctx;
   opts.kv_type = o.kv_type == "f32" ? DType::kF32 : DType::kF16;
+  for (const std::string& arg : o.lora) {
+    AdapterSpec spec;
+    std::string error;
+    if (!ParseLoraSpec(arg, &spec, &error)) {
+      std::fprintf(stderr, "%s: --lora %s: %s\n", prog, arg.c_str(), error.c_str());
+      return nullptr;
+    }
+    // The same file twice gets distinct names, so that both apply.
+    std::string name = AdapterNameFromPath(spec.path);
+    for (int i = 2; std::any_of(opts.adapters.begin(), opts.adapters.end(),
+                                [&](const AdapterSpec& a) { return a.name == name; });
+         ++i) {
+      name = AdapterNameFromPath(spec.path) + "#" + std::to_string(i);
+    }
+    spec.name = name;
+    opts.adapters.push_back(spec);
+  }
   if (o.verbose) SetMinLogLevel(LogLevel::kInfo);
   auto engine = Engine::Open(opts);
   if (!engine.ok()) {
@@ -79,7 +103,40 @@ std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions&
     return nullptr;
   }
   if (o.verbose) std::fprintf(stderr, "%s: loaded %s\n", prog, (*engine)->Describe().c_str());
+  if (o.verbose) {
+    for (const AdapterInfo& info : (*engine)->ListAdapters()) {
+      std::fprintf(stderr, "%s: adapter %s: %s\n", prog, info.name.c_str(),
+                   info.description.c_str());
+    }
+  }
   return std::move(engine).value();
+}
+
+bool ParseLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error) {
+  spec->path = arg;
+  spec->scale = 1.0f;
+  const size_t colon = arg.rfind(':');
+  if (colon == std::string::npos || colon == 0) return true;
+  const std::string tail = arg.substr(colon + 1);
+  char* end = nullptr;
+  const float scale = std::strtof(tail.c_str(), &end);
+  const bool numeric = !tail.empty() && end == tail.c_str() + tail.size();
+  if (!numeric) {
+    // "dir:name" with no number after the colon is a path; "x.gguf:1.x" is a typo.
+    if (!tail.empty() &&
+        (std::isdigit(static_cast<unsigned char>(tail[0])) || tail[0] == '-' || tail[0] == '.')) {
+      *error = "the scale '" + tail + "' is not a number (expected FILE[:SCALE], e.g. a.gguf:0.5)";
+      return false;
+    }
+    return true;
+  }
+  if (!std::isfinite(scale)) {
+    *error = "the scale must be a finite number";
+    return false;
+  }
+  spec->path = arg.substr(0, colon);
+  spec->scale = scale;
+  return true;
 }
 
 int ParseOrExit(CLI::App& app, int argc, char** argv) {

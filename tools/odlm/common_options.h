@@ -17,6 +17,9 @@ struct ModelOptions {
   int64_t ctx = 0;
   std::string kv_type = "f16";
   bool verbose = false;
+  // --lora FILE[:SCALE] (repeatable): LoRA adapters (GGUF or PEFT directory) applied to every
+  // session, each at its scale (default 1).
+  std::vector<std::string> lora;
 };
 
 struct SamplingOptions {
@@ -38,6 +41,9 @@ void AddSamplingOptions(CLI::App& app, SamplingOptions* o);
 
 // The sampler settings, resolving seed -1 to a fresh random seed.
 GenerateOptions ToGenerateOptions(const SamplingOptions& o);
+
+// Splits "FILE[:SCALE]" into an adapter spec; false (with *error set) for a bad scale.
+bool ParseLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error);
 
 // Opens the engine, printing a clear error (and returning nullptr) when it cannot. With verbose,
 // prints the load summary to stderr.
