@@ -120,6 +120,11 @@ class Engine {
   // The set new sessions start with (EngineOptions::adapters).
   const std::vector<AdapterChoice>& default_adapters() const { return default_adapters_; }
 
+  // Recomputes the KV of positions [begin, end) of `session` from its own tokens, at their
+  // original positions, attending to the KV already in [0, begin) (which must be valid). The
+  // session's tokens do not change. Used to restore evicted KV chunks (odlm/context_memory.h).
+  Status RecomputeKv(Session& session, int64_t begin, int64_t end);
+
  private:
   Engine() = default;
   EngineOptions options_;
@@ -160,6 +165,7 @@ class Session {
 
  private:
   friend class Engine;
+  friend class ContextMemory;
   KvCache kv_;
   std::vector<int32_t> tokens_;
   std::vector<AdapterChoice> adapter_choices_;

@@ -131,6 +131,26 @@ Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_
   return Status::Ok();
 }
 
+Status Engine::RecomputeKv(Session& session, int64_t begin, int64_t end) {
+  if (begin < 0 || end > session.n_tokens() || begin >= end) {
+    return InvalidArgumentError("recompute range [" + std::to_string(begin) + ", " +
+                                std::to_string(end) + ") is outside the session's " +
+                                std::to_string(session.n_tokens()) + " tokens");
+  }
+  RETURN_IF_ERROR(session.kv_.Reserve(end));
+  for (int64_t start = begin; start < end;) {
+    const int64_t n = std::min<int64_t>(options_.max_batch_tokens, end - start);
+    KvCacheView view = session.kv_.View();
+    view.n_past = static_cast<int32_t>(start);
+    view.attention_received = nullptr;  // a restore is not a use: importance stays as it was
+    SequenceStep step{session.tokens_.data() + start, static_cast<int32_t>(n), &view, false};
+    RETURN_IF_ERROR(
+        model_->Forward(std::span<const SequenceStep>(&step, 1), pool_.get(), &scratch_logits_));
+    start += n;
+  }
+  return Status::Ok();
+}
+
 Status Engine::EvalBatch(std::span<const BatchItem> items,
                          std::vector<std::vector<float>>* logits) {
   std::vector<KvCacheView> views(items.size());

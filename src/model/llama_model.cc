@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "base/check.h"
 #include "kernels/quant.h"
@@ -217,6 +218,7 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
     if (thread_kv_[i].size() < static_cast<size_t>(hd)) thread_kv_[i].resize(hd);
   }
   const int64_t n_tasks = static_cast<int64_t>(batch.size()) * c.n_head;
+  std::mutex received_mu;  // guards the views' attention_received accumulators
   auto run = [&](int thread, int64_t begin, int64_t end) {
     float* scores = thread_scores_[thread].data();
     for (int64_t task = begin; task < end; ++task) {
@@ -225,6 +227,14 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
       const SequenceStep& step = batch[s];
       const KvCacheView& kv = *step.kv;
       const int32_t kvh = h / group;
+      // Optional tolerance signal for kv/: the softmax weight each position receives, summed
+      // per task here and added to the sequence's accumulator once under a lock.
+      float* received = nullptr;
+      thread_local std::vector<float> received_local;
+      if (kv.attention_received != nullptr) {
+        received_local.assign(kv.n_past + step.n_tokens, 0.0f);
+        received = received_local.data();
+      }
       for (int32_t i = 0; i < step.n_tokens; ++i) {
         const int64_t t = seq_first_token[s].second + i;
         const int64_t n_ctx = kv.n_past + i + 1;  // causal: positions 0..pos
@@ -235,12 +245,20 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
                             1, hd, scale, &scores[j]);
         }
         SoftmaxInPlace(scores, n_ctx);
+        if (received != nullptr) {
+          for (int64_t j = 0; j < n_ctx; ++j) received[j] += scores[j];
+        }
         float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
         std::fill(out, out + hd, 0.0f);
         for (int64_t j = 0; j < n_ctx; ++j) {
           kernels::AxpyKvRow(kv.type, static_cast<const char*>(kv.VRow(layer, j)) + head_offset,
                              &scores[j], 1, 1, hd, out);
         }
+      }
+      if (received != nullptr) {
+        std::lock_guard<std::mutex> lock(received_mu);
+        for (int64_t j = 0; j < kv.n_past + step.n_tokens; ++j)
+          kv.attention_received[j] += received[j];
       }
     }
   };

@@ -1,0 +1,192 @@
+// engine/context_memory_llms.cc — the llms policy: restore a context's chunks (resident ones
+// decompressed, the rest read and recomputed in parallel as planned), and on release fold the
+// attention received into tolerance, compress changed chunks and write them ahead of time.
+#include <algorithm>
+#include <future>
+
+#include "base/check.h"
+#include "base/logging.h"
+#include "engine/context_memory_internal.h"
+#include "kv/tolerance.h"
+
+namespace odlm {
+
+Status ContextMemory::RecomputeChunks(Context& c, const std::vector<int32_t>& chunks) {
+  const int64_t ct = shape_.chunk_tokens, n = c.session->n_tokens();
+  for (size_t i = 0; i < chunks.size();) {
+    size_t j = i + 1;
+    while (j < chunks.size() && chunks[j] == chunks[j - 1] + 1) ++j;  // one run, one pass
+    const int64_t begin = chunks[i] * ct, end = std::min<int64_t>(n, (chunks[j - 1] + 1) * ct);
+    RETURN_IF_ERROR(engine_->RecomputeKv(*c.session, begin, end));
+    stats_.tokens_recomputed += end - begin;
+    i = j;
+  }
+  return Status::Ok();
+}
+
+Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
+  KvCache& kv = c.session->kv();
+  const int64_t n = c.session->n_tokens();
+  kv.Clear();
+  kv.set_track_attention(true);
+  if (n == 0) return Status::Ok();
+  RETURN_IF_ERROR(kv.Reserve(n));
+  CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
+  std::vector<MissingChunk> missing;
+  for (int32_t i = 0; i < static_cast<int32_t>(c.chunks.size()); ++i) {
+    Chunk& ch = c.chunks[i];
+    ch.last_use = clock_;
+    if (!ch.mem) {
+      missing.push_back(
+          {i, ch.on_disk && store_ != nullptr, shape_.compressed_bytes(ch.disk_level) + 64});
+    }
+  }
+  const RestorePlan plan = PlanRestore(missing, cost_);
+  info->predicted_s = plan.predicted_s;
+  // Reads run on their own thread while this one decompresses and recomputes the prefix.
+  std::vector<std::vector<uint8_t>> payloads(plan.read.size());
+  std::vector<Status> read_status(plan.read.size());
+  std::vector<ChunkFileId> ids;
+  for (int32_t idx : plan.read) ids.push_back(DiskId(c, idx));
+  auto reads = std::async(std::launch::async, [&] {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      payloads[i].resize(shape_.compressed_bytes(static_cast<KvLevel>(ids[i].level)));
+      read_status[i] = store_->Read(ids[i], payloads[i]);
+    }
+  });
+  for (int32_t i = 0; i < static_cast<int32_t>(c.chunks.size()); ++i) {
+    Chunk& ch = c.chunks[i];
+    if (!ch.mem) continue;
+    DecompressKvChunk(shape_, ch.level,
+                      {ch.mem.get(), static_cast<size_t>(shape_.compressed_bytes(ch.level))},
+                      ch.n_valid, kv.chunk_data(i));
+    info->chunks_resident++;
+  }
+  Status rc = RecomputeChunks(c, plan.recompute_first);
+  reads.wait();
+  RETURN_IF_ERROR(rc);
+  info->chunks_recomputed += static_cast<int64_t>(plan.recompute_first.size());
+  std::vector<int32_t> after = plan.recompute_after;
+  for (size_t i = 0; i < plan.read.size(); ++i) {
+    const int32_t idx = plan.read[i];
+    Chunk& ch = c.chunks[idx];
+    // The file must also hold exactly these tokens (a context rewritten since is stale).
+    const int64_t end = static_cast<int64_t>(idx) * shape_.chunk_tokens + ch.n_valid;
+    const uint64_t want = TokenPrefixHash({c.session->tokens().data(), static_cast<size_t>(end)});
+    if (read_status[i].ok() && (ids[i].token_hash != want || ch.disk_valid != ch.n_valid)) {
+      read_status[i] = DataLossError("chunk file of context '" + c.key + "' chunk " +
+                                     std::to_string(idx) + " was computed from other tokens");
+    }
+    if (!read_status[i].ok()) {
+      LOG(WARNING) << read_status[i].ToString();
+      ch.on_disk = false;
+      info->chunks_corrupt++;
+      after.push_back(idx);
+      continue;
+    }
+    DecompressKvChunk(shape_, ch.disk_level, payloads[i], ch.n_valid, kv.chunk_data(idx));
+    info->chunks_read++;
+    // Keep the bytes resident when the budget has room for them (evicting unpinned chunks).
+    if (MakeRoom(static_cast<int64_t>(payloads[i].size()))) {
+      ch.level = ch.disk_level;
+      ch.mem.reset(new uint8_t[payloads[i].size()]);
+      std::copy(payloads[i].begin(), payloads[i].end(), ch.mem.get());
+      ch.dirty = false;
+    }
+  }
+  std::sort(after.begin(), after.end());
+  RETURN_IF_ERROR(RecomputeChunks(c, after));
+  info->chunks_recomputed += static_cast<int64_t>(after.size());
+  kv.Advance(n);
+  std::fill(kv.attention_received().begin(), kv.attention_received().end(), 0.0f);
+  return Status::Ok();
+}
+
+Status ContextMemory::ReleaseLlms(Context& c) {
+  KvCache& kv = c.session->kv();
+  const auto& tokens = c.session->tokens();
+  const int64_t n = static_cast<int64_t>(tokens.size()), ct = shape_.chunk_tokens;
+  CHECK_EQ(kv.n_tokens(), n);
+  // First position whose token (and so KV) changed during this use.
+  int64_t first_new = 0;
+  const auto& old = c.tokens_at_acquire;
+  while (first_new < n && first_new < static_cast<int64_t>(old.size()) &&
+         old[first_new] == tokens[first_new]) {
+    ++first_new;
+  }
+  // Tolerance statistics: sums from the model; each position j was looked at by every
+  // (layer, head) of each query evaluated at a position ≥ j during this use.
+  c.recv_sum.resize(n, 0.0f);
+  c.recv_count.resize(n, 0.0f);
+  const float per_query = static_cast<float>(engine_->config().n_layer) * engine_->config().n_head;
+  const auto& recv = kv.attention_received();
+  for (int64_t j = 0; j < n; ++j) {
+    if (j >= first_new) c.recv_sum[j] = c.recv_count[j] = 0.0f;
+    if (j < static_cast<int64_t>(recv.size())) c.recv_sum[j] += recv[j];
+    c.recv_count[j] += per_query * static_cast<float>(n - std::max(j, first_new));
+  }
+  const int64_t n_chunks = (n + ct - 1) / ct;
+  // Chunks past the end (a truncated context) disappear with their files.
+  for (int64_t i = n_chunks; i < static_cast<int64_t>(c.chunks.size()); ++i) {
+    if (store_ && c.chunks[i].on_disk) store_->Remove(DiskId(c, static_cast<int32_t>(i)));
+  }
+  c.chunks.resize(n_chunks);
+  std::vector<KvLevel> target(n_chunks, KvLevel::kRaw);
+  if (options_.compress) {
+    std::vector<double> importance(n_chunks);
+    for (int64_t i = 0; i < n_chunks; ++i) {
+      const int64_t b = i * ct, e = std::min(n, b + ct);
+      importance[i] = ChunkImportance({c.recv_sum.data() + b, static_cast<size_t>(e - b)},
+                                      {c.recv_count.data() + b, static_cast<size_t>(e - b)});
+    }
+    target = ChooseKvLevels(importance, options_.compression_ratio, shape_);
+  }
+  auto bits = [](KvLevel l) { return l == KvLevel::kRaw ? 64 : KvLevelBits(l); };
+  bool wrote = false;
+  for (int64_t i = 0; i < n_chunks; ++i) {
+    Chunk& ch = c.chunks[i];
+    const int32_t n_valid = static_cast<int32_t>(std::min(ct, n - i * ct));
+    const bool changed = (i + 1) * ct > first_new || ch.n_valid != n_valid;
+    ch.n_valid = n_valid;
+    ch.last_use = clock_;
+    KvLevel level = ch.level;
+    bool quantize = false;
+    if (changed) {
+      level = target[i], quantize = true;
+      ch.on_disk = false;
+    } else if (bits(target[i]) < bits(ch.level) && (ch.mem || !ch.on_disk)) {
+      level = target[i], quantize = true;  // more tolerant now: compress further
+    } else if (!ch.mem && !ch.on_disk) {
+      quantize = true;  // evicted with no file: keep what the working cache holds
+    }
+    if (!quantize) continue;
+    const int64_t bytes = shape_.compressed_bytes(level);
+    ch.mem.reset(new uint8_t[bytes]);
+    ch.level = level;
+    CompressKvChunk(shape_, level, kv.chunk_data(i), n_valid,
+                    {ch.mem.get(), static_cast<size_t>(bytes)});
+    ch.dirty = true;
+    if (store_) {  // ahead of time: written now, so eviction later only drops clean memory
+      ch.generation++;
+      ch.disk_level = level;
+      ch.disk_valid = n_valid;
+      ch.disk_hash = TokenPrefixHash({tokens.data(), static_cast<size_t>(i * ct + n_valid)});
+      const Status s = store_->Write(DiskId(c, static_cast<int32_t>(i)),
+                                     {ch.mem.get(), static_cast<size_t>(bytes)});
+      if (s.ok()) {
+        ch.on_disk = true;
+        ch.dirty = false;
+        wrote = true;
+      } else {
+        LOG(WARNING) << s.ToString();
+      }
+    }
+  }
+  if (store_) {
+    if (wrote) RETURN_IF_ERROR(store_->SyncDir());
+    RETURN_IF_ERROR(SaveManifest(c));
+  }
+  return Status::Ok();
+}
+
+}  // namespace odlm
