@@ -1,0 +1,231 @@
+// tools/odlm/cmd_bench_contexts.cc — `odlm bench-contexts`: context-switch benchmark of the KV
+// policies (llms | recompute | swap | resident) on one synthetic trace of app calls.
+//
+// N contexts get random token histories of min..max tokens (set up once per policy, untimed), then
+// a trace of calls: Poisson arrival gaps (recorded; calls are served back to back) and a context
+// choice that is random, Markov (sticky: stay with probability 0.5, else uniform) or skewed
+// (Zipf 1.0). Each call appends a fresh prompt of --prompt tokens; its switch latency is call start
+// → first token's logits (Acquire + prompt prefill). Quality: KL of each call's next-token
+// distribution vs the resident policy on the same trace, and perplexity of the prompt tokens.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "CLI/CLI.hpp"
+#include "command.h"
+#include "common_options.h"
+#include "odlm/context_memory.h"
+
+namespace odlm::cli {
+namespace {
+
+struct PolicyResult {
+  std::string name;
+  std::vector<double> latency_ms;
+  std::vector<std::vector<float>> logits;  // per call: last token's row
+  double nll = 0;                          // of the prompts' tokens (teacher forced)
+  int64_t nll_n = 0;
+  ContextMemoryStats stats;
+};
+
+double Seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Kl(const std::vector<float>& a, const std::vector<float>& b) {
+  const float ma = *std::max_element(a.begin(), a.end()),
+              mb = *std::max_element(b.begin(), b.end());
+  double za = 0, zb = 0;
+  for (size_t i = 0; i < a.size(); ++i) za += std::exp(a[i] - ma), zb += std::exp(b[i] - mb);
+  double kl = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double la = a[i] - ma - std::log(za), lb = b[i] - mb - std::log(zb);
+    kl += std::exp(la) * (la - lb);
+  }
+  return kl;
+}
+
+int RunBenchContexts(int argc, char** argv) {
+  CLI::App app("Context-switch benchmark of the KV memory policies on a synthetic call trace.",
+               argv[0]);
+  ModelOptions model;
+  int contexts = 8, calls = 40, prompt = 16;
+  int64_t min_tokens = 256, max_tokens = 2048;
+  double budget_frac = 0.25, ratio = 0.5, rate = 1.0;
+  std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
+  bool quick = false;
+  uint64_t seed = 1;
+  AddModelOptions(app, &model);
+  app.add_option("--contexts", contexts, "contexts")->check(CLI::Range(1, 1000));
+  app.add_option("--calls", calls, "calls in the trace")->check(CLI::Range(1, 100000));
+  app.add_option("--min-tokens", min_tokens, "shortest history");
+  app.add_option("--max-tokens", max_tokens, "longest history");
+  app.add_option("--prompt", prompt, "tokens each call appends")->check(CLI::Range(1, 4096));
+  app.add_option("--budget-frac", budget_frac, "KV budget as a fraction of all contexts' fp16 KV");
+  app.add_option("--ratio", ratio, "llms compression ratio (of 8-bit size)");
+  app.add_option("--rate", rate, "Poisson arrival rate (calls/s)");
+  app.add_option("--choice", choice, "random | markov | skewed");
+  app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)");
+  app.add_option("--policies", policies_arg, "comma list (default all four)");
+  app.add_option("--seed", seed, "trace seed");
+  app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  if (quick) contexts = 4, calls = 16, min_tokens = 64, max_tokens = 256;
+  if (min_tokens < 1 || max_tokens < min_tokens) {
+    std::fprintf(stderr, "%s: need 1 <= --min-tokens <= --max-tokens\n", argv[0]);
+    return kExitUsage;
+  }
+  if (choice != "random" && choice != "markov" && choice != "skewed") {
+    std::fprintf(stderr, "%s: --choice must be random, markov or skewed\n", argv[0]);
+    return kExitUsage;
+  }
+  std::vector<KvPolicy> policies = {KvPolicy::kResident, KvPolicy::kLlms, KvPolicy::kSwap,
+                                    KvPolicy::kRecompute};
+  if (!policies_arg.empty()) {
+    policies = {KvPolicy::kResident};  // always: the quality reference
+    std::string rest = policies_arg;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      auto p = ParseKvPolicy(rest.substr(0, comma));
+      if (!p.ok()) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], p.status().ToString().c_str());
+        return kExitUsage;
+      }
+      if (*p != KvPolicy::kResident) policies.push_back(*p);
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
+  }
+  if (model.ctx == 0) model.ctx = max_tokens + static_cast<int64_t>(calls) * prompt + 16;
+  std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
+  if (!engine) return kExitFailure;
+  std::mt19937_64 rng(seed);
+  const int32_t n_vocab = engine->config().n_vocab;
+  auto tokens = [&](int64_t n) {
+    std::vector<int32_t> t(n);
+    for (auto& x : t) x = 3 + static_cast<int32_t>(rng() % (n_vocab - 3));
+    return t;
+  };
+  std::vector<std::vector<int32_t>> history(contexts);
+  int64_t total_tokens = 0;
+  for (auto& h : history) {
+    h = tokens(min_tokens + static_cast<int64_t>(rng() % (max_tokens - min_tokens + 1)));
+    total_tokens += h.size();
+  }
+  // The trace.
+  std::vector<int> trace;
+  std::vector<double> gaps;
+  std::exponential_distribution<double> gap(rate);
+  std::vector<double> zipf(contexts);
+  for (int i = 0; i < contexts; ++i) zipf[i] = 1.0 / (i + 1);
+  std::discrete_distribution<int> skew(zipf.begin(), zipf.end());
+  int cur = 0;
+  for (int i = 0; i < calls; ++i) {
+    if (choice == "random") {
+      cur = static_cast<int>(rng() % contexts);
+    } else if (choice == "markov") {
+      if (rng() % 2 == 0) cur = static_cast<int>(rng() % contexts);
+    } else {
+      cur = skew(rng);
+    }
+    trace.push_back(cur);
+    gaps.push_back(gap(rng));
+  }
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < calls; ++i) prompts.push_back(tokens(prompt));
+  const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
+  const int64_t budget = static_cast<int64_t>(budget_frac * per_token_fp16 * total_tokens);
+  std::printf("model: %s\n", engine->Describe().c_str());
+  std::printf(
+      "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
+      "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
+      contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
+      static_cast<long long>(max_tokens), calls, choice.c_str(), rate, prompt,
+      per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
+  std::vector<PolicyResult> results;
+  for (KvPolicy policy : policies) {
+    std::error_code ec;
+    std::filesystem::remove_all(swap_dir, ec);
+    ContextMemoryOptions o;
+    o.policy = policy;
+    o.budget_bytes = policy == KvPolicy::kResident ? 0 : budget;
+    o.swap_dir = swap_dir;
+    o.compression_ratio = ratio;
+    auto mem = ContextMemory::Open(engine.get(), o);
+    if (!mem.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], mem.status().ToString().c_str());
+      return kExitFailure;
+    }
+    PolicyResult r;
+    r.name = std::string(KvPolicyName(policy));
+    std::vector<float> logits;
+    for (int c = 0; c < contexts; ++c) {  // untimed set-up
+      const std::string key = "ctx" + std::to_string(c);
+      auto s = (*mem)->Acquire(key);
+      Status st = s.ok() ? engine->Eval(**s, history[c], false, &logits) : s.status();
+      if (st.ok()) st = (*mem)->Release(key);
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+        return kExitFailure;
+      }
+    }
+    const ContextMemoryStats before = (*mem)->stats();
+    for (int i = 0; i < calls; ++i) {
+      const std::string key = "ctx" + std::to_string(trace[i]);
+      const double t0 = Seconds();
+      auto s = (*mem)->Acquire(key);
+      Status st = s.ok() ? engine->Eval(**s, prompts[i], true, &logits) : s.status();
+      const double t1 = Seconds();
+      if (st.ok()) st = (*mem)->Release(key);
+      if (!st.ok()) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+        return kExitFailure;
+      }
+      r.latency_ms.push_back((t1 - t0) * 1e3);
+      r.logits.emplace_back(logits.end() - n_vocab, logits.end());
+      for (int j = 0; j + 1 < prompt; ++j) {  // teacher-forced NLL of the prompt's own tokens
+        const float* row = logits.data() + static_cast<int64_t>(j) * n_vocab;
+        const float mx = *std::max_element(row, row + n_vocab);
+        double z = 0;
+        for (int v = 0; v < n_vocab; ++v) z += std::exp(row[v] - mx);
+        r.nll += -(row[prompts[i][j + 1]] - mx - std::log(z));
+        r.nll_n++;
+      }
+    }
+    r.stats = (*mem)->stats();
+    r.stats.bytes_read -= before.bytes_read;
+    r.stats.bytes_written -= before.bytes_written;
+    r.stats.chunks_read -= before.chunks_read;
+    r.stats.chunks_recomputed -= before.chunks_recomputed;
+    results.push_back(std::move(r));
+    std::fprintf(stderr, "%s done\n", results.back().name.c_str());
+  }
+  std::filesystem::remove_all(swap_dir);
+  const PolicyResult& ref = results[0];
+  const double ref_ppl = std::exp(ref.nll / std::max<int64_t>(1, ref.nll_n));
+  std::printf(
+      "\n| policy | mean switch ms | p99 ms | MiB read | MiB written | peak stored MiB | "
+      "next-token KL vs resident | ppl vs resident |\n|---|---|---|---|---|---|---|---|\n");
+  for (const PolicyResult& r : results) {
+    std::vector<double> l = r.latency_ms;
+    std::sort(l.begin(), l.end());
+    double mean = 0, kl = 0;
+    for (double x : l) mean += x / l.size();
+    for (size_t i = 0; i < r.logits.size(); ++i) kl += Kl(ref.logits[i], r.logits[i]) / l.size();
+    const double p99 = l[std::min<size_t>(l.size() - 1, static_cast<size_t>(0.99 * l.size()))];
+    const double ppl = std::exp(r.nll / std::max<int64_t>(1, r.nll_n));
+    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n", r.name.c_str(),
+                mean, p99, r.stats.bytes_read / 1048576.0, r.stats.bytes_written / 1048576.0,
+                r.stats.peak_stored_bytes / 1048576.0, kl, 100 * (ppl / ref_ppl - 1));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+ODLM_COMMAND("bench-contexts", "context-switch benchmark of KV policies (llms, recompute, swap)",
+             RunBenchContexts);
+
+}  // namespace odlm::cli
