@@ -1,0 +1,190 @@
+// tests/adapters_merge_test.cc — merged adapters equal what they stand for (concat and linear
+// exactly, TIES/DARE by their definitions), GGUF round trip, and baked models equal the unmerged
+// adapter.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "adapters/lora_merge.h"
+#include "kv/kv_cache.h"
+#include "model/llama_model.h"
+#include "tests/support/shared_testdata.h"
+
+namespace odlm {
+namespace {
+
+using odlm::testing::SharedTestdataPath;
+
+// The dense delta scale·(alpha/r)·B·A of (layer, target), [n_out, n_in].
+std::vector<double> Delta(const LoraAdapter& a, int32_t layer, LoraTarget t, double scale) {
+  const LoraPair* p = a.Find(layer, t);
+  std::vector<double> d(p->n_out * p->n_in, 0.0);
+  for (int64_t o = 0; o < p->n_out; ++o) {
+    for (int64_t k = 0; k < p->rank; ++k) {
+      for (int64_t i = 0; i < p->n_in; ++i) {
+        d[o * p->n_in + i] += scale * a.Scaling(*p) * p->b[o * p->rank + k] * p->a[k * p->n_in + i];
+      }
+    }
+  }
+  return d;
+}
+
+class MergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (odlm::testing::SharedTestdataDir().empty()) GTEST_SKIP() << "SKIPPED: no shared testdata";
+    file_ = std::move(GgufFile::Open(SharedTestdataPath("models/tiny-llama-f32.gguf"))).value();
+    model_ = std::move(LlamaModel::Load(*file_)).value();
+    base_ = model_->LoraBase();
+    a_ = Load();
+    // A second, different adapter: the first with A and B swapped in sign pattern (B negated on
+    // odd rows), so that merges have something to disagree about.
+    std::vector<LoraPair> pairs = a_->pairs();
+    for (auto& p : pairs) {
+      for (int64_t o = 1; o < p.n_out; o += 2) {
+        for (int64_t k = 0; k < p.rank; ++k) p.b[o * p.rank + k] *= -1.5f;
+      }
+    }
+    b_ = std::move(LoraAdapter::FromPairs("llama", a_->alpha(), pairs, base_)).value();
+  }
+  std::unique_ptr<LoraAdapter> Load() {
+    return std::move(
+               LoraAdapter::Load(SharedTestdataPath("adapters/tiny-llama-lora-r8.gguf"), base_))
+        .value();
+  }
+  std::unique_ptr<GgufFile> file_;
+  std::unique_ptr<LlamaModel> model_;
+  LoraBaseShape base_;
+  std::unique_ptr<LoraAdapter> a_, b_;
+};
+
+TEST_F(MergeTest, ConcatAndLinearAreExactWeightedSums) {
+  const LoraAdapter* in[] = {a_.get(), b_.get()};
+  for (MergeMethod m : {MergeMethod::kConcat, MergeMethod::kLinear}) {
+    MergeOptions o;
+    o.method = m;
+    o.weights = {0.7f, -0.4f};
+    o.rank = 16;  // the sum has rank <= 16, so factoring it back is exact
+    auto merged = MergeAdapters(in, o, base_);
+    ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+    for (const LoraPair& p : a_->pairs()) {
+      const auto want_a = Delta(*a_, p.layer, p.target, 0.7);
+      const auto want_b = Delta(*b_, p.layer, p.target, -0.4);
+      const auto got = Delta(**merged, p.layer, p.target, 1.0);
+      double err = 0, mag = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        err = std::max(err, std::fabs(got[i] - want_a[i] - want_b[i]));
+        mag = std::max(mag, std::fabs(want_a[i] + want_b[i]));
+      }
+      EXPECT_LT(err, 1e-4 * std::max(1.0, mag)) << static_cast<int>(m) << " layer " << p.layer << " mag " << mag;
+    }
+  }
+}
+
+TEST_F(MergeTest, TiesAndDareFollowTheirDefinitions) {
+  const LoraAdapter* in[] = {a_.get(), b_.get()};
+  const LoraPair& p0 = a_->pairs()[0];
+  const int64_t n_full = std::min(p0.n_in, p0.n_out);
+  // Full rank result: no factoring error, so the dense result can be checked entry by entry.
+  MergeOptions ties;
+  ties.method = MergeMethod::kTies;
+  ties.density = 1.0f;
+  ties.rank = static_cast<int32_t>(n_full);
+  auto t = MergeAdapters(in, ties, base_);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  const auto da = Delta(*a_, p0.layer, p0.target, 1), db = Delta(*b_, p0.layer, p0.target, 1);
+  const auto dt = Delta(**t, p0.layer, p0.target, 1);
+  double err = 0;
+  for (size_t i = 0; i < dt.size(); ++i) {
+    const double sum = da[i] + db[i];
+    double agree = 0;
+    int count = 0;
+    for (double v : {da[i], db[i]}) {
+      if (v != 0 && (v > 0) == (sum > 0)) agree += v, ++count;
+    }
+    err = std::max(err, std::fabs(dt[i] - (count ? agree / count : 0)));
+  }
+  EXPECT_LT(err, 1e-3);
+  // DARE at density 1 keeps everything: the linear sum.
+  MergeOptions dare;
+  dare.method = MergeMethod::kDare;
+  dare.density = 1.0f;
+  dare.rank = 16;
+  auto d = MergeAdapters(in, dare, base_);
+  ASSERT_TRUE(d.ok());
+  const auto dd = Delta(**d, p0.layer, p0.target, 1);
+  err = 0;
+  for (size_t i = 0; i < dd.size(); ++i) err = std::max(err, std::fabs(dd[i] - da[i] - db[i]));
+  EXPECT_LT(err, 1e-3);
+  // Bad options are refused.
+  MergeOptions bad;
+  bad.weights = {1.0f};
+  EXPECT_FALSE(MergeAdapters(in, bad, base_).ok());
+  bad.weights = {};
+  bad.density = 0;
+  EXPECT_FALSE(MergeAdapters(in, bad, base_).ok());
+}
+
+TEST_F(MergeTest, GgufRoundTripAndBakeEqualTheUnmergedAdapter) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::string adapter_path = dir + "/odlm_merge_" + std::to_string(getpid()) + ".gguf";
+  const std::string baked_path = dir + "/odlm_baked_" + std::to_string(getpid()) + ".gguf";
+  GgufWriter w;
+  ASSERT_TRUE(b_->ToGguf(&w).ok());
+  ASSERT_TRUE(w.WriteFile(adapter_path).ok());
+  auto back = LoraAdapter::Load(adapter_path, base_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  for (const LoraPair& p : b_->pairs()) {
+    EXPECT_EQ((*back)->Find(p.layer, p.target)->b, p.b);
+  }
+
+  const ActiveLora set[] = {{b_.get(), 0.8f}};
+  ASSERT_TRUE(BakeAdapters(*file_, set, std::nullopt, baked_path).ok());
+  auto baked_file = GgufFile::Open(baked_path);
+  ASSERT_TRUE(baked_file.ok());
+  auto baked = LlamaModel::Load(**baked_file);
+  ASSERT_TRUE(baked.ok()) << baked.status().ToString();
+  const std::vector<int32_t> tokens = {1, 17, 250, 3, 99, 411, 7};
+  auto run = [&](LlamaModel& m, std::span<const ActiveLora> adapters) {
+    KvCache cache({.n_layer = base_.n_layer,
+                   .kv_dim = m.config().kv_dim(),
+                   .type = DType::kF32,
+                   .chunk_tokens = 16,
+                   .max_tokens = 32});
+    EXPECT_TRUE(cache.Reserve(8).ok());
+    KvCacheView view = cache.View();
+    SequenceStep step{tokens.data(), static_cast<int32_t>(tokens.size()), &view, true, adapters};
+    std::vector<float> logits;
+    EXPECT_TRUE(m.Forward({&step, 1}, nullptr, &logits).ok());
+    return logits;
+  };
+  const auto unmerged = run(*model_, set), folded = run(**baked, {}), base = run(*model_, {});
+  double err = 0, moved = 0;
+  for (size_t i = 0; i < unmerged.size(); ++i) {
+    err = std::max<double>(err, std::fabs(unmerged[i] - folded[i]));
+    moved = std::max<double>(moved, std::fabs(unmerged[i] - base[i]));
+  }
+  EXPECT_LT(err, 1e-3);
+  EXPECT_GT(moved, 0.05);
+  // Re-quantized to Q8_0: within the quantized tolerance of the unmerged F32 result.
+  ASSERT_TRUE(BakeAdapters(*file_, set, DType::kQ8_0, baked_path).ok());
+  auto q_file = GgufFile::Open(baked_path);
+  ASSERT_TRUE(q_file.ok());
+  EXPECT_EQ((*q_file)->FindTensor("blk.0.attn_q.weight")->type, DType::kQ8_0);
+  EXPECT_EQ((*q_file)->FindTensor("blk.0.attn_k.weight")->type, DType::kF32);  // not adapted
+  auto q = LlamaModel::Load(**q_file);
+  ASSERT_TRUE(q.ok());
+  const auto quant = run(**q, {});
+  err = 0;
+  for (size_t i = 0; i < unmerged.size(); ++i) {
+    err = std::max<double>(err, std::fabs(unmerged[i] - quant[i]));
+  }
+  EXPECT_LT(err, 0.15);
+  std::filesystem::remove(adapter_path);
+  std::filesystem::remove(baked_path);
+}
+
+}  // namespace
+}  // namespace odlm
