@@ -148,7 +148,6 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
   const auto doc_words = DocumentWords(doc.text);
   std::vector<std::string> roles;
   for (const auto& [r, _] : g.role_weights) roles.push_back(r);
-  CounterRng teacher_seeds(seed, index, kStreamTeacherSeed);
   auto fail = [&](std::string reason, std::string detail) {
     c.ok = false;
     c.reason = std::move(reason);
@@ -171,6 +170,11 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
     req.max_tokens = link.max_tokens;
     req.temperature = link.temperature;
     req.top_p = link.top_p;
+    // The sampling seed is a function of (seed, index, turn) and changes only after an invalid
+    // reply: a transport error or 5xx retried with the same seed gives the text an undisturbed
+    // run would have, so faults do not change the data.
+    CounterRng teacher_seeds(seed, index, kStreamTeacherSeed + 16 * static_cast<uint64_t>(t));
+    req.seed = teacher_seeds.Next();
     std::string last_reason, last_detail;
     bool done = false;
     for (int attempt = 1; attempt <= retry.max_attempts && !done; ++attempt) {
@@ -178,8 +182,6 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
         fail("interrupted", "stopped before turn " + std::to_string(t));
         break;
       }
-      // A fresh sampling seed per call, still a function of (seed, index, turn, attempt).
-      req.seed = teacher_seeds.Next();
       ChatResult r = session->Call(req);
       ++turn.attempts;
       ++c.requests;
@@ -198,6 +200,7 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
         }
         last_reason = v.reason;
         last_detail = "invalid turn (" + v.reason + "): " + text.substr(0, 120);
+        req.seed = teacher_seeds.Next();  // ask for another sample
       } else {
         last_reason = r.reason;
         last_detail = r.detail;

@@ -5,9 +5,11 @@
 // link's instruction, the chosen phenomenon's instruction ("" when none was drawn) and n_seeds of
 // the link's seed examples ("- example" lines, drawn deterministically from (seed, index, t)). The
 // teacher's reply is cleaned and checked (codi/turn_check.h). A failed call or an invalid turn is
-// retried with exponential backoff and jitter (a 429/503's Retry-After is honoured); each retry
-// asks with a different sampling seed. When a turn runs out of attempts, or the teacher gives a
-// non-retryable error, the conversation is given up with the reason recorded.
+// retried with exponential backoff and jitter (a 429/503's Retry-After is honoured). The request's
+// sampling seed derives from (seed, index, turn) and changes only after an invalid reply, so a
+// deterministic teacher gives the same conversation whatever transport faults happened. When a turn
+// runs out of attempts, or the teacher gives a non-retryable error, the conversation is given up
+// with the reason recorded.
 #pragma once
 
 #include <atomic>

@@ -52,7 +52,9 @@ TEST_F(ConversationTest, FollowsTheWalkAndFillsPrompts) {
       EXPECT_EQ(c.turns[t].link, c.walk.links[t]);
       EXPECT_EQ(c.turns[t].phenomenon, PhenomenonName(graph_, c.walk, t));
       const Link& l = graph_.links[c.turns[t].link];
-      if (l.check == LinkCheck::kGrounded) EXPECT_GE(c.turns[t].support, 0.8);
+      if (l.check == LinkCheck::kGrounded) {
+        EXPECT_GE(c.turns[t].support, 0.8);
+      }
     }
     EXPECT_EQ(c.requests, static_cast<int>(c.turns.size()) - 1);
   }
@@ -116,10 +118,28 @@ TEST_F(ConversationTest, RetriesThroughFaultsAndHonoursRetryAfter) {
   EXPECT_EQ(c.requests, static_cast<int>(c.turns.size()) - 1 + 7);
   EXPECT_GE(secs, 1.0);               // the 429 asked for 1 s
   EXPECT_EQ(c.turns[1].attempts, 8);  // the 7 faults all hit the first teacher turn
-  // Each attempt asked with a different sampling seed.
+  // Transport faults retry with the same sampling seed; each invalid reply (the empty and the
+  // off-topic one) moves to the next: 3 seeds over the first turn's 8 requests.
   std::set<uint64_t> seeds;
-  for (const auto& b : fake_.bodies()) seeds.insert(json::parse(b)["seed"].get<uint64_t>());
-  EXPECT_EQ(seeds.size(), fake_.bodies().size());
+  const auto bodies = fake_.bodies();
+  for (size_t i = 0; i < 8; ++i) seeds.insert(json::parse(bodies[i])["seed"].get<uint64_t>());
+  EXPECT_EQ(seeds.size(), 3u);
+}
+
+TEST_F(ConversationTest, TransportFaultsDoNotChangeTheConversation) {
+  const Conversation clean = Run(4);
+  ASSERT_TRUE(clean.ok);
+  fake_.Inject({{Fault::kHttp, 502},
+                {Fault::kGarbage},
+                {Fault::kHttp, 429},
+                {Fault::kNoChoices},
+                {Fault::kDelay, 0, -1, 0.5}});
+  retry_.max_attempts = 6;
+  const Conversation c = Run(4);
+  ASSERT_TRUE(c.ok) << c.detail;
+  EXPECT_EQ(c.requests, clean.requests + 5);
+  ASSERT_EQ(clean.turns.size(), c.turns.size());
+  for (size_t t = 0; t < c.turns.size(); ++t) EXPECT_EQ(clean.turns[t].text, c.turns[t].text);
 }
 
 TEST_F(ConversationTest, GivesUpWithTheReason) {

@@ -109,7 +109,8 @@ StatusOr<Graph> LoadGraphFile(const std::string& path) {
     if (j.is_discarded()) {
       // Find the byte offset of the error for the message.
       try {
-        (void)nlohmann::json::parse(text, nullptr, true, true);
+        const auto again = nlohmann::json::parse(text, nullptr, true, true);
+        (void)again;
       } catch (const nlohmann::json::parse_error& e) {
         return InvalidArgumentError(path + ": JSON syntax error at byte " + std::to_string(e.byte) +
                                     " (a .yaml or .yml file is read as YAML)");

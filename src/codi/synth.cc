@@ -118,7 +118,7 @@ class Writer {
     tty_ = ::isatty(2);
     thread_ = std::thread([this] { Loop(); });
   }
-  ~Writer() { Finish(); }
+  ~Writer() { (void)Finish(); }  // the error, if any, was taken by the caller's Finish()
 
   void Add(std::string line) {
     std::lock_guard<std::mutex> lock(mu_);

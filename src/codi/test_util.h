@@ -93,12 +93,17 @@ inline void WriteDocsFile(const std::string& path, const std::vector<Document>& 
   for (const auto& d : docs) f << nlohmann::json({{"id", d.id}, {"text", d.text}}).dump() << "\n";
 }
 
-// The records of an output file without their timing (which differs between runs), by id.
-inline std::map<std::string, nlohmann::json> RecordsById(const std::string& path) {
+// The records of an output file without their timing (which differs between runs), by id;
+// with `strip_attempts`, also without the per-turn attempt counts (which injected faults change).
+inline std::map<std::string, nlohmann::json> RecordsById(const std::string& path,
+                                                         bool strip_attempts = false) {
   std::map<std::string, nlohmann::json> out;
   for (const auto& line : Lines(ReadAll(path))) {
     auto j = nlohmann::json::parse(line);
     j.erase("timing");
+    if (strip_attempts) {
+      for (auto& t : j["turns"]) t.erase("attempts");
+    }
     out[j["id"].get<std::string>()] = j;
   }
   return out;

@@ -35,7 +35,7 @@ class CounterRng {
 // Streams of one conversation's randomness (stable values: changing them changes every output).
 enum RngStream : uint64_t {
   kStreamWalk = 1,
-  kStreamTeacherSeed = 2,
+  kStreamTeacherSeed = 2,   // + turn index * 16
   kStreamSeedExamples = 3,  // + turn index * 16
 };
 

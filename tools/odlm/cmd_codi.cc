@@ -1,0 +1,244 @@
+// tools/odlm/cmd_codi.cc — `odlm codi`: conversational distillation (docs/CODI.md).
+//
+//   odlm codi synth --graph G.yaml --docs D.jsonl --teacher URL [--teacher URL …] --model NAME
+//                   --out OUT.jsonl -n N [--concurrency C] [--seed S] [--shard k/N] [--resume]
+//                   [--api-key-env VAR] [--rate R] [--timeout S] [--max-attempts K]
+//   odlm codi stats OUT.jsonl [--graph G.yaml] [--json]
+//   odlm codi export OUT.jsonl --format hf|sharegpt|odlm --out FILE [--include-failed]
+//   odlm codi check --graph G.yaml        # validate a graph and print its links and chain
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "codi/export.h"
+#include "codi/graph.h"
+#include "codi/stats.h"
+#include "codi/synth.h"
+#include "command.h"
+
+namespace odlm::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+int Fail(const char* what, const Status& s) {
+  std::fprintf(stderr, "odlm codi %s: %s\n", what, s.ToString().c_str());
+  return kExitFailure;
+}
+
+struct SynthArgs {
+  std::string graph, docs, model, out, shard = "0/1", api_key_env;
+  std::vector<std::string> teachers;
+  uint64_t n = 0, seed = 0;
+  int concurrency = 8, max_attempts = 6, batch_lines = 64;
+  double rate = 0, timeout = 180, connect_timeout = 10, retry_base = 1.0, retry_max = 60;
+  double progress = 1.0;
+};
+
+}  // namespace
+
+int RunCodi(int argc, char** argv) {
+  CLI::App app(
+      "CoDi conversational distillation: synthesize grounded multi-turn conversations from a "
+      "teacher model served behind an OpenAI-compatible chat API (docs/CODI.md).",
+      argv[0]);
+  app.require_subcommand(1);
+  SynthArgs a;
+  bool resume = false;
+  auto* synth = app.add_subcommand("synth", "write -n conversations to --out (JSONL)");
+  synth->add_option("--graph", a.graph, "conversation graph (.yaml/.yml or .json)")->required();
+  synth->add_option("--docs", a.docs, "documents, JSONL with id and text")->required();
+  synth
+      ->add_option("--teacher", a.teachers,
+                   "teacher base URL, e.g. http://127.0.0.1:8080 (repeat to balance several)")
+      ->required();
+  synth->add_option("--model", a.model, "model name sent to the teacher")->required();
+  synth->add_option("--out", a.out, "output JSONL (append-only, resumable)")->required();
+  synth->add_option("-n", a.n, "conversations in the whole run (all shards together)")
+      ->required()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  synth->add_option("--concurrency", a.concurrency, "conversations in flight")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  synth->add_option("--seed", a.seed, "seed of every random choice")->capture_default_str();
+  synth->add_option("--shard", a.shard, "this job's share k/N: indices with index % N == k")
+      ->capture_default_str();
+  synth->add_flag("--resume", resume, "continue an interrupted run in --out");
+  synth->add_option("--api-key-env", a.api_key_env,
+                    "environment variable holding the teacher's API key (Bearer)");
+  synth->add_option("--rate", a.rate, "at most this many requests per second (0: no limit)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  synth->add_option("--timeout", a.timeout, "seconds to wait for one teacher reply")
+      ->check(CLI::Range(0.01, 86400.0))
+      ->capture_default_str();
+  synth->add_option("--connect-timeout", a.connect_timeout, "seconds to connect")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  synth->add_option("--max-attempts", a.max_attempts, "teacher calls per turn before giving up")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  synth
+      ->add_option("--retry-base", a.retry_base,
+                   "first retry delay in seconds (doubles each retry, jittered)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  synth->add_option("--retry-max", a.retry_max, "largest retry delay in seconds")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  synth->add_option("--batch-lines", a.batch_lines, "records per durable write (fsync)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  synth->add_option("--progress", a.progress, "seconds between progress lines (0: quiet)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+
+  std::string file, graph_path, format, out;
+  bool json = false, include_failed = false;
+  auto* stats =
+      app.add_subcommand("stats", "transitions vs the graph, phenomena, lengths, failures");
+  stats->add_option("FILE", file, "output of codi synth")->required();
+  stats->add_option("--graph", graph_path, "the graph it was made with (enables chi-square)");
+  stats->add_flag("--json", json, "print JSON");
+  auto* exp = app.add_subcommand("export", "write training data: hf, sharegpt or odlm format");
+  exp->add_option("FILE", file, "output of codi synth")->required();
+  exp->add_option("--format", format, "hf | sharegpt | odlm")->required();
+  exp->add_option("--out", out, "output JSONL")->required();
+  exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
+  auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
+  check->add_option("--graph", graph_path, "graph file")->required();
+  app.footer(
+      "examples:\n"
+      "  odlm codi synth --graph examples/codi/coqa_graph.yaml --docs "
+      "examples/codi/documents.jsonl\n"
+      "      --teacher http://127.0.0.1:8080 --model llama-3-70b --out convs.jsonl -n 1000\n"
+      "      --concurrency 32 --shard 0/4\n"
+      "  odlm codi stats convs.jsonl --graph examples/codi/coqa_graph.yaml\n"
+      "  odlm codi export convs.jsonl --format hf --out train.jsonl");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*check) {
+    auto g = codi::LoadGraphFile(graph_path);
+    if (!g.ok()) return Fail("check", g.status());
+    std::printf("graph '%s': %zu links, %zu phenomena, walks of %d..%d turns\n", g->name.c_str(),
+                g->links.size(), g->phenomena.size(), g->lengths.front().first, g->max_length());
+    for (size_t i = 0; i < g->links.size(); ++i) {
+      const auto& l = g->links[i];
+      std::printf("  %-16s role %-8s weight %.2f  ->", l.name.c_str(), l.role.c_str(),
+                  g->RoleWeight(l.role));
+      for (size_t t = 0; t < g->links.size(); ++t) {
+        if (g->transitions[i][t] > 0) {
+          std::printf(" %s %.3g", g->links[t].name.c_str(), g->transitions[i][t]);
+        }
+      }
+      std::printf("\n");
+    }
+    return kExitOk;
+  }
+  if (*stats) {
+    std::unique_ptr<codi::Graph> g;
+    if (!graph_path.empty()) {
+      auto loaded = codi::LoadGraphFile(graph_path);
+      if (!loaded.ok()) return Fail("stats", loaded.status());
+      g = std::make_unique<codi::Graph>(std::move(loaded).value());
+    }
+    auto s = codi::ComputeStats(file, g.get());
+    if (!s.ok()) return Fail("stats", s.status());
+    if (json) {
+      std::printf("%s\n", s->dump(2).c_str());
+    } else {
+      std::printf("%s", codi::FormatStats(*s).c_str());
+    }
+    return kExitOk;
+  }
+  if (*exp) {
+    auto f = codi::ParseExportFormat(format);
+    if (!f.ok()) {
+      std::fprintf(stderr, "odlm codi export: %s\n", f.status().message().c_str());
+      return kExitUsage;
+    }
+    auto s = codi::ExportFile(file, *f, out, include_failed);
+    if (!s.ok()) return Fail("export", s.status());
+    std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped)\n",
+                 s->written, out.c_str(), s->skipped_failed);
+    return kExitOk;
+  }
+
+  // synth
+  codi::SynthOptions o;
+  if (Status s = codi::ParseShard(a.shard, &o.shard_index, &o.shard_count); !s.ok()) {
+    std::fprintf(stderr, "odlm codi synth: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  auto graph = codi::LoadGraphFile(a.graph);
+  if (!graph.ok()) return Fail("synth", graph.status());
+  auto docs = codi::LoadDocuments(a.docs);
+  if (!docs.ok()) return Fail("synth", docs.status());
+  codi::TeacherOptions t;
+  t.urls = a.teachers;
+  t.model = a.model;
+  t.request_timeout_s = a.timeout;
+  t.connect_timeout_s = a.connect_timeout;
+  t.max_requests_per_s = a.rate;
+  if (!a.api_key_env.empty()) {
+    const char* key = std::getenv(a.api_key_env.c_str());
+    if (key == nullptr || *key == '\0') {
+      std::fprintf(stderr, "odlm codi synth: --api-key-env %s: the variable is not set\n",
+                   a.api_key_env.c_str());
+      return kExitUsage;
+    }
+    t.api_key = key;
+  }
+  auto pool = codi::TeacherPool::Create(t);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "odlm codi synth: %s\n", pool.status().message().c_str());
+    return kExitUsage;
+  }
+  o.out_path = a.out;
+  o.n = a.n;
+  o.seed = a.seed;
+  o.concurrency = a.concurrency;
+  o.resume = resume;
+  o.retry.max_attempts = a.max_attempts;
+  o.retry.base_s = a.retry_base;
+  o.retry.max_s = a.retry_max;
+  o.batch_lines = a.batch_lines;
+  o.progress_seconds = a.progress;
+  o.stop = &g_stop;
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  auto s = codi::RunSynth(*graph, *docs, pool->get(), o);
+  if (!s.ok()) return Fail("synth", s.status());
+  std::fprintf(stderr, "odlm codi synth: %s\n", codi::FormatSummary(*s).c_str());
+  if (s->interrupted > 0) {
+    std::fprintf(stderr, "odlm codi synth: interrupted; run again with --resume to finish\n");
+    return kExitFailure;
+  }
+  if (s->ok == 0 && s->failed > 0) {
+    std::fprintf(stderr,
+                 "odlm codi synth: every conversation failed (see \"reason\" and \"detail\" in "
+                 "%s; odlm codi stats shows them by reason)\n",
+                 o.out_path.c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+ODLM_COMMAND("codi", "CoDi: synthesize, inspect and export distilled conversations", RunCodi);
+
+}  // namespace odlm::cli
