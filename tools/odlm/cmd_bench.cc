@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -121,13 +122,15 @@ int RunBench(int argc, char** argv) {
       return kExitFailure;
     }
   }
-  std::vector<double> prefill_tps, decode_tps, ttft_ms;
+  std::vector<double> prefill_tps, decode_tps, ttft_ms, prefill_cpu_s, decode_cpu_s;
   for (int r = 0; r < reps; ++r) {
     auto s = engine->NewSession();
     std::vector<float> logits;
+    const std::clock_t c0 = std::clock();
     const int64_t t0 = MonotonicNanos();
     Status st = engine->Eval(*s, prompt, false, &logits);
     const int64_t t1 = MonotonicNanos();
+    const std::clock_t c1 = std::clock();
     int32_t next =
         static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     for (int i = 0; i < n_gen && st.ok(); ++i) {
@@ -136,6 +139,7 @@ int RunBench(int argc, char** argv) {
       next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
     const int64_t t2 = MonotonicNanos();
+    const std::clock_t c2 = std::clock();
     if (!st.ok()) {
       std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
       return kExitFailure;
@@ -143,6 +147,8 @@ int RunBench(int argc, char** argv) {
     prefill_tps.push_back(n_prompt / ((t1 - t0) / 1e9));
     decode_tps.push_back(n_gen / ((t2 - t1) / 1e9));
     ttft_ms.push_back((t1 - t0) / 1e6);
+    prefill_cpu_s.push_back(static_cast<double>(c1 - c0) / CLOCKS_PER_SEC);
+    decode_cpu_s.push_back(static_cast<double>(c2 - c1) / CLOCKS_PER_SEC);
   }
   // Peak memory of the model runs, before the bandwidth probe allocates its own buffer.
   const double peak_rss_mib = PeakResidentBytes() / 1048576.0;
@@ -168,6 +174,10 @@ int RunBench(int argc, char** argv) {
       {"prefill_tok_s", Median(prefill_tps)},
       {"decode_tok_s", decode},
       {"ttft_ms", Median(ttft_ms)},
+      // CPU seconds of the whole process per phase (all threads, spin-waits included). On a
+      // shared machine, -t 1 runs give load-independent per-core throughput: tokens / these.
+      {"prefill_cpu_s", Median(prefill_cpu_s)},
+      {"decode_cpu_s", Median(decode_cpu_s)},
       {"peak_rss_mib", peak_rss_mib},
       {"bandwidth_gb_s", bw},
       {"bytes_per_token_mib", bytes_per_token / 1048576.0},
