@@ -6,6 +6,10 @@
 // blocks for the legacy types, Q8_K for K-quants) and dotted with integer arithmetic per block,
 // as llama.cpp does; the per-block results are scaled and summed in f32.
 //
+// On AVX-512 VNNI machines, calls with >= 8 tokens (prefill) run a packed GEMM: activations are
+// re-laid once per call (16 tokens per register) and each weight row is unpacked once per call,
+// and single-token calls (decode) stream the weights with prefetch.
+//
 // The variant (scalar reference, AVX2, AVX-512 VNNI, …) is chosen once per type at first use from
 // platform/cpu_features.h (ODLM_CPU=scalar|avx2 caps it). Every variant is tested against the
 // scalar reference (kernels/matmul_conformance_test.cc).
@@ -32,8 +36,10 @@ struct WeightMatrix {
 // y: [n_tokens, rows] f32;  x: [n_tokens, cols] f32;  y[t][o] = sum_i W[o][i] * x[t][i].
 // Splits the work over the pool's threads (pool may be nullptr = single-threaded). Deterministic
 // for a given thread count and variant. x and y must not overlap. CHECKs that the type is
-// supported (IsMatMulSupported) and the shapes are consistent. Allocates a scratch buffer for the
-// quantized activations (n_tokens * RowBytes(vec type, cols)) per call.
+// supported (IsMatMulSupported) and the shapes are consistent. Keeps thread-local scratch (grown as
+// needed, kept between calls) for the quantized activations (n_tokens * RowBytes(vec type, cols))
+// and, for the packed GEMM, their re-laid copy (~16 bytes per element per 16-token group) and 8
+// unpacked weight rows per worker.
 // Thread-safety: concurrent calls are fine with different pools (or nullptr); a pool serializes.
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
 

@@ -3,10 +3,10 @@
 //
 // A variant supplies, per weight type, a tile function computing y for a range of weight rows ×
 // activation rows, with the activations already in the type's activation format (ActType: f32
-// for float weights, Q8_0 / Q8_1 / Q8_K for quantized ones; the activation quantizer is always
-// the scalar reference, so every variant sees identical activations). Each y element is computed
-// by the same sequence of operations whatever the tile it falls in, so results do not depend on
-// how the rows are split across threads.
+// for float weights, Q8_0 / Q8_1 / Q8_K for quantized ones; a variant's own activation quantizer
+// must be bit-identical to the scalar reference, so every variant sees identical activations). Each
+// y element is computed by the same sequence of operations whatever the tile it falls in, so
+// results do not depend on how the rows are split across threads.
 #pragma once
 
 #include <cstdint>
