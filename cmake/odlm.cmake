@@ -23,7 +23,12 @@ function(odlm_test name)
   # Tests may also include "tests/support/..." from the project root.
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include
                                              ${PROJECT_SOURCE_DIR})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
+  if(NOT TARGET odlm_test_main)
+    # One main() for all tests: a private TEST_TMPDIR per process (tests/support/test_main.cc).
+    add_library(odlm_test_main STATIC ${PROJECT_SOURCE_DIR}/tests/support/test_main.cc)
+    target_link_libraries(odlm_test_main PUBLIC GTest::gtest)
+  endif()
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} odlm_test_main GTest::gtest Threads::Threads)
   target_compile_definitions(${name} PRIVATE ODLM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                              ODLM_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}

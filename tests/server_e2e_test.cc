@@ -300,7 +300,12 @@ TEST_F(ServerE2eTest, MetricsExposition) {
   // the per-route counters have a line to show.
   auto models = server_->Client().Get("/v1/models");
   ASSERT_TRUE(models);
+  // The counter is bumped after the response is written: poll briefly for it.
   auto r = server_->Client().Get("/metrics");
+  for (int i = 0; i < 100 && r && r->body.find("odlm_requests_total{") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = server_->Client().Get("/metrics");
+  }
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   for (const char* name :
