@@ -143,7 +143,9 @@ Status Engine::RecomputeKv(Session& session, int64_t begin, int64_t end) {
     KvCacheView view = session.kv_.View();
     view.n_past = static_cast<int32_t>(start);
     view.attention_received = nullptr;  // a restore is not a use: importance stays as it was
-    SequenceStep step{session.tokens_.data() + start, static_cast<int32_t>(n), &view, false};
+    // The session's adapters took part in computing this KV, so they take part in redoing it.
+    SequenceStep step{session.tokens_.data() + start, static_cast<int32_t>(n), &view, false,
+                      session.active_};
     RETURN_IF_ERROR(
         model_->Forward(std::span<const SequenceStep>(&step, 1), pool_.get(), &scratch_logits_));
     start += n;
