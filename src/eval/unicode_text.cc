@@ -1,6 +1,8 @@
 // eval/unicode_text.cc — UTF-8 decoding and the Python str behaviours the metric scripts rely on.
 #include "eval/unicode_text.h"
 
+#include "base/utf8.h"
+
 namespace odlm::eval {
 namespace {
 
@@ -107,73 +109,18 @@ bool IsCaseIgnorable(char32_t cp) {
 }  // namespace
 
 std::u32string DecodeUtf8(std::string_view text) {
+  // Invalid bytes become U+FFFD one by one, as Python's errors="replace" does.
   std::u32string out;
   out.reserve(text.size());
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const auto b0 = static_cast<unsigned char>(text[i]);
-    int len = 0;
-    char32_t cp = 0;
-    if (b0 < 0x80) {
-      out.push_back(b0);
-      ++i;
-      continue;
-    } else if ((b0 & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b0 & 0x1F;
-    } else if ((b0 & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b0 & 0x0F;
-    } else if ((b0 & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b0 & 0x07;
-    } else {
-      out.push_back(kReplacement);
-      ++i;
-      continue;
-    }
-    bool ok = i + len <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(text[i + k]);
-      if ((b & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (b & 0x3F);
-      }
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF.
-    static constexpr char32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (ok && (cp < kMin[len] || cp > 0x10FFFF || InRange(cp, 0xD800, 0xDFFF))) ok = false;
-    if (!ok) {
-      out.push_back(kReplacement);
-      ++i;
-      continue;
-    }
-    out.push_back(cp);
-    i += len;
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t cp;
+    pos += odlm::DecodeUtf8(text, pos, &cp);
+    out.push_back(cp == kInvalidUtf8 ? kReplacement : static_cast<char32_t>(cp));
   }
   return out;
 }
 
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp > 0x10FFFF || InRange(cp, 0xD800, 0xDFFF)) cp = kReplacement;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+void AppendUtf8(char32_t cp, std::string* out) { odlm::AppendUtf8(static_cast<uint32_t>(cp), out); }
 
 std::string EncodeUtf8(std::u32string_view text) {
   std::string out;

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <unordered_set>
 
+#include "base/utf8.h"
+
 namespace odlm {
 
 bool JsonValue::boolean() const {
@@ -225,24 +227,6 @@ class JsonParser {
     return Status::Ok();
   }
 
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   Status Hex4(uint32_t* out) {
     if (s_.size() - pos_ < 4) return Error("truncated \\u escape");
     uint32_t v = 0;
@@ -315,7 +299,7 @@ class JsonParser {
           } else if (cp >= 0xDC00 && cp < 0xE000) {
             return Error("unpaired low surrogate");
           }
-          AppendUtf8(cp, out);
+          odlm::AppendUtf8(cp, out);
           break;
         }
         default:
