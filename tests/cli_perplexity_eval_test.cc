@@ -69,6 +69,27 @@ TEST(CliEvalModelTest, CoqaAndQuacPredictionsScoreWithTheOfficialScorers) {
   auto qs = RunProcess(
       {OdlmBinary(), "eval", "score", "quac", "--data", quac, "--preds", qout, "--json"});
   ASSERT_EQ(qs.exit_code, 0) << qs.err;
+  // --adapter changes the model's answers (the shared LoRA on its base model).
+  const std::string base = odlm::testing::SharedTestdataPath("models/tiny-llama-f32.gguf");
+  const std::string lora = odlm::testing::SharedTestdataPath("adapters/tiny-llama-lora-r8.gguf");
+  const std::string plain = std::string(::testing::TempDir()) + "/plain.json";
+  const std::string adapted = std::string(::testing::TempDir()) + "/adapted.json";
+  ASSERT_EQ(RunProcess({OdlmBinary(), "eval", "coqa", "--data", coqa, "-m", base, "--out", plain,
+                        "--max-tokens", "4", "-c", "256"})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunProcess({OdlmBinary(), "eval", "coqa", "--data", coqa, "-m", base, "--adapter", lora,
+                        "--out", adapted, "--max-tokens", "4", "-c", "256"})
+                .exit_code,
+            0);
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_NE(slurp(plain), slurp(adapted));
+  auto bad_adapter = RunProcess({OdlmBinary(), "eval", "coqa", "--data", coqa, "--adapter",
+                                 "/nonexistent.gguf", "--out", out});
+  EXPECT_EQ(bad_adapter.exit_code, 1);
   // Bad arguments.
   auto bad =
       RunProcess({OdlmBinary(), "eval", "coqa", "--data", "/nonexistent.json", "--out", out});

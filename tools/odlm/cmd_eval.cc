@@ -203,6 +203,8 @@ int RunEval(int argc, char** argv) {
                                      " dataset and write official-format predictions");
     r->add_option("--data", run_args.data, "official dataset JSON")->required();
     r->add_option("-m,--model", run_args.model, "GGUF model (default: the build's default model)");
+    r->add_option("--adapter,--lora", run_args.lora,
+                  "LoRA adapter FILE[:SCALE] (GGUF or PEFT directory; repeatable)");
     r->add_option("--history", run_args.history, "earlier answers in the prompt: gold or pred")
         ->check(CLI::IsMember({"gold", "pred"}));
     r->add_option("--out", run_args.out, "predictions file to write")->required();

@@ -44,6 +44,7 @@ int RunEvalModel(const EvalModelArgs& a) {
   mo.model = a.model;
   mo.threads = a.threads;
   mo.ctx = a.ctx;
+  mo.lora = a.lora;
   std::unique_ptr<Engine> engine = OpenEngineOrReport("odlm eval", mo);
   if (!engine) return kExitFailure;
   const Tokenizer& tok = engine->tokenizer();

@@ -3,15 +3,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace odlm::cli {
 
 struct EvalModelArgs {
-  std::string task;              // "coqa" or "quac"
-  std::string data;              // official dataset JSON
-  std::string model;             // GGUF model ("" → the build's default model)
-  std::string history = "gold";  // gold | pred
-  std::string out;               // predictions file to write
+  std::string task;               // "coqa" or "quac"
+  std::string data;               // official dataset JSON
+  std::string model;              // GGUF model ("" → the build's default model)
+  std::vector<std::string> lora;  // --adapter / --lora FILE[:SCALE], applied to every question
+  std::string history = "gold";   // gold | pred
+  std::string out;                // predictions file to write
   int threads = 0;
   int64_t ctx = 2048;
   int max_tokens = 48;  // answer length cap
