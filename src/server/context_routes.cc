@@ -31,6 +31,9 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
   auto parsed = ParseContextMessage(req.body, service.options().limits);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const ContextMessageRequest& r = std::get<ContextMessageRequest>(parsed);
+  if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
+    return SendError(res, FromStatus(a.status(), "adapters"));
+  }
   auto started = service.StartContextTurn(*AppOf(service, req), id, r);
   if (!started.ok()) {
     return SendError(res, StartError(started.status(), "content"));

@@ -112,7 +112,8 @@ namespace {
 // The route pattern of a path, for metric labels (ids collapsed so labels stay bounded).
 std::string RouteLabel(const std::string& path) {
   static const char* kFixed[] = {"/v1/chat/completions", "/v1/completions", "/v1/models",
-                                 "/v1/contexts",         "/health",         "/metrics"};
+                                 "/v1/contexts",         "/health",         "/metrics",
+                                 "/v1/adapters"};
   for (const char* f : kFixed) {
     if (path == f) return f;
   }
@@ -121,6 +122,7 @@ std::string RouteLabel(const std::string& path) {
                ? "/v1/contexts/{id}/messages"
                : "/v1/contexts/{id}";
   }
+  if (path.rfind("/v1/adapters/", 0) == 0) return "/v1/adapters/{name}";
   return "other";
 }
 
@@ -225,6 +227,7 @@ void HttpServer::Routes() {
 
   RegisterOpenAiRoutes(h, *service_);
   RegisterContextRoutes(h, *service_);
+  RegisterAdapterRoutes(h, *service_);
 }
 
 Status HttpServer::Bind() {

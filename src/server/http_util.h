@@ -43,5 +43,6 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
 
 void RegisterOpenAiRoutes(httplib::Server& http, Service& service);
 void RegisterContextRoutes(httplib::Server& http, Service& service);
+void RegisterAdapterRoutes(httplib::Server& http, Service& service);
 
 }  // namespace odlm::server

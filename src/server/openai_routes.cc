@@ -58,6 +58,9 @@ void ChatCompletions(Service& service, const httplib::Request& req, httplib::Res
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const ChatCompletionRequest& r = std::get<ChatCompletionRequest>(parsed);
   const AppRecord* app = AppOf(service, req);
+  if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
+    return SendError(res, FromStatus(a.status(), "adapters"));
+  }
   std::shared_ptr<Job> job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
   if (!job) return;
   const std::string id = NewId("chatcmpl-");
@@ -127,6 +130,9 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const CompletionRequest& r = std::get<CompletionRequest>(parsed);
   const AppRecord* app = AppOf(service, req);
+  if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
+    return SendError(res, FromStatus(a.status(), "adapters"));
+  }
   std::shared_ptr<Job> job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
   if (!job) return;
   const std::string id = NewId("cmpl-");

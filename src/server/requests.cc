@@ -79,6 +79,49 @@ std::optional<ApiError> GetString(const json& o, const char* field, bool require
   return std::nullopt;
 }
 
+// "adapters": [{"name": string, "scale"?: number}, ...] (at most kMaxRequestAdapters, no repeats).
+std::optional<ApiError> ParseAdapters(const json& o, GenerationParams* p) {
+  auto it = o.find("adapters");
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  if (!it->is_array()) return WrongType("adapters", "an array of {\"name\", \"scale\"}", *it);
+  if (it->size() > kMaxRequestAdapters) {
+    return BadRequest("'adapters' may hold at most " + std::to_string(kMaxRequestAdapters) +
+                          " adapters, got " + std::to_string(it->size()),
+                      "adapters", "out_of_range");
+  }
+  std::vector<AdapterParam> out;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& a = (*it)[i];
+    const std::string f = "adapters[" + std::to_string(i) + "]";
+    if (!a.is_object()) return WrongType(f, "an object {\"name\", \"scale\"}", a);
+    AdapterParam ap;
+    if (auto e = GetString(a, "name", true, &ap.name)) {
+      e->param = f + ".name";
+      return e;
+    }
+    if (ap.name.empty()) {
+      return BadRequest("'" + f + ".name' must not be empty", f + ".name", "invalid_value");
+    }
+    float scale = 1.0f;
+    if (auto s = a.find("scale"); s != a.end() && !s->is_null()) {
+      if (auto e = GetNumber(a, "scale", -kMaxAdapterScale, kMaxAdapterScale, &scale)) {
+        e->param = f + ".scale";
+        return e;
+      }
+      ap.scale = scale;
+    }
+    for (const auto& prev : out) {
+      if (prev.name == ap.name) {
+        return BadRequest("adapter '" + ap.name + "' is named twice in 'adapters'", f + ".name",
+                          "invalid_value");
+      }
+    }
+    out.push_back(std::move(ap));
+  }
+  p->adapters = std::move(out);
+  return std::nullopt;
+}
+
 // The common generation settings. `max_tokens_fields` lists the accepted names for the length
 // (chat accepts max_completion_tokens too).
 std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
@@ -93,6 +136,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
   if (auto e = GetNumber(o, "presence_penalty", -2.0f, 2.0f, &p->presence_penalty)) return e;
   if (auto e = GetBool(o, "stream", &p->stream)) return e;
   if (auto e = GetBool(o, "ignore_eos", &p->ignore_eos)) return e;
+  if (auto e = ParseAdapters(o, p)) return e;
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
     auto it = o.find(field);
     if (it == o.end() || it->is_null()) continue;
@@ -294,6 +338,25 @@ ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
   ContextMessageRequest r;
   if (auto e = GetString(o, "content", true, &r.content)) return *e;
   if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  return r;
+}
+
+ParseResult<RegisterAdapterRequest> ParseRegisterAdapter(std::string_view body) {
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  RegisterAdapterRequest r;
+  if (auto e = GetString(o, "name", true, &r.name)) return *e;
+  if (auto e = GetString(o, "path", true, &r.path)) return *e;
+  if (r.name.empty() || r.name.size() > 64 ||
+      r.name.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+          std::string::npos) {
+    return BadRequest("'name' must be 1 to 64 characters of [A-Za-z0-9_.-], got \"" + r.name + "\"",
+                      "name", "invalid_value");
+  }
+  if (r.path.empty()) return BadRequest("'path' must not be empty", "path", "invalid_value");
+  if (auto e = GetNumber(o, "scale", -kMaxAdapterScale, kMaxAdapterScale, &r.scale)) return *e;
   return r;
 }
 

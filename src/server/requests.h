@@ -27,6 +27,15 @@ struct RequestLimits {
   size_t max_messages = 1024;
 };
 
+// One adapter a request asks for: a registered name and its scale (nullopt: the scale it was
+// registered with).
+struct AdapterParam {
+  std::string name;
+  std::optional<float> scale;
+};
+inline constexpr float kMaxAdapterScale = 16.0f;  // |scale| accepted in a request
+inline constexpr size_t kMaxRequestAdapters = 8;
+
 // Sampling and length settings common to every generating request.
 struct GenerationParams {
   float temperature = 1.0f;  // OpenAI's default; 0 = greedy
@@ -39,6 +48,9 @@ struct GenerationParams {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;     // extension (as llama.cpp's server): generate past end-of-text
+  // Extension: the LoRA adapters to compute with, [{"name", "scale"?}]. nullopt (field absent):
+  // the base model. Names are checked against the registry by the service, not here.
+  std::optional<std::vector<AdapterParam>> adapters;
 };
 
 struct ChatMessage {
@@ -78,5 +90,13 @@ ParseResult<CompletionRequest> ParseCompletion(std::string_view body, const Requ
 ParseResult<CreateContextRequest> ParseCreateContext(std::string_view body);
 ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
                                                        const RequestLimits& limits);
+
+// POST /v1/adapters: {"name": "...", "path": "...", "scale"?: number}.
+struct RegisterAdapterRequest {
+  std::string name;
+  std::string path;
+  float scale = 1.0f;  // the scale requests get when they name it without one
+};
+ParseResult<RegisterAdapterRequest> ParseRegisterAdapter(std::string_view body);
 
 }  // namespace odlm::server

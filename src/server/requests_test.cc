@@ -158,5 +158,52 @@ TEST(RequestFuzzTest, ArbitraryBytesNeverCrash) {
   }
 }
 
+TEST(AdapterRequestTest, ParsesNamesAndScales) {
+  const auto r = Ok(ParseChatCompletion(
+      R"({"messages":[{"role":"user","content":"x"}],
+          "adapters":[{"name":"a","scale":0.5},{"name":"b"}]})",
+      kLimits));
+  ASSERT_TRUE(r.params.adapters.has_value());
+  ASSERT_EQ(r.params.adapters->size(), 2u);
+  EXPECT_EQ((*r.params.adapters)[0].name, "a");
+  EXPECT_FLOAT_EQ(*(*r.params.adapters)[0].scale, 0.5f);
+  EXPECT_EQ((*r.params.adapters)[1].name, "b");
+  EXPECT_FALSE((*r.params.adapters)[1].scale.has_value());
+  // Absent: nullopt; empty list: the base model, explicitly.
+  EXPECT_FALSE(Ok(ParseCompletion(R"({"prompt":"x"})", kLimits)).params.adapters.has_value());
+  const auto empty = Ok(ParseContextMessage(R"({"content":"x","adapters":[]})", kLimits));
+  ASSERT_TRUE(empty.params.adapters.has_value());
+  EXPECT_TRUE(empty.params.adapters->empty());
+}
+
+TEST(AdapterRequestTest, RejectsBadAdapters) {
+  auto err = [](const std::string& adapters) {
+    return Err(ParseCompletion(R"({"prompt":"x","adapters":)" + adapters + "}", kLimits));
+  };
+  EXPECT_EQ(err(R"("a")").param, "adapters");
+  EXPECT_EQ(err(R"([1])").param, "adapters[0]");
+  EXPECT_EQ(err(R"([{"scale":1}])").param, "adapters[0].name");
+  EXPECT_EQ(err(R"([{"name":""}])").param, "adapters[0].name");
+  EXPECT_EQ(err(R"([{"name":"a","scale":"1"}])").param, "adapters[0].scale");
+  EXPECT_EQ(err(R"([{"name":"a","scale":1e9}])").param, "adapters[0].scale");
+  EXPECT_EQ(err(R"([{"name":"a","scale":-17}])").param, "adapters[0].scale");
+  EXPECT_EQ(err(R"([{"name":"a"},{"name":"a"}])").param, "adapters[1].name");
+  EXPECT_EQ(err(R"([{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"},{"name":"e"},
+                    {"name":"f"},{"name":"g"},{"name":"h"},{"name":"i"}])")
+                .param,
+            "adapters");
+}
+
+TEST(AdapterRequestTest, RegisterAdapterBody) {
+  const auto r = Ok(ParseRegisterAdapter(R"({"name":"sum","path":"/a/b.gguf","scale":0.5})"));
+  EXPECT_EQ(r.name, "sum");
+  EXPECT_EQ(r.path, "/a/b.gguf");
+  EXPECT_FLOAT_EQ(r.scale, 0.5f);
+  EXPECT_EQ(Err(ParseRegisterAdapter(R"({"path":"x"})")).param, "name");
+  EXPECT_EQ(Err(ParseRegisterAdapter(R"({"name":"a/b","path":"x"})")).param, "name");
+  EXPECT_EQ(Err(ParseRegisterAdapter(R"({"name":"a"})")).param, "path");
+  EXPECT_EQ(Err(ParseRegisterAdapter(R"({"name":"a","path":"x","scale":99})")).param, "scale");
+}
+
 }  // namespace
 }  // namespace odlm::server

@@ -67,6 +67,7 @@ struct Scheduler::Active {
   int32_t last = -1;
   int64_t t_start_ns = 0;  // admission
   int64_t t_first_ns = 0;  // first token sampled
+  bool leased = false;     // acquire ran and succeeded: release is owed
 
   explicit Active(std::shared_ptr<GenRequest> r)
       : req(std::move(r)), sampler(req->options.sampling) {}
@@ -81,7 +82,7 @@ Scheduler::Scheduler(Engine* engine, const SchedulerOptions& options, Metrics* m
 Scheduler::~Scheduler() { Shutdown(false); }
 
 Status Scheduler::Submit(std::shared_ptr<GenRequest> request) {
-  CHECK(request && request->session != nullptr);
+  CHECK(request && (request->session != nullptr || request->acquire));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return UnavailableError("the service is shutting down");
@@ -145,6 +146,15 @@ void Scheduler::Admit(std::vector<std::unique_ptr<Active>>* active) {
       Complete(*a, FinishReason::kCancelled);
       continue;
     }
+    if (req->acquire) {
+      StatusOr<Session*> s = req->acquire();
+      if (!s.ok()) {
+        Fail(*a, s.status());
+        continue;
+      }
+      req->session = *s;
+      a->leased = true;
+    }
     const int64_t n = static_cast<int64_t>(req->prompt.size());
     if (n == 0) {
       Fail(*a, InvalidArgumentError("the prompt has no tokens"));
@@ -186,10 +196,20 @@ void Scheduler::Complete(Active& a, FinishReason reason) {
                         static_cast<int64_t>(a.result.tokens.size()));
     if (reason == FinishReason::kCancelled) metrics_->CountCancelled();
   }
+  EndLease(a);
   a.req->Finish(std::move(a.result));
 }
 
-void Scheduler::Fail(Active& a, const Status& status) { a.req->Finish(status); }
+void Scheduler::Fail(Active& a, const Status& status) {
+  EndLease(a);
+  a.req->Finish(status);
+}
+
+void Scheduler::EndLease(Active& a) {
+  if (!a.leased) return;
+  a.leased = false;
+  if (a.req->release) a.req->release();
+}
 
 bool Scheduler::OnToken(Active& a, const std::vector<float>& logits) {
   const GenerateOptions& o = a.req->options;

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,7 +33,13 @@ namespace odlm::server {
 class GenRequest {
  public:
   // Inputs, set before Submit and not touched afterwards by the submitter.
-  Session* session = nullptr;   // borrowed, exclusive until finished
+  Session* session = nullptr;  // borrowed, exclusive until finished (or set by `acquire`)
+  // Optional lease of the session on the scheduler thread (contexts under ContextMemory: a
+  // restore may evaluate, and the engine evaluates on one thread at a time). `acquire` runs at
+  // admission and gives the session; `release` runs once after it, when the request finishes
+  // (before Finish, so the submitter's next call finds the session released).
+  std::function<StatusOr<Session*>()> acquire;
+  std::function<void()> release;
   std::vector<int32_t> prompt;  // the full sequence the session holds before generating
   GenerateOptions options;
 
@@ -103,6 +110,7 @@ class Scheduler {
   bool OnToken(Active& a, const std::vector<float>& logits);
   void Complete(Active& a, FinishReason reason);
   void Fail(Active& a, const Status& status);
+  void EndLease(Active& a);
   void PublishGauges(size_t n_active);
 
   Engine* engine_;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "base/logging.h"
@@ -128,17 +129,25 @@ int64_t Service::ContextLimit(const AppRecord& app) const {
 }
 
 std::unique_ptr<Session> Service::TakeSession(const std::string& app,
-                                              const std::vector<int32_t>& prompt) {
-  // Called with mu_ held. The cached session sharing the longest prefix with the prompt.
+                                              const std::vector<int32_t>& prompt,
+                                              const std::vector<AdapterChoice>& adapters) {
+  // Called with mu_ held. Among sessions under the same adapter set (Session::AdapterKey: KV
+  // computed under another set is no prefix of this request's), the longest shared prefix.
   auto& idle = apps_[app].idle;
   auto best = idle.end();
+  bool best_same_set = false;
   size_t best_len = 0;  // tokens shared with the prompt
   for (auto it = idle.begin(); it != idle.end(); ++it) {
-    const auto& t = (*it)->tokens();
+    const bool same_set = (*it)->adapters() == adapters;
     size_t n = 0;
-    while (n < t.size() && n < prompt.size() && t[n] == prompt[n]) ++n;
-    if (best == idle.end() || n > best_len) {
+    if (same_set) {
+      const auto& t = (*it)->tokens();
+      while (n < t.size() && n < prompt.size() && t[n] == prompt[n]) ++n;
+    }
+    if (best == idle.end() || (same_set && !best_same_set) ||
+        (same_set == best_same_set && n > best_len)) {
       best = it;
+      best_same_set = same_set;
       best_len = n;
     }
   }
@@ -219,9 +228,10 @@ StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector
   return job;
 }
 
-StatusOr<std::unique_ptr<Job>> Service::StartChat(const AppRecord& app,
-                                                  const ChatCompletionRequest& r) {
-  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, r.messages));
+StatusOr<std::unique_ptr<Job>> Service::StartPooled(const AppRecord& app,
+                                                    std::vector<int32_t> prompt,
+                                                    const GenerationParams& p) {
+  ASSIGN_OR_RETURN(std::vector<AdapterChoice> adapters, ResolveAdapters(p));
   std::unique_ptr<Job> job(new Job());
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -235,10 +245,21 @@ StatusOr<std::unique_ptr<Job>> Service::StartChat(const AppRecord& app,
     ++a.in_flight;
     job->service_ = this;
     job->app_ = app.name;
-    job->pooled_ = TakeSession(app.name, prompt);
+    job->pooled_ = TakeSession(app.name, prompt, adapters);
   }
+  // From here the job owns the slot and the session. A set that differs from the session's
+  // drops its KV (Engine::SetAdapters); NotFound only if unregistered since ResolveAdapters.
   Session* session = job->pooled_.get();
-  return Launch(app, std::move(prompt), r.params, std::move(job), session);
+  if (Status st = engine_->SetAdapters(*session, adapters); !st.ok()) {
+    return InvalidArgumentError(std::string(st.message()));
+  }
+  return Launch(app, std::move(prompt), p, std::move(job), session);
+}
+
+StatusOr<std::unique_ptr<Job>> Service::StartChat(const AppRecord& app,
+                                                  const ChatCompletionRequest& r) {
+  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, r.messages));
+  return StartPooled(app, std::move(prompt), r.params);
 }
 
 StatusOr<std::unique_ptr<Job>> Service::StartCompletion(const AppRecord& app,
@@ -258,28 +279,13 @@ StatusOr<std::unique_ptr<Job>> Service::StartCompletion(const AppRecord& app,
     }
   }
   if (prompt.empty()) return InvalidArgumentError("the prompt is empty");
-  std::unique_ptr<Job> job(new Job());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutting_down_) return UnavailableError("the service is shutting down");
-    AppState& a = apps_[app.name];
-    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
-      return ResourceExhaustedError("app '" + app.name + "' already has " +
-                                    std::to_string(a.in_flight) +
-                                    " requests in flight (its limit)");
-    }
-    ++a.in_flight;
-    job->service_ = this;
-    job->app_ = app.name;
-    job->pooled_ = TakeSession(app.name, prompt);
-  }
-  Session* session = job->pooled_.get();
-  return Launch(app, std::move(prompt), r.params, std::move(job), session);
+  return StartPooled(app, std::move(prompt), r.params);
 }
 
 StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
                                                          const std::string& id,
                                                          const ContextMessageRequest& r) {
+  ASSIGN_OR_RETURN(std::vector<AdapterChoice> adapters, ResolveAdapters(r.params));
   std::vector<ChatMessage> messages;
   std::unique_ptr<Job> job(new Job());
   Session* session = nullptr;
@@ -315,6 +321,10 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
     job->user_content_ = r.content;
   }
   // From here the job owns the in-flight slot and the busy flag (its destructor releases them).
+  // A context keeps its KV while its calls use one adapter set; another set recomputes it.
+  if (Status st = engine_->SetAdapters(*session, adapters); !st.ok()) {
+    return InvalidArgumentError(std::string(st.message()));
+  }
   ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, messages));
   return Launch(app, std::move(prompt), r.params, std::move(job), session);
 }
@@ -384,6 +394,71 @@ Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
     --apps_[app.name].contexts;
   }
   return Status::Ok();
+}
+
+Status Service::RegisterAdapter(const AdapterSpec& spec) {
+  if (!std::isfinite(spec.scale) || std::fabs(spec.scale) > kMaxAdapterScale) {
+    return InvalidArgumentError("adapter scale " + std::to_string(spec.scale) +
+                                " is outside [-16, 16]");
+  }
+  AdapterSpec named = spec;
+  if (named.name.empty()) named.name = AdapterNameFromPath(spec.path);
+  std::lock_guard<std::mutex> lock(adapters_mu_);
+  if (engine_->FindAdapter(named.name)) {
+    return FailedPreconditionError("an adapter named '" + named.name +
+                                   "' is already registered; unregister it first");
+  }
+  Status st = engine_->RegisterAdapter(named);
+  if (!st.ok()) {
+    // A file that cannot be read or does not fit the model is the caller's error (400).
+    if (st.code() == StatusCode::kNotFound || st.code() == StatusCode::kUnavailable ||
+        st.code() == StatusCode::kDataLoss || st.code() == StatusCode::kInternal) {
+      return InvalidArgumentError("cannot register adapter '" + named.name + "' from '" +
+                                  named.path + "': " + std::string(st.message()));
+    }
+    return st;
+  }
+  adapter_scales_[named.name] = named.scale;
+  LOG(INFO) << "registered adapter '" << named.name << "' from " << named.path;
+  return Status::Ok();
+}
+
+Status Service::UnregisterAdapter(const std::string& name) {
+  std::lock_guard<std::mutex> lock(adapters_mu_);
+  RETURN_IF_ERROR(engine_->UnregisterAdapter(name));
+  adapter_scales_.erase(name);
+  return Status::Ok();
+}
+
+std::vector<ServedAdapter> Service::ListAdapters() const {
+  std::lock_guard<std::mutex> lock(adapters_mu_);
+  std::vector<ServedAdapter> out;
+  for (AdapterInfo& info : engine_->ListAdapters()) {
+    ServedAdapter a;
+    auto it = adapter_scales_.find(info.name);
+    if (it != adapter_scales_.end()) a.default_scale = it->second;
+    a.info = std::move(info);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+StatusOr<std::vector<AdapterChoice>> Service::ResolveAdapters(const GenerationParams& p) const {
+  std::vector<AdapterChoice> out;
+  if (!p.adapters) return out;
+  std::lock_guard<std::mutex> lock(adapters_mu_);
+  for (const AdapterParam& a : *p.adapters) {
+    if (!engine_->FindAdapter(a.name)) {
+      std::string known;
+      for (const auto& [name, scale] : adapter_scales_) known += (known.empty() ? "" : ", ") + name;
+      return InvalidArgumentError("unknown adapter '" + a.name + "' (registered: " +
+                                  (known.empty() ? std::string("none") : known) + ")");
+    }
+    auto it = adapter_scales_.find(a.name);
+    const float fallback = it != adapter_scales_.end() ? it->second : 1.0f;
+    out.push_back({a.name, a.scale.value_or(fallback)});
+  }
+  return out;
 }
 
 void Service::Shutdown(bool drain, std::chrono::steady_clock::time_point deadline) {

@@ -37,6 +37,15 @@ struct ServiceOptions {
   AppLimits local_limits;              // limits of the single app when there is no keys file
   int32_t max_idle_sessions = 8;       // cached sessions for prefix reuse, all apps together
   int32_t max_resident_contexts = 32;  // contexts whose KV stays in memory between calls
+  // POST / DELETE /v1/adapters are answered only with this set (`--allow-adapter-admin`): they
+  // make the server read files by path, which no app key should be able to ask for by default.
+  bool allow_adapter_admin = false;
+};
+
+// A registered adapter as GET /v1/adapters reports it.
+struct ServedAdapter {
+  AdapterInfo info;
+  float default_scale = 1.0f;  // what a request naming it without "scale" gets
 };
 
 class Service;
@@ -99,6 +108,16 @@ class Service {
   StatusOr<ContextInfo> GetContext(const AppRecord& app, const std::string& id);
   Status DeleteContext(const AppRecord& app, const std::string& id);
 
+  // LoRA adapters (the engine's registry plus each adapter's default scale). Register errors: a
+  // name in use (FailedPrecondition), a file that cannot be read or does not fit the model
+  // (InvalidArgument). Unregister: NotFound. Requests already running keep their adapters.
+  Status RegisterAdapter(const AdapterSpec& spec);
+  Status UnregisterAdapter(const std::string& name);
+  std::vector<ServedAdapter> ListAdapters() const;
+  // The adapter set a request asks for (absent: the base model). InvalidArgument naming an
+  // unknown adapter.
+  StatusOr<std::vector<AdapterChoice>> ResolveAdapters(const GenerationParams& p) const;
+
   // Stops accepting generations, finishes (drain) or cancels what is in flight.
   void Shutdown(bool drain, std::chrono::steady_clock::time_point deadline);
 
@@ -130,7 +149,13 @@ class Service {
                                         const GenerationParams& p, std::unique_ptr<Job> job,
                                         Session* session);
   int64_t ContextLimit(const AppRecord& app) const;
-  std::unique_ptr<Session> TakeSession(const std::string& app, const std::vector<int32_t>& prompt);
+  // A cached session of `app` computed under `adapters` sharing the longest prefix with the
+  // prompt (prefix reuse is keyed by app and adapter set), else any idle one, else a new one.
+  std::unique_ptr<Session> TakeSession(const std::string& app, const std::vector<int32_t>& prompt,
+                                       const std::vector<AdapterChoice>& adapters);
+  // Starts a stateless request (chat / completion) on a pooled session.
+  StatusOr<std::unique_ptr<Job>> StartPooled(const AppRecord& app, std::vector<int32_t> prompt,
+                                             const GenerationParams& p);
   void Release(Job* job);
   void EvictLocked();
 
@@ -149,6 +174,8 @@ class Service {
   std::map<std::string, Context> contexts_;
   uint64_t clock_ = 0;
   bool shutting_down_ = false;
+  mutable std::mutex adapters_mu_;
+  std::map<std::string, float> adapter_scales_;  // guarded by adapters_mu_
 };
 
 }  // namespace odlm::server

@@ -3,6 +3,10 @@
 //
 //   odlm serve --keys keys.json --add-app notes        # prints the new app's key once, exits
 //   odlm serve -m model.gguf --keys keys.json --state-dir state --port 8080
+//   odlm serve -m model.gguf --lora notes=notes.gguf:0.8 --allow-adapter-admin
+//
+// Adapters: --lora registers an adapter (name = NAME or the file's stem); requests choose theirs
+// with "adapters": [{"name", "scale"}] (none: the base model). See docs/SERVE.md.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +37,14 @@ int RunServe(int argc, char** argv) {
                argv[0]);
   ModelOptions model;
   AddModelOptions(app, &model);
+  app.get_option("--lora")->description(
+      "register a LoRA adapter [NAME=]FILE[:SCALE] (repeatable; NAME defaults to the file's "
+      "stem, SCALE is what requests naming it without a scale get); requests pick adapters "
+      "with \"adapters\": [{\"name\", \"scale\"}]");
+  bool allow_adapter_admin = false;
+  app.add_flag("--allow-adapter-admin", allow_adapter_admin,
+               "allow POST /v1/adapters and DELETE /v1/adapters/{name} (any app key may then make "
+               "the server load adapter files by path)");
   server::HttpOptions http;
   server::ServiceOptions service;
   std::string keys_path, add_app, state_dir, socket_path;
@@ -123,6 +135,21 @@ int RunServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Adapters are registered by the service (not applied to every session as in run / chat).
+  std::vector<AdapterSpec> adapters;
+  for (const std::string& arg : model.lora) {
+    AdapterSpec spec;
+    std::string error;
+    const size_t eq = arg.find('=');
+    const bool named = eq != std::string::npos && eq > 0 && arg.find('/') > eq;
+    if (!ParseLoraSpec(named ? arg.substr(eq + 1) : arg, &spec, &error)) {
+      std::fprintf(stderr, "%s: --lora %s: %s\n", argv[0], arg.c_str(), error.c_str());
+      return kExitUsage;
+    }
+    spec.name = named ? arg.substr(0, eq) : AdapterNameFromPath(spec.path);
+    adapters.push_back(spec);
+  }
+  model.lora.clear();
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
   service.state_dir = state_dir;
@@ -133,12 +160,20 @@ int RunServe(int argc, char** argv) {
   service.limits.max_tokens_cap = max_tokens_cap;
   service.local_limits.max_contexts = 0;
   service.local_limits.max_in_flight = 0;
+  service.allow_adapter_admin = allow_adapter_admin;
   auto svc = server::Service::Create(engine.get(), service, std::move(keys));
   if (!svc.ok()) {
     std::fprintf(stderr, "%s: %s\n", argv[0], svc.status().ToString().c_str());
     return kExitFailure;
   }
   server::Service& s = **svc;
+  for (const AdapterSpec& spec : adapters) {
+    if (Status st = s.RegisterAdapter(spec); !st.ok()) {
+      std::fprintf(stderr, "%s: --lora %s: %s\n", argv[0], spec.path.c_str(),
+                   st.ToString().c_str());
+      return kExitFailure;
+    }
+  }
   http.handler_threads = std::max(32, parallel + max_queue + 8);
   server::HttpServer server(&s, http);
   if (Status st = server.Bind(); !st.ok()) {
