@@ -137,6 +137,15 @@ void Metrics::SetKvBytes(int64_t bytes) {
   kv_bytes_ = bytes;
 }
 
+void Metrics::SetContextMemory(int64_t stored, int64_t working, int64_t budget, int64_t evictions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  has_context_memory_ = true;
+  cm_stored_ = stored;
+  cm_working_ = working;
+  cm_budget_ = budget;
+  cm_evictions_ = evictions;
+}
+
 int64_t Metrics::prompt_tokens() const {
   std::lock_guard<std::mutex> lock(mu_);
   return prompt_tokens_;
@@ -183,6 +192,19 @@ std::string Metrics::Render() const {
   Scalar(&out, "odlm_kv_memory_bytes", "gauge",
          "Bytes of KV cache allocated (contexts and cached sessions).",
          static_cast<double>(kv_bytes_));
+  if (has_context_memory_) {
+    Scalar(&out, "odlm_kv_context_stored_bytes", "gauge",
+           "KV bytes the context memory stores for contexts (bounded by the budget).",
+           static_cast<double>(cm_stored_));
+    Scalar(&out, "odlm_kv_context_working_bytes", "gauge",
+           "fp16 KV caches of contexts answering now (one per context in use).",
+           static_cast<double>(cm_working_));
+    Scalar(&out, "odlm_kv_budget_bytes", "gauge", "The context memory's budget (0: none).",
+           static_cast<double>(cm_budget_));
+    Scalar(&out, "odlm_kv_evictions_total", "counter",
+           "KV evictions by the context memory (chunks for llms, contexts otherwise).",
+           static_cast<double>(cm_evictions_));
+  }
   Header(&out, "odlm_time_to_first_token_seconds", "histogram",
          "Time from a request's arrival to its first generated token.");
   ttft_.Render("odlm_time_to_first_token_seconds", &out);

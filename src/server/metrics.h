@@ -48,6 +48,9 @@ class Metrics {
   void SetActiveRequests(int64_t n);
   void SetContexts(int64_t total, int64_t resident);
   void SetKvBytes(int64_t bytes);
+  // With a context memory (--kv-budget / --kv-policy): its stored and working bytes, its budget
+  // (0: none) and evictions so far. Rendered only once set.
+  void SetContextMemory(int64_t stored, int64_t working, int64_t budget, int64_t evictions);
 
   std::string Render() const;
 
@@ -69,6 +72,8 @@ class Metrics {
   int64_t contexts_ = 0;
   int64_t contexts_resident_ = 0;
   int64_t kv_bytes_ = 0;
+  bool has_context_memory_ = false;
+  int64_t cm_stored_ = 0, cm_working_ = 0, cm_budget_ = 0, cm_evictions_ = 0;
   Histogram ttft_;
 };
 

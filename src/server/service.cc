@@ -113,6 +113,13 @@ StatusOr<std::unique_ptr<Service>> Service::Create(Engine* engine, const Service
     s->contexts_[id].stored = std::move(c);
   }
   if (!stored.empty()) LOG(INFO) << "restored " << stored.size() << " contexts";
+  if (options.context_memory) {
+    // Opened before the scheduler starts: measuring costs evaluates on the engine.
+    ASSIGN_OR_RETURN(s->memory_, ContextMemory::Open(engine, *options.context_memory));
+    for (const std::string& key : s->memory_->List()) {  // KV of contexts deleted meanwhile
+      if (!s->contexts_.count(key)) RETURN_IF_ERROR(s->memory_->Delete(key));
+    }
+  }
   s->scheduler_ = std::make_unique<Scheduler>(engine, options.scheduler, &s->metrics_);
   return s;
 }
@@ -204,7 +211,9 @@ void Service::Release(Job* job) {
 
 StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector<int32_t> prompt,
                                                const GenerationParams& p, std::unique_ptr<Job> job,
-                                               Session* session) {
+                                               Session* session,
+                                               std::function<StatusOr<Session*>()> acquire,
+                                               std::function<void()> release) {
   // The caller has taken the in-flight slot and the session; job's destructor gives them back.
   const int64_t limit = ContextLimit(app);
   if (static_cast<int64_t>(prompt.size()) >= limit) {
@@ -214,6 +223,8 @@ StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector
   }
   auto req = std::make_shared<GenRequest>();
   req->session = session;
+  req->acquire = std::move(acquire);
+  req->release = std::move(release);
   req->options = ToOptions(p);
   req->options.max_tokens = static_cast<int32_t>(
       std::min<int64_t>(p.max_tokens, limit - static_cast<int64_t>(prompt.size())));
@@ -310,7 +321,7 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
     if (!c.stored.system.empty()) messages.push_back({"system", c.stored.system});
     for (const auto& m : c.stored.messages) messages.push_back({m.role, m.content});
     messages.push_back({"user", r.content});
-    if (!c.session) c.session = engine_->NewSession();
+    if (!c.session && !memory_) c.session = engine_->NewSession();
     c.busy = true;
     c.last_used = ++clock_;
     ++a.in_flight;
@@ -322,10 +333,29 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
   }
   // From here the job owns the in-flight slot and the busy flag (its destructor releases them).
   // A context keeps its KV while its calls use one adapter set; another set recomputes it.
+  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, messages));
+  if (memory_) {
+    ContextMemory* memory = memory_.get();
+    Engine* engine = engine_;
+    auto acquire = [memory, engine, id, adapters]() -> StatusOr<Session*> {
+      ASSIGN_OR_RETURN(Session * s, memory->Acquire(id));
+      if (Status st = engine->SetAdapters(*s, adapters); !st.ok()) {
+        (void)memory->Release(id);
+        return InvalidArgumentError(std::string(st.message()));
+      }
+      return s;
+    };
+    auto release = [memory, id]() {
+      if (Status st = memory->Release(id); !st.ok()) {
+        LOG(WARNING) << "context " << id << ": releasing its KV: " << st.ToString();
+      }
+    };
+    return Launch(app, std::move(prompt), r.params, std::move(job), nullptr, std::move(acquire),
+                  std::move(release));
+  }
   if (Status st = engine_->SetAdapters(*session, adapters); !st.ok()) {
     return InvalidArgumentError(std::string(st.message()));
   }
-  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, messages));
   return Launch(app, std::move(prompt), r.params, std::move(job), session);
 }
 
@@ -387,6 +417,10 @@ Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
     }
   }
   RETURN_IF_ERROR(store_->Delete(id));
+  if (memory_) {
+    Status st = memory_->Delete(id);  // NotFound: the context never ran a turn
+    if (!st.ok() && st.code() != StatusCode::kNotFound) return st;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = contexts_.find(id);
   if (it != contexts_.end() && !it->second.busy) {
@@ -394,71 +428,6 @@ Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
     --apps_[app.name].contexts;
   }
   return Status::Ok();
-}
-
-Status Service::RegisterAdapter(const AdapterSpec& spec) {
-  if (!std::isfinite(spec.scale) || std::fabs(spec.scale) > kMaxAdapterScale) {
-    return InvalidArgumentError("adapter scale " + std::to_string(spec.scale) +
-                                " is outside [-16, 16]");
-  }
-  AdapterSpec named = spec;
-  if (named.name.empty()) named.name = AdapterNameFromPath(spec.path);
-  std::lock_guard<std::mutex> lock(adapters_mu_);
-  if (engine_->FindAdapter(named.name)) {
-    return FailedPreconditionError("an adapter named '" + named.name +
-                                   "' is already registered; unregister it first");
-  }
-  Status st = engine_->RegisterAdapter(named);
-  if (!st.ok()) {
-    // A file that cannot be read or does not fit the model is the caller's error (400).
-    if (st.code() == StatusCode::kNotFound || st.code() == StatusCode::kUnavailable ||
-        st.code() == StatusCode::kDataLoss || st.code() == StatusCode::kInternal) {
-      return InvalidArgumentError("cannot register adapter '" + named.name + "' from '" +
-                                  named.path + "': " + std::string(st.message()));
-    }
-    return st;
-  }
-  adapter_scales_[named.name] = named.scale;
-  LOG(INFO) << "registered adapter '" << named.name << "' from " << named.path;
-  return Status::Ok();
-}
-
-Status Service::UnregisterAdapter(const std::string& name) {
-  std::lock_guard<std::mutex> lock(adapters_mu_);
-  RETURN_IF_ERROR(engine_->UnregisterAdapter(name));
-  adapter_scales_.erase(name);
-  return Status::Ok();
-}
-
-std::vector<ServedAdapter> Service::ListAdapters() const {
-  std::lock_guard<std::mutex> lock(adapters_mu_);
-  std::vector<ServedAdapter> out;
-  for (AdapterInfo& info : engine_->ListAdapters()) {
-    ServedAdapter a;
-    auto it = adapter_scales_.find(info.name);
-    if (it != adapter_scales_.end()) a.default_scale = it->second;
-    a.info = std::move(info);
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-StatusOr<std::vector<AdapterChoice>> Service::ResolveAdapters(const GenerationParams& p) const {
-  std::vector<AdapterChoice> out;
-  if (!p.adapters) return out;
-  std::lock_guard<std::mutex> lock(adapters_mu_);
-  for (const AdapterParam& a : *p.adapters) {
-    if (!engine_->FindAdapter(a.name)) {
-      std::string known;
-      for (const auto& [name, scale] : adapter_scales_) known += (known.empty() ? "" : ", ") + name;
-      return InvalidArgumentError("unknown adapter '" + a.name + "' (registered: " +
-                                  (known.empty() ? std::string("none") : known) + ")");
-    }
-    auto it = adapter_scales_.find(a.name);
-    const float fallback = it != adapter_scales_.end() ? it->second : 1.0f;
-    out.push_back({a.name, a.scale.value_or(fallback)});
-  }
-  return out;
 }
 
 void Service::Shutdown(bool drain, std::chrono::steady_clock::time_point deadline) {
@@ -482,6 +451,13 @@ std::string Service::RenderMetrics() {
         ++resident;
         if (!c.busy) bytes += c.session->kv().allocated_bytes();
       }
+    }
+    if (memory_) {
+      const ContextMemoryStats st = memory_->stats();
+      resident = static_cast<int64_t>(memory_->List().size());
+      bytes += st.stored_bytes + st.working_bytes;
+      metrics_.SetContextMemory(st.stored_bytes, st.working_bytes, memory_->options().budget_bytes,
+                                st.evictions);
     }
     metrics_.SetContexts(static_cast<int64_t>(contexts_.size()), resident);
     metrics_.SetKvBytes(bytes);

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "odlm/context_memory.h"
 #include "odlm/engine.h"
 #include "server/context_store.h"
 #include "server/key_store.h"
@@ -40,6 +41,11 @@ struct ServiceOptions {
   // POST / DELETE /v1/adapters are answered only with this set (`--allow-adapter-admin`): they
   // make the server read files by path, which no app key should be able to ask for by default.
   bool allow_adapter_admin = false;
+  // Set: persistent contexts keep their KV in a ContextMemory (odlm/context_memory.h) under its
+  // budget and policy; each call acquires the context's session on the scheduler thread and
+  // releases it as soon as the generation ends. Unset: each context keeps an fp16 Session, at
+  // most max_resident_contexts of them (the others re-prefill from the transcript).
+  std::optional<ContextMemoryOptions> context_memory;
 };
 
 // A registered adapter as GET /v1/adapters reports it.
@@ -145,9 +151,12 @@ class Service {
 
   Service(Engine* engine, const ServiceOptions& options);
   // Common admission: in-flight slot, context-length check, options, submit.
+  // `session` null: `acquire` / `release` lease it on the scheduler thread (GenRequest).
   StatusOr<std::unique_ptr<Job>> Launch(const AppRecord& app, std::vector<int32_t> prompt,
                                         const GenerationParams& p, std::unique_ptr<Job> job,
-                                        Session* session);
+                                        Session* session,
+                                        std::function<StatusOr<Session*>()> acquire = nullptr,
+                                        std::function<void()> release = nullptr);
   int64_t ContextLimit(const AppRecord& app) const;
   // A cached session of `app` computed under `adapters` sharing the longest prefix with the
   // prompt (prefix reuse is keyed by app and adapter set), else any idle one, else a new one.
@@ -166,6 +175,7 @@ class Service {
   PromptRenderer renderer_;
   std::unique_ptr<ContextStore> store_;
   Metrics metrics_;
+  std::unique_ptr<ContextMemory> memory_;  // with options_.context_memory; before scheduler_
   std::unique_ptr<Scheduler> scheduler_;
   int64_t created_unix_ = 0;
 

@@ -17,6 +17,7 @@
 
 #include "command.h"
 #include "common_options.h"
+#include "odlm/context_memory.h"
 #include "server/http_server.h"
 #include "server/key_store.h"
 #include "server/service.h"
@@ -89,7 +90,44 @@ int RunServe(int argc, char** argv) {
                  "on SIGTERM, seconds to let in-flight requests finish before cancelling")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  double kv_budget_mib = -1;
+  std::string kv_policy, swap_dir;
+  bool kv_no_compress = false;
+  app.add_option("--kv-budget", kv_budget_mib,
+                 "MiB of KV stored for persistent contexts (fractions allowed); contexts' KV is "
+                 "then managed by the context memory (default policy llms)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("--kv-policy", kv_policy,
+                 "context KV policy: llms, recompute, swap or resident (default without "
+                 "--kv-budget: fp16 caches of the 32 most recent contexts, as resident)");
+  app.add_option("--swap-dir", swap_dir,
+                 "directory for evicted context KV (llms, swap); llms contexts survive restarts");
+  app.add_flag("--kv-no-compress", kv_no_compress,
+               "llms: keep chunks fp16 (bit-exact restore) instead of 8/4/2-bit");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  if (kv_budget_mib >= 0 || !kv_policy.empty() || !swap_dir.empty() || kv_no_compress) {
+    ContextMemoryOptions cm;
+    if (!kv_policy.empty()) {
+      auto p = ParseKvPolicy(kv_policy);
+      if (!p.ok()) {
+        std::fprintf(stderr, "%s: --kv-policy: %s\n", argv[0], p.status().ToString().c_str());
+        return kExitUsage;
+      }
+      cm.policy = *p;
+    }
+    cm.budget_bytes = kv_budget_mib > 0 ? static_cast<int64_t>(kv_budget_mib * 1048576.0) : 0;
+    if (kv_budget_mib == 0) {
+      std::fprintf(stderr, "%s: --kv-budget must be more than 0 MiB\n", argv[0]);
+      return kExitUsage;
+    }
+    cm.swap_dir = swap_dir;
+    cm.compress = !kv_no_compress;
+    if (cm.policy == KvPolicy::kSwap && cm.swap_dir.empty()) {
+      std::fprintf(stderr, "%s: --kv-policy swap needs --swap-dir DIR\n", argv[0]);
+      return kExitUsage;
+    }
+    service.context_memory = cm;
+  }
 
   if (!add_app.empty()) {
     if (keys_path.empty()) {
