@@ -133,6 +133,8 @@ class Engine {
   std::unique_ptr<LlamaModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ThreadPool> pool_;
+  // Serializes Eval, EvalBatch and RecomputeKv: they share the model's scratch and the pool.
+  std::recursive_mutex eval_mu_;
   std::vector<float> scratch_logits_;
   mutable std::mutex adapters_mu_;
   struct RegisteredAdapter {

@@ -106,6 +106,7 @@ int64_t Session::KeepCommonPrefix(std::span<const int32_t> tokens) {
 
 Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_logits,
                     std::vector<float>* logits) {
+  std::lock_guard<std::recursive_mutex> lock(eval_mu_);
   if (tokens.empty()) return InvalidArgumentError("nothing to evaluate: no tokens");
   const int64_t total = session.n_tokens() + static_cast<int64_t>(tokens.size());
   RETURN_IF_ERROR(session.kv_.Reserve(total));
@@ -132,6 +133,7 @@ Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_
 }
 
 Status Engine::RecomputeKv(Session& session, int64_t begin, int64_t end) {
+  std::lock_guard<std::recursive_mutex> lock(eval_mu_);
   if (begin < 0 || end > session.n_tokens() || begin >= end) {
     return InvalidArgumentError("recompute range [" + std::to_string(begin) + ", " +
                                 std::to_string(end) + ") is outside the session's " +
@@ -155,6 +157,7 @@ Status Engine::RecomputeKv(Session& session, int64_t begin, int64_t end) {
 
 Status Engine::EvalBatch(std::span<const BatchItem> items,
                          std::vector<std::vector<float>>* logits) {
+  std::lock_guard<std::recursive_mutex> lock(eval_mu_);
   std::vector<KvCacheView> views(items.size());
   std::vector<SequenceStep> steps(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
