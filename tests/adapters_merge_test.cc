@@ -78,7 +78,8 @@ TEST_F(MergeTest, ConcatAndLinearAreExactWeightedSums) {
         err = std::max(err, std::fabs(got[i] - want_a[i] - want_b[i]));
         mag = std::max(mag, std::fabs(want_a[i] + want_b[i]));
       }
-      EXPECT_LT(err, 1e-4 * std::max(1.0, mag)) << static_cast<int>(m) << " layer " << p.layer << " mag " << mag;
+      EXPECT_LT(err, 1e-4 * std::max(1.0, mag))
+          << static_cast<int>(m) << " layer " << p.layer << " mag " << mag;
     }
   }
 }

@@ -30,14 +30,17 @@ TEST(Utf8Test, EncodeRoundTripsAndSanitizes) {
   EXPECT_EQ(sur, "\xEF\xBF\xBD");
   EXPECT_TRUE(IsValidUtf8("h\xC3\xA9llo"));
   EXPECT_FALSE(IsValidUtf8("h\xC3llo"));
-  EXPECT_EQ(SanitizeUtf8("a\xC3" "b\x80"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeUtf8("a\xC3"
+                         "b\x80"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(SanitizeUtf8("\xE2\x82\xAC"), "\xE2\x82\xAC");
 }
 
 TEST(Utf8Test, CompletePrefixHoldsBackOnlyWhatCanStillBecomeValid) {
-  EXPECT_EQ(CompleteUtf8Prefix("ab\xE2\x82"), 2u);    // a euro sign cut after two bytes
+  EXPECT_EQ(CompleteUtf8Prefix("ab\xE2\x82"), 2u);  // a euro sign cut after two bytes
   EXPECT_EQ(CompleteUtf8Prefix("ab\xE2\x82\xAC"), 5u);
-  EXPECT_EQ(CompleteUtf8Prefix("ab\xC0"), 3u);        // an overlong lead never completes
+  EXPECT_EQ(CompleteUtf8Prefix("ab\xC0"), 3u);  // an overlong lead never completes
   EXPECT_EQ(CompleteUtf8Prefix(""), 0u);
 }
 
