@@ -83,8 +83,10 @@ Status SafetensorsFile::ParseBytes(const uint8_t* data, size_t size) {
       }
       continue;
     }
+    // A named copy: lambdas may not capture structured bindings in clang 14 (the fuzz build).
+    const std::string& tensor_name = name;
     auto bad = [&](const std::string& what) {
-      return DataLossError("tensor '" + name + "': " + what);
+      return DataLossError("tensor '" + tensor_name + "': " + what);
     };
     if (!v.is_object()) return bad("entry is not an object");
     const JsonValue* dtype = v.Find("dtype");
