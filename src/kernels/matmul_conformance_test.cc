@@ -17,6 +17,7 @@
 #include "kernels/matmul_ops.h"
 #include "kernels/quant.h"
 #include "platform/cpu_features.h"
+#include "tensor/block_layouts.h"
 #include "tensor/half.h"
 
 namespace odlm::kernels::internal {
@@ -262,6 +263,26 @@ TEST(MatMulConformanceTest, ActivationQuantizersMatchReferenceBytes) {
     }
   }
   std::printf("  %d quantized activation rows compared\n", checked);
+}
+
+// A block whose largest value is denormal: 127 / amax overflows; the block must encode as zeros
+// (the reference once turned inf * 0 into NaN and cast it to int), in every variant alike.
+TEST(MatMulConformanceTest, DenormalOnlyActivationBlocksEncodeAsZero) {
+  std::vector<float> x(256, 1e-45f);
+  x[3] = -1e-45f;
+  std::vector<uint8_t> want(sizeof(odlm::BlockQ8_K));
+  QuantizeRow(DType::kQ8_K, x.data(), want.data(), 256);
+  const auto* b = reinterpret_cast<const odlm::BlockQ8_K*>(want.data());
+  for (int e = 0; e < 256; ++e) ASSERT_EQ(b->qs[e], 0) << e;
+  for (int k = 0; k < 16; ++k) ASSERT_EQ(b->bsums[k], 0);
+  const MatMulOps* ops[3];
+  const int n = RunnableOps(DType::kQ4_K, ops);
+  for (int v = 1; v < n; ++v) {
+    if (ops[v]->quantize_act == nullptr) continue;
+    std::vector<uint8_t> got(want.size(), 0xcd);
+    ops[v]->quantize_act(x.data(), got.data(), 256);
+    EXPECT_EQ(want, got) << ops[v]->variant;
+  }
 }
 
 }  // namespace

@@ -98,7 +98,9 @@ void QuantizeQ8_K(const float* src, void* dst, int64_t n) {
     for (int e = 0; e < 256; ++e) amax = std::max(amax, std::fabs(src[e]));
     // Codes stay in [-127, 127] so SIMD sign tricks (|x|, sign(y, x)) are exact.
     b[i].d = amax / 127.0f;
-    const float id = amax != 0 ? 127.0f / amax : 0.0f;
+    // A denormal amax makes 127 / amax overflow to inf (and 0 * inf = NaN): such a block is zero.
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
+    const float id = std::isfinite(inv) ? inv : 0.0f;
     for (int e = 0; e < 256; ++e) {
       b[i].qs[e] =
           static_cast<int8_t>(std::clamp(static_cast<int>(std::nearbyint(src[e] * id)), -127, 127));
