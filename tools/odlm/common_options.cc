@@ -47,12 +47,14 @@ void AddSamplingOptions(CLI::App& app, SamplingOptions* o) {
   app.add_option("-s,--seed", o->seed, "random seed; -1 = random")
       ->check(CLI::Range(int64_t{-1}, INT64_MAX));
   app.add_option("--stop", o->stop, "stop string (repeatable)");
+  app.add_flag("--ignore-eos", o->ignore_eos, "do not stop at end-of-generation tokens");
 }
 
 GenerateOptions ToGenerateOptions(const SamplingOptions& o) {
   GenerateOptions g;
   g.max_tokens = o.n_predict;
   g.stop = o.stop;
+  g.stop_at_end_of_generation = !o.ignore_eos;
   SamplingParams& s = g.sampling;
   s.temperature = o.temp;
   s.top_k = o.top_k;

@@ -33,6 +33,7 @@ struct SamplingOptions {
   int32_t repeat_last_n = 64;
   int64_t seed = -1;  // -1: random
   std::vector<std::string> stop;
+  bool ignore_eos = false;  // keep generating past end-of-generation tokens
   int32_t n_predict = 128;
 };
 
