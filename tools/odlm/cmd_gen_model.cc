@@ -7,6 +7,7 @@
 
 #include "base/thread_pool.h"
 #include "command.h"
+#include "common_options.h"
 #include "gguf/gguf_writer.h"
 #include "model/model_generator.h"
 
@@ -59,15 +60,7 @@ int RunGenModel(int argc, char** argv) {
   app.add_option("--rope-base", o.rope_freq_base, "RoPE base (default: llama 1e4, qwen2 1e6)");
   app.add_option("--name", o.name, "general.name");
   app.add_option("-t,--threads", threads, "threads (default: all)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    app.exit(e);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
 
   // The preset sets the shape; explicitly given flags win over it.
   if (!preset.empty()) {

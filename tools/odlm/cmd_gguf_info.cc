@@ -6,6 +6,7 @@
 #include <string>
 
 #include "command.h"
+#include "common_options.h"
 #include "gguf/gguf_reader.h"
 
 namespace odlm::cli {
@@ -90,15 +91,7 @@ int RunGgufInfo(int argc, char** argv) {
   app.add_option("--max-chars", max_chars, "string characters shown before '...'")
       ->capture_default_str();
   app.add_flag("--no-tensors", no_tensors, "print header and metadata only");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    app.exit(e);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
 
   auto opened = GgufFile::Open(path);
   if (!opened.ok()) {
