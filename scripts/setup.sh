@@ -16,6 +16,8 @@ PACKAGES=(
   unicode-data
   # scripts
   python3 procps
+  # AArch64 cross build of the kernels, tests run under qemu (scripts/test_aarch64.sh)
+  g++-aarch64-linux-gnu qemu-user
 )
 # Node.js and npm for the OpenAI SDK client test: Debian's packages unless a Node.js is already
 # installed some other way (e.g. a nodesource build, which bundles npm and conflicts with Debian's).

@@ -82,6 +82,12 @@ int RunnableOps(DType type, const MatMulOps* out[3]) {
   if (f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
     if (const MatMulOps* o = Avx512Ops(type)) out[n++] = o;
   }
+  if (f.neon) {
+    if (const MatMulOps* o = NeonOps(type)) out[n++] = o;
+  }
+  if (f.neon && f.dotprod) {
+    if (const MatMulOps* o = NeonDotprodOps(type)) out[n++] = o;
+  }
   return n;
 }
 

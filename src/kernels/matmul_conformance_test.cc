@@ -247,11 +247,15 @@ TEST(MatMulConformanceTest, ActivationQuantizersMatchReferenceBytes) {
       const int64_t cols = 512;
       const DType act = ops[v]->act_type;
       for (Mode mode : {Mode::kRandom, Mode::kZero, Mode::kMaxMagnitude, Mode::kDenormalScales}) {
-        auto x = MakeActivations(3, cols, mode, 11);
+        auto x = MakeActivations(4, cols, mode, 11);
         x[7] = 5e6f;            // an outlier near the f16 scale limit
         x[cols + 9] = -3e-39f;  // a denormal in an otherwise zero row
+        // Row 3: every block's max is 127 (scale exactly 1), the rest halfway between two codes,
+        // so the rounding rule (ties to even) shows.
+        for (int64_t e = 0; e < cols; ++e)
+          x[3 * cols + e] = e % 32 == 0 ? 127.0f : static_cast<float>((e * 7) % 254 - 127) + 0.5f;
         const int64_t rb = RowBytes(act, cols);
-        for (int t = 0; t < 3; ++t) {
+        for (int t = 0; t < 4; ++t) {
           std::vector<uint8_t> want(rb), got(rb, 0xcd);
           QuantizeRow(act, x.data() + t * cols, want.data(), cols);
           ops[v]->quantize_act(x.data() + t * cols, got.data(), cols);

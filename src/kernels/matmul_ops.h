@@ -42,7 +42,7 @@ using PackedGemmFn = void (*)(int64_t n, const void* w, int64_t w_stride, const 
                               int64_t y_stride, int64_t n_rows, int64_t n_tokens);
 
 struct MatMulOps {
-  std::string_view variant;  // "ref", "avx2", "avx512vnni"
+  std::string_view variant;  // "ref", "avx2", "avx512vnni", "neon", "neon_dotprod"
   DType act_type;            // kF32, kQ8_0, kQ8_1 or kQ8_K
   GemmFn gemm;               // nullptr when `packed` serves every token count
   // Optional packed GEMM, used when n_tokens >= packed_min_tokens (or gemm is nullptr).
@@ -61,6 +61,11 @@ const MatMulOps* RefOps(DType type);
 // build) or not written for `type`. They do not check the CPU: callers must.
 const MatMulOps* Avx2Ops(DType type);
 const MatMulOps* Avx512Ops(DType type);
+// The AArch64 variants: baseline Advanced SIMD ("neon") and with the ARMv8.2 dot product
+// ("neon_dotprod"); nullptr when not compiled in (non-AArch64 build) or not written for `type`.
+// They do not check the CPU: callers must.
+const MatMulOps* NeonOps(DType type);
+const MatMulOps* NeonDotprodOps(DType type);
 
 // Every variant that this CPU can run for `type`, best last (always starts with the reference).
 // Fills up to 3 entries of `out`, returns the count.

@@ -43,6 +43,7 @@ const VecOps& Selected() {
   static const VecOps* ops = [] {
     const CpuFeatures& f = GetCpuFeatures();
     if (f.avx2 && f.fma && f.f16c && Avx2VecOps() != nullptr) return Avx2VecOps();
+    if (f.neon && NeonVecOps() != nullptr) return NeonVecOps();
     return &ScalarVecOps();
   }();
   return *ops;

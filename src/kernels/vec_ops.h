@@ -1,9 +1,9 @@
 // kernels/vec_ops.h — the vector steps of attention over a KV cache row (F32 or F16 elements).
 //
 // One K or V row of a KV head is shared by the `nq` query heads of its group (grouped-query
-// attention), so each row is loaded and converted once for all of them. The variant (scalar or
-// AVX2+FMA+F16C) is chosen once at first use from platform/cpu_features.h (ODLM_CPU caps it).
-// Pure functions, thread-safe, no allocation.
+// attention), so each row is loaded and converted once for all of them. The variant (scalar,
+// AVX2+FMA+F16C or AArch64 NEON) is chosen once at first use from platform/cpu_features.h (ODLM_CPU
+// caps it). Pure functions, thread-safe, no allocation.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@ struct VecOps {
 };
 const VecOps& ScalarVecOps();
 const VecOps* Avx2VecOps();  // nullptr when not compiled in; callers check the CPU
+const VecOps* NeonVecOps();  // AArch64 Advanced SIMD; nullptr when not compiled in
 }  // namespace internal
 
 }  // namespace odlm::kernels

@@ -41,6 +41,7 @@ TEST(VecOpsTest, VariantsMatchScalarAndFloat64) {
   std::vector<const VecOps*> variants = {&ScalarVecOps()};
   const CpuFeatures& f = GetCpuFeatures();
   if (f.avx2 && f.fma && f.f16c && Avx2VecOps() != nullptr) variants.push_back(Avx2VecOps());
+  if (f.neon && NeonVecOps() != nullptr) variants.push_back(NeonVecOps());
   std::printf("  %zu variant(s)\n", variants.size());
   for (int hd : {8, 40, 64, 128, 256, 264}) {
     for (int nq : {1, 3, 8}) {

@@ -57,6 +57,8 @@ CpuFeatures Detect() {
       f = CpuFeatures();
     } else if (std::strcmp(cap, "avx2") == 0) {
       f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = false;
+    } else if (std::strcmp(cap, "neon") == 0) {
+      f.dotprod = false;
     }
   }
   return f;

@@ -1,8 +1,9 @@
 // platform/cpu_features.h — what the CPU we run on can do, detected once.
 //
 // Kernels pick their variant from this at start-up, so one x86-64 binary runs on machines with
-// and without AVX-512. ODLM_CPU=scalar|avx2|avx512 (environment) caps the detected level, for tests
-// and benchmarks of each variant on one machine.
+// and without AVX-512. ODLM_CPU=scalar|avx2|avx512 (x86) or scalar|neon|dotprod
+// (AArch64; neon = Advanced SIMD without the dot product) in the environment caps the detected
+// level, for tests and benchmarks of each variant on one machine.
 #pragma once
 
 #include <string>
