@@ -171,6 +171,66 @@ TEST_F(ContextMemoryTest, RecomputeOfAnySubsetOfChunksReproducesTheKv) {
   }
 }
 
+// A restore that reads some chunks and recomputes the others (overlapped, as planned from the cost
+// model) gives the resident KV: bit-exact for the chunks read (compression off), within float
+// tolerance for the chunks recomputed; the next call's logits agree.
+TEST_F(ContextMemoryTest, RestoreMixingReadsAndRecomputeMatchesResident) {
+  auto engine = OpenEngine(DType::kF32);
+  auto ref = Memory(KvPolicy::kResident, 0, false, true, 0.5, engine.get());
+  ContextMemoryOptions o;
+  o.policy = KvPolicy::kLlms;
+  o.budget_bytes = 1;  // nothing stays in memory: every chunk is read or recomputed
+  o.swap_dir = dir_.string();
+  o.compress = false;
+  o.measure_costs = false;
+  // Per file reads cost 1 s, a recompute pass 0.5 s + 1 s per chunk: of 10 missing chunks the
+  // planner recomputes the first 5 while it reads the other 5 (max(5.5, 5) beats any other split).
+  o.cost_model = {.read_fixed_s = 1,
+                  .read_s_per_byte = 1e-12,
+                  .recompute_fixed_s = 0.5,
+                  .recompute_s_per_chunk = 1};
+  auto opened = ContextMemory::Open(engine.get(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ContextMemory& m = **opened;
+  const std::vector<int32_t> history = Tokens(150, 4);  // 10 chunks, the last one partial
+  Call(*ref, "a", history, engine.get());
+  Call(m, "a", history, engine.get());
+  EXPECT_EQ(m.stats().stored_bytes, 0);
+  auto sr = ref->Acquire("a");
+  auto sm = m.Acquire("a");
+  ASSERT_TRUE(sr.ok() && sm.ok());
+  const RestoreInfo info = m.last_restore();
+  EXPECT_EQ(info.chunks_recomputed, 5);
+  EXPECT_EQ(info.chunks_read, 5);
+  EXPECT_EQ(info.chunks_resident, 0);
+  KvCache& a = (*sr)->kv();
+  KvCache& b = (*sm)->kv();
+  ASSERT_EQ(a.n_chunks(), 10);
+  ASSERT_EQ(b.n_chunks(), 10);
+  for (int64_t c = 0; c < 10; ++c) {
+    const int64_t rows = std::min<int64_t>(16, 150 - c * 16);
+    const auto* x = reinterpret_cast<const float*>(a.chunk_data(c));
+    const auto* y = reinterpret_cast<const float*>(b.chunk_data(c));
+    for (int64_t p = 0; p < 2 * 2; ++p) {  // [2][n_layer] planes of [16, 64]
+      const int64_t at = p * 16 * 64;
+      if (c >= info.chunks_recomputed) {  // read from disk: the very bytes
+        ASSERT_EQ(std::memcmp(x + at, y + at, rows * 64 * 4), 0) << "chunk " << c;
+        continue;
+      }
+      for (int64_t i = 0; i < rows * 64; ++i) {
+        ASSERT_NEAR(x[at + i], y[at + i], 1e-4 + 1e-4 * std::abs(x[at + i])) << "chunk " << c;
+      }
+    }
+  }
+  std::vector<float> la, lb;
+  const std::vector<int32_t> next = Tokens(3, 5);
+  ASSERT_TRUE(engine->Eval(**sr, next, false, &la).ok());
+  ASSERT_TRUE(engine->Eval(**sm, next, false, &lb).ok());
+  EXPECT_LT(MaxAbsDiff(la, lb), 1e-3);
+  EXPECT_TRUE(ref->Release("a").ok());
+  EXPECT_TRUE(m.Release("a").ok());
+}
+
 TEST_F(ContextMemoryTest, BudgetHoldsAfterEveryStepForEveryPolicy) {
   auto ref = Memory(KvPolicy::kResident, 0, false, true);
   RunTrace(*ref, 0);

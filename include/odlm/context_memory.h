@@ -60,6 +60,8 @@ struct ContextMemoryOptions {
   std::string swap_dir;            // "": no disk (llms then recomputes evicted chunks)
   double compression_ratio = 0.5;  // llms: target size as a fraction of all-8-bit
   bool compress = true;            // llms: false keeps chunks as raw fp16 (bit-exact restore)
+  int32_t keep_sink_chunks = 1;    // llms: first chunks (attention sinks) always 8-bit
+  int32_t keep_recent_chunks = 1;  // llms: newest chunks always 8-bit
   bool direct_io = true;           // read swap files with O_DIRECT where possible
   bool measure_costs = true;       // time reads and recompute at Open (else `cost_model`)
   RestoreCostModel cost_model;     // used when measure_costs is false

@@ -2,7 +2,9 @@
 // decompressed, the rest read and recomputed in parallel as planned), and on release fold the
 // attention received into tolerance, compress changed chunks and write them ahead of time.
 #include <algorithm>
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "base/check.h"
 #include "base/logging.h"
@@ -33,66 +35,93 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
   RETURN_IF_ERROR(kv.Reserve(n));
   CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
   std::vector<MissingChunk> missing;
+  std::vector<int32_t> resident;
   for (int32_t i = 0; i < static_cast<int32_t>(c.chunks.size()); ++i) {
     Chunk& ch = c.chunks[i];
     ch.last_use = clock_;
-    if (!ch.mem) {
+    if (ch.mem) {
+      resident.push_back(i);
+    } else {
       missing.push_back(
           {i, ch.on_disk && store_ != nullptr, shape_.compressed_bytes(ch.disk_level) + 64});
     }
   }
   const RestorePlan plan = PlanRestore(missing, cost_);
   info->predicted_s = plan.predicted_s;
-  // Reads run on their own thread while this one decompresses and recomputes the prefix.
+  // A helper thread reads the planned files and decodes each straight into its KV chunk, then
+  // helps decode resident chunks; this thread decodes resident chunks and recomputes the planned
+  // prefix meanwhile. Every chunk is written by exactly one of them; recompute reads only chunks
+  // before the first read one (resident chunks are decoded before it starts).
   std::vector<std::vector<uint8_t>> payloads(plan.read.size());
   std::vector<Status> read_status(plan.read.size());
   std::vector<ChunkFileId> ids;
   for (int32_t idx : plan.read) ids.push_back(DiskId(c, idx));
-  auto reads = std::async(std::launch::async, [&] {
+  std::atomic<size_t> next_resident{0}, resident_done{0};
+  auto decode_resident = [&] {
+    for (size_t r; (r = next_resident.fetch_add(1)) < resident.size();) {
+      const Chunk& ch = c.chunks[resident[r]];
+      DecompressKvChunk(shape_, ch.level,
+                        {ch.mem.get(), static_cast<size_t>(shape_.compressed_bytes(ch.level))},
+                        ch.n_valid, kv.chunk_data(resident[r]));
+      resident_done.fetch_add(1);
+    }
+  };
+  const std::vector<int32_t>& tokens = c.session->tokens();
+  auto helper = std::async(std::launch::async, [&] {
     for (size_t i = 0; i < ids.size(); ++i) {
+      const int32_t idx = plan.read[i];
+      const Chunk& ch = c.chunks[idx];
       payloads[i].resize(shape_.compressed_bytes(static_cast<KvLevel>(ids[i].level)));
       read_status[i] = store_->Read(ids[i], payloads[i]);
+      // The file must also hold exactly these tokens (a context rewritten since is stale).
+      const int64_t end = static_cast<int64_t>(idx) * shape_.chunk_tokens + ch.n_valid;
+      const uint64_t want = TokenPrefixHash({tokens.data(), static_cast<size_t>(end)});
+      if (read_status[i].ok() && (ids[i].token_hash != want || ch.disk_valid != ch.n_valid)) {
+        read_status[i] = DataLossError("chunk file of context '" + c.key + "' chunk " +
+                                       std::to_string(idx) + " was computed from other tokens");
+      }
+      if (read_status[i].ok()) {
+        DecompressKvChunk(shape_, ch.disk_level, payloads[i], ch.n_valid, kv.chunk_data(idx));
+      }
     }
+    decode_resident();
   });
-  for (int32_t i = 0; i < static_cast<int32_t>(c.chunks.size()); ++i) {
-    Chunk& ch = c.chunks[i];
-    if (!ch.mem) continue;
-    DecompressKvChunk(shape_, ch.level,
-                      {ch.mem.get(), static_cast<size_t>(shape_.compressed_bytes(ch.level))},
-                      ch.n_valid, kv.chunk_data(i));
-    info->chunks_resident++;
-  }
+  decode_resident();
+  // Recompute reads the KV of every earlier chunk: wait until the resident ones are decoded (at
+  // most the helper's last one is still running).
+  while (resident_done.load() < resident.size()) std::this_thread::yield();
   Status rc = RecomputeChunks(c, plan.recompute_first);
-  reads.wait();
+  helper.wait();
   RETURN_IF_ERROR(rc);
+  info->chunks_resident = static_cast<int64_t>(resident.size());
   info->chunks_recomputed += static_cast<int64_t>(plan.recompute_first.size());
   std::vector<int32_t> after = plan.recompute_after;
+  int64_t keep_bytes = 0;
   for (size_t i = 0; i < plan.read.size(); ++i) {
-    const int32_t idx = plan.read[i];
-    Chunk& ch = c.chunks[idx];
-    // The file must also hold exactly these tokens (a context rewritten since is stale).
-    const int64_t end = static_cast<int64_t>(idx) * shape_.chunk_tokens + ch.n_valid;
-    const uint64_t want = TokenPrefixHash({c.session->tokens().data(), static_cast<size_t>(end)});
-    if (read_status[i].ok() && (ids[i].token_hash != want || ch.disk_valid != ch.n_valid)) {
-      read_status[i] = DataLossError("chunk file of context '" + c.key + "' chunk " +
-                                     std::to_string(idx) + " was computed from other tokens");
-    }
     if (!read_status[i].ok()) {
       LOG(WARNING) << read_status[i].ToString();
-      ch.on_disk = false;
+      c.chunks[plan.read[i]].on_disk = false;
       info->chunks_corrupt++;
-      after.push_back(idx);
+      after.push_back(plan.read[i]);
       continue;
     }
-    DecompressKvChunk(shape_, ch.disk_level, payloads[i], ch.n_valid, kv.chunk_data(idx));
     info->chunks_read++;
-    // Keep the bytes resident when the budget has room for them (evicting unpinned chunks).
-    if (MakeRoom(static_cast<int64_t>(payloads[i].size()))) {
-      ch.level = ch.disk_level;
-      ch.mem.reset(new uint8_t[payloads[i].size()]);
-      std::copy(payloads[i].begin(), payloads[i].end(), ch.mem.get());
-      ch.dirty = false;
-    }
+    keep_bytes += static_cast<int64_t>(payloads[i].size());
+  }
+  // Keep the bytes read resident when the budget has room for them (evicting unpinned chunks in
+  // LCTRU order once for all of them; if not all fit, as many as do).
+  const bool all_fit = keep_bytes > 0 && MakeRoom(keep_bytes);
+  int64_t stored = all_fit ? 0 : StoredBytesLocked();
+  for (size_t i = 0; i < plan.read.size(); ++i) {
+    if (!read_status[i].ok()) continue;
+    const int64_t size = static_cast<int64_t>(payloads[i].size());
+    if (!all_fit && options_.budget_bytes > 0 && stored + size > options_.budget_bytes) continue;
+    stored += size;
+    Chunk& ch = c.chunks[plan.read[i]];
+    ch.level = ch.disk_level;
+    ch.mem.reset(new uint8_t[size]);
+    std::copy(payloads[i].begin(), payloads[i].end(), ch.mem.get());
+    ch.dirty = false;
   }
   std::sort(after.begin(), after.end());
   RETURN_IF_ERROR(RecomputeChunks(c, after));
@@ -139,7 +168,13 @@ Status ContextMemory::ReleaseLlms(Context& c) {
       importance[i] = ChunkImportance({c.recv_sum.data() + b, static_cast<size_t>(e - b)},
                                       {c.recv_count.data() + b, static_cast<size_t>(e - b)});
     }
-    target = ChooseKvLevels(importance, options_.compression_ratio, shape_);
+    // Attention sinks and the newest tokens stay precise whatever attention they got so far.
+    const std::unique_ptr<bool[]> keep(new bool[n_chunks]());
+    for (int64_t i = 0; i < n_chunks; ++i) {
+      keep[i] = i < options_.keep_sink_chunks || i >= n_chunks - options_.keep_recent_chunks;
+    }
+    target = ChooseKvLevels(importance, options_.compression_ratio, shape_,
+                            {keep.get(), static_cast<size_t>(n_chunks)});
   }
   auto bits = [](KvLevel l) { return l == KvLevel::kRaw ? 64 : KvLevelBits(l); };
   bool wrote = false;

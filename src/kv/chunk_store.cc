@@ -17,7 +17,7 @@ namespace odlm {
 namespace {
 
 constexpr char kMagic[4] = {'O', 'K', 'V', 'C'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: row-major chunk layout (kv_quant.h)
 constexpr int64_t kHeaderBytes = 64;
 constexpr int64_t kAlign = 4096;
 

@@ -5,22 +5,37 @@
 #include <cmath>
 #include <cstring>
 
+#include <vector>
+
 #include "base/check.h"
+#include "kv/kv_quant_rows.h"
+#include "platform/cpu_features.h"
 #include "tensor/half.h"
 
 namespace odlm {
 namespace {
 
-int64_t CodeBytes(int64_t n, int bits) { return (n * bits + 7) / 8; }
+using kv_internal::KRowParams;
 
-int64_t KGroupBytes(const KvChunkShape& s, int bits) { return 4 + CodeBytes(s.chunk_tokens, bits); }
+constexpr int32_t kBlock = 32;  // channels per code block (and per V group)
 
-int64_t VRowBytes(const KvChunkShape& s, int bits) {
+int64_t BlockBytes(int32_t n, int bits) { return (static_cast<int64_t>(n) * bits + 7) / 8; }
+
+// Bytes of one row of kv_dim packed codes.
+int64_t CodeRowBytes(int32_t kv_dim, int bits) {
   int64_t bytes = 0;
-  for (int32_t g = 0; g < s.kv_dim; g += kKvValueGroup) {
-    bytes += 4 + CodeBytes(std::min(kKvValueGroup, s.kv_dim - g), bits);
-  }
+  for (int32_t b = 0; b < kv_dim; b += kBlock)
+    bytes += BlockBytes(std::min(kBlock, kv_dim - b), bits);
   return bytes;
+}
+
+int32_t Groups(int32_t kv_dim) { return (kv_dim + kKvValueGroup - 1) / kKvValueGroup; }
+
+int64_t KPlaneBytes(const KvChunkShape& s, int bits) {
+  return 4LL * s.kv_dim + s.chunk_tokens * CodeRowBytes(s.kv_dim, bits);
+}
+int64_t VRowBytes(const KvChunkShape& s, int bits) {
+  return 4LL * Groups(s.kv_dim) + CodeRowBytes(s.kv_dim, bits);
 }
 
 // Reads element i of a working row (F16 or F32).
@@ -44,59 +59,149 @@ inline void Store(DType type, uint8_t* base, int64_t i, float v) {
   }
 }
 
-// Quantizes n values x[0], x[stride], ... (element indices into a working plane) into
-// [f16 scale][f16 min][codes]; returns the bytes written.
-int64_t QuantizeGroup(DType type, const uint8_t* plane, int64_t first, int64_t stride, int64_t n,
-                      int bits, uint8_t* out) {
-  float lo = INFINITY, hi = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = Load(type, plane, first + i * stride);
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-  if (n == 0) lo = hi = 0.0f;
+// The f16 scale and minimum of a group with values in [lo, hi], and the float reciprocal of the
+// scale the codes are computed with (against the f16-rounded values the decoder will see).
+struct GroupParams {
+  uint16_t scale_h = 0, min_h = 0;
+  float scale = 0, min = 0, inv = 0;
+};
+
+GroupParams MakeParams(float lo, float hi, int bits) {
+  GroupParams g;
+  if (!(lo <= hi)) lo = hi = 0.0f;  // empty group
   const int max_code = (1 << bits) - 1;
-  // The decoder sees the f16-rounded minimum and scale: quantize against exactly those.
-  const uint16_t min_h = FloatToHalf(lo);
-  const float min_f = HalfToFloat(min_h);
-  const float range = hi - min_f;
-  uint16_t scale_h = FloatToHalf(range > 0 ? range / max_code : 0.0f);
-  float scale_f = HalfToFloat(scale_h);
+  g.min_h = FloatToHalf(lo);
+  g.min = HalfToFloat(g.min_h);
+  const float range = hi - g.min;
+  g.scale_h = FloatToHalf(range > 0 ? range / max_code : 0.0f);
+  g.scale = HalfToFloat(g.scale_h);
   // f16 rounding down could push the top code past max_code: nudge the scale up one ulp.
-  if (scale_f > 0 && range / scale_f > max_code + 0.5f) scale_h = FloatToHalf(scale_f * 1.001f);
-  scale_f = HalfToFloat(scale_h);
-  std::memcpy(out, &scale_h, 2);
-  std::memcpy(out + 2, &min_h, 2);
-  uint8_t* codes = out + 4;
-  const int64_t code_bytes = CodeBytes(n, bits);
-  std::memset(codes, 0, code_bytes);
-  const float inv = scale_f > 0 ? 1.0f / scale_f : 0.0f;
-  const int per_byte = 8 / bits;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = Load(type, plane, first + i * stride);
-    int q = static_cast<int>(std::lround((v - min_f) * inv));
-    q = std::clamp(q, 0, max_code);
-    codes[i / per_byte] |= static_cast<uint8_t>(q << ((i % per_byte) * bits));
-  }
-  return 4 + code_bytes;
+  if (g.scale > 0 && range / g.scale > max_code + 0.5f) g.scale_h = FloatToHalf(g.scale * 1.001f);
+  g.scale = HalfToFloat(g.scale_h);
+  g.inv = g.scale > 0 ? 1.0f / g.scale : 0.0f;
+  return g;
 }
 
-int64_t DequantizeGroup(DType type, const uint8_t* in, int64_t n, int bits, uint8_t* plane,
-                        int64_t first, int64_t stride) {
-  uint16_t scale_h, min_h;
-  std::memcpy(&scale_h, in, 2);
-  std::memcpy(&min_h, in + 2, 2);
-  const float scale = HalfToFloat(scale_h), min_f = HalfToFloat(min_h);
-  const uint8_t* codes = in + 4;
-  const int per_byte = 8 / bits, mask = (1 << bits) - 1;
-  for (int64_t i = 0; i < n; ++i) {
-    const int q = (codes[i / per_byte] >> ((i % per_byte) * bits)) & mask;
-    Store(type, plane, first + i * stride, min_f + scale * static_cast<float>(q));
+inline int Code(float v, const GroupParams& g, int bits) {
+  return std::clamp(static_cast<int>(std::lround((v - g.min) * g.inv)), 0, (1 << bits) - 1);
+}
+
+// Packs codes q[0..kv_dim) into one code row (layout in kv_quant.h).
+void PackRow(const uint8_t* q, int32_t kv_dim, int bits, uint8_t* out) {
+  for (int32_t b = 0; b < kv_dim; b += kBlock) {
+    const int32_t n = std::min(kBlock, kv_dim - b);
+    const int64_t stride = BlockBytes(n, bits);
+    std::memset(out, 0, stride);
+    for (int32_t i = 0; i < n; ++i) {
+      out[i % stride] |= static_cast<uint8_t>(q[b + i] << ((i / stride) * bits));
+    }
+    out += stride;
   }
-  return 4 + CodeBytes(n, bits);
+}
+
+inline int Unpack(const uint8_t* block, int64_t stride, int32_t i, int bits) {
+  return (block[i % stride] >> ((i / stride) * bits)) & ((1 << bits) - 1);
+}
+
+struct Decoders {
+  kv_internal::DecodeKRowFn k = kv_internal::DecodeKRowPortable;
+  kv_internal::DecodeVRowFn v = kv_internal::DecodeVRowPortable;
+  bool simd = false;
+};
+
+const Decoders& BestDecoders() {
+  static const Decoders d = [] {
+    Decoders r;
+#if defined(ODLM_KV_HAVE_AVX2)
+    const CpuFeatures& f = GetCpuFeatures();
+    if (f.avx2 && f.f16c) {
+      r.k = kv_internal::DecodeKRowAvx2;
+      r.v = kv_internal::DecodeVRowAvx2;
+      r.simd = true;
+    }
+#endif
+    return r;
+  }();
+  return d;
+}
+
+void Decompress(const KvChunkShape& s, KvLevel level, std::span<const uint8_t> in, int32_t n_valid,
+                void* working, const Decoders& dec) {
+  CHECK_EQ(static_cast<int64_t>(in.size()), s.compressed_bytes(level));
+  CHECK(n_valid >= 0 && n_valid <= s.chunk_tokens);
+  auto* dst = static_cast<uint8_t*>(working);
+  if (level == KvLevel::kRaw) {
+    std::memcpy(dst, in.data(), in.size());
+    return;
+  }
+  const int bits = KvLevelBits(level);
+  const int64_t elem = s.type == DType::kF16 ? 2 : 4;
+  const int64_t row_bytes = s.kv_dim * elem;
+  const int64_t plane_bytes = s.chunk_tokens * row_bytes;
+  const int64_t code_row = CodeRowBytes(s.kv_dim, bits), v_row = VRowBytes(s, bits);
+  const bool simd = dec.simd && s.kv_dim % kBlock == 0;
+  const auto decode_k = simd ? dec.k : kv_internal::DecodeKRowPortable;
+  const auto decode_v = simd ? dec.v : kv_internal::DecodeVRowPortable;
+  std::vector<float> params(2 * static_cast<size_t>(s.kv_dim));  // [2][kv_dim]: scale, min
+  const KRowParams kp{params.data(), params.data() + s.kv_dim};
+  const uint8_t* p = in.data();
+  for (int32_t l = 0; l < s.n_layer; ++l) {
+    uint8_t* k = dst + l * plane_bytes;
+    uint8_t* v = dst + (s.n_layer + l) * plane_bytes;
+    for (int32_t i = 0; i < 2 * s.kv_dim; ++i) {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      params[i] = HalfToFloat(h);
+    }
+    const uint8_t* codes = p + 4LL * s.kv_dim;
+    for (int32_t t = 0; t < n_valid; ++t) {
+      decode_k(kp, codes + t * code_row, bits, s.kv_dim, s.type, k + t * row_bytes);
+    }
+    p += KPlaneBytes(s, bits);
+    for (int32_t t = 0; t < n_valid; ++t) {
+      decode_v(p + t * v_row, bits, s.kv_dim, s.type, v + t * row_bytes);
+    }
+    p += s.chunk_tokens * v_row;
+    std::memset(k + n_valid * row_bytes, 0, (s.chunk_tokens - n_valid) * row_bytes);
+    std::memset(v + n_valid * row_bytes, 0, (s.chunk_tokens - n_valid) * row_bytes);
+  }
 }
 
 }  // namespace
+
+namespace kv_internal {
+
+void DecodeKRowPortable(const KRowParams& p, const uint8_t* codes, int bits, int32_t kv_dim,
+                        DType type, uint8_t* out) {
+  for (int32_t b = 0; b < kv_dim; b += kBlock) {
+    const int32_t n = std::min(kBlock, kv_dim - b);
+    const int64_t stride = BlockBytes(n, bits);
+    for (int32_t i = 0; i < n; ++i) {
+      const float q = static_cast<float>(Unpack(codes, stride, i, bits));
+      Store(type, out, b + i, p.min[b + i] + p.scale[b + i] * q);
+    }
+    codes += stride;
+  }
+}
+
+void DecodeVRowPortable(const uint8_t* row, int bits, int32_t kv_dim, DType type, uint8_t* out) {
+  const int32_t n_groups = Groups(kv_dim);
+  const uint8_t* codes = row + 4 * n_groups;
+  for (int32_t g = 0; g < n_groups; ++g) {
+    uint16_t sh, mh;
+    std::memcpy(&sh, row + 2 * g, 2);
+    std::memcpy(&mh, row + 2 * (n_groups + g), 2);
+    const float scale = HalfToFloat(sh), min = HalfToFloat(mh);
+    const int32_t b = g * kKvValueGroup, n = std::min(kKvValueGroup, kv_dim - b);
+    const int64_t stride = BlockBytes(n, bits);
+    for (int32_t i = 0; i < n; ++i) {
+      Store(type, out, b + i, min + scale * static_cast<float>(Unpack(codes, stride, i, bits)));
+    }
+    codes += stride;
+  }
+}
+
+}  // namespace kv_internal
 
 std::string_view KvLevelName(KvLevel level) {
   switch (level) {
@@ -123,7 +228,7 @@ int64_t KvChunkShape::compressed_bytes(KvLevel level) const {
   if (level == KvLevel::kRaw) return working_bytes();
   const int bits = KvLevelBits(level);
   return static_cast<int64_t>(n_layer) *
-         (kv_dim * KGroupBytes(*this, bits) + chunk_tokens * VRowBytes(*this, bits));
+         (KPlaneBytes(*this, bits) + chunk_tokens * VRowBytes(*this, bits));
 }
 
 void CompressKvChunk(const KvChunkShape& s, KvLevel level, const void* working, int32_t n_valid,
@@ -137,68 +242,75 @@ void CompressKvChunk(const KvChunkShape& s, KvLevel level, const void* working, 
   }
   const int bits = KvLevelBits(level);
   const int64_t elem = s.type == DType::kF16 ? 2 : 4;
-  const int64_t plane_bytes = static_cast<int64_t>(s.chunk_tokens) * s.kv_dim * elem;
-  const int64_t k_group = KGroupBytes(s, bits), v_row = VRowBytes(s, bits);
-  std::memset(out.data(), 0, out.size());  // deterministic bytes (checksums) past short groups
+  const int64_t row_bytes = s.kv_dim * elem;
+  const int64_t plane_bytes = s.chunk_tokens * row_bytes;
+  const int64_t code_row = CodeRowBytes(s.kv_dim, bits);
+  std::memset(out.data(), 0, out.size());  // deterministic bytes (checksums) past n_valid
+  std::vector<float> lo(s.kv_dim), hi(s.kv_dim);
+  std::vector<GroupParams> g(s.kv_dim);
+  std::vector<uint8_t> q(s.kv_dim);
   uint8_t* o = out.data();
   for (int32_t l = 0; l < s.n_layer; ++l) {
     const uint8_t* k = src + l * plane_bytes;
     const uint8_t* v = src + (s.n_layer + l) * plane_bytes;
-    for (int32_t ch = 0; ch < s.kv_dim; ++ch) {  // K: per channel over the valid tokens
-      QuantizeGroup(s.type, k, ch, s.kv_dim, n_valid, bits, o);
-      o += k_group;
-    }
-    for (int32_t t = 0; t < s.chunk_tokens; ++t) {  // V: per token, groups of channels
-      if (t >= n_valid) {
-        std::memset(o, 0, v_row);
-        o += v_row;
-        continue;
-      }
-      for (int32_t g = 0; g < s.kv_dim; g += kKvValueGroup) {
-        o += QuantizeGroup(s.type, v, static_cast<int64_t>(t) * s.kv_dim + g, 1,
-                           std::min(kKvValueGroup, s.kv_dim - g), bits, o);
+    // K: one group per channel over the valid tokens.
+    std::fill(lo.begin(), lo.end(), INFINITY);
+    std::fill(hi.begin(), hi.end(), -INFINITY);
+    for (int32_t t = 0; t < n_valid; ++t) {
+      for (int32_t ch = 0; ch < s.kv_dim; ++ch) {
+        const float x = Load(s.type, k + t * row_bytes, ch);
+        lo[ch] = std::min(lo[ch], x);
+        hi[ch] = std::max(hi[ch], x);
       }
     }
+    for (int32_t ch = 0; ch < s.kv_dim; ++ch) {
+      g[ch] = MakeParams(lo[ch], hi[ch], bits);
+      std::memcpy(o + 2 * ch, &g[ch].scale_h, 2);
+      std::memcpy(o + 2 * (s.kv_dim + ch), &g[ch].min_h, 2);
+    }
+    uint8_t* codes = o + 4LL * s.kv_dim;
+    for (int32_t t = 0; t < n_valid; ++t) {
+      for (int32_t ch = 0; ch < s.kv_dim; ++ch) {
+        q[ch] = static_cast<uint8_t>(Code(Load(s.type, k + t * row_bytes, ch), g[ch], bits));
+      }
+      PackRow(q.data(), s.kv_dim, bits, codes + t * code_row);
+    }
+    o += KPlaneBytes(s, bits);
+    // V: per token, one group per 32 channels.
+    const int32_t n_groups = Groups(s.kv_dim);
+    for (int32_t t = 0; t < n_valid; ++t) {
+      const uint8_t* row = v + t * row_bytes;
+      uint8_t* vo = o + t * VRowBytes(s, bits);
+      for (int32_t gi = 0; gi < n_groups; ++gi) {
+        const int32_t b = gi * kKvValueGroup, n = std::min(kKvValueGroup, s.kv_dim - b);
+        float glo = INFINITY, ghi = -INFINITY;
+        for (int32_t i = 0; i < n; ++i) {
+          const float x = Load(s.type, row, b + i);
+          glo = std::min(glo, x);
+          ghi = std::max(ghi, x);
+        }
+        const GroupParams gp = MakeParams(glo, ghi, bits);
+        std::memcpy(vo + 2 * gi, &gp.scale_h, 2);
+        std::memcpy(vo + 2 * (n_groups + gi), &gp.min_h, 2);
+        for (int32_t i = 0; i < n; ++i) {
+          q[b + i] = static_cast<uint8_t>(Code(Load(s.type, row, b + i), gp, bits));
+        }
+      }
+      PackRow(q.data(), s.kv_dim, bits, vo + 4 * n_groups);
+    }
+    o += s.chunk_tokens * VRowBytes(s, bits);
   }
   CHECK_EQ(o - out.data(), static_cast<int64_t>(out.size()));
 }
 
 void DecompressKvChunk(const KvChunkShape& s, KvLevel level, std::span<const uint8_t> in,
                        int32_t n_valid, void* working) {
-  CHECK_EQ(static_cast<int64_t>(in.size()), s.compressed_bytes(level));
-  CHECK(n_valid >= 0 && n_valid <= s.chunk_tokens);
-  auto* dst = static_cast<uint8_t*>(working);
-  if (level == KvLevel::kRaw) {
-    std::memcpy(dst, in.data(), in.size());
-    return;
-  }
-  const int bits = KvLevelBits(level);
-  const int64_t elem = s.type == DType::kF16 ? 2 : 4;
-  const int64_t plane_bytes = static_cast<int64_t>(s.chunk_tokens) * s.kv_dim * elem;
-  const int64_t k_group = KGroupBytes(s, bits), v_row = VRowBytes(s, bits);
-  const uint8_t* p = in.data();
-  for (int32_t l = 0; l < 2 * s.n_layer; ++l) {
-    std::memset(dst + l * plane_bytes + n_valid * s.kv_dim * elem, 0,
-                (s.chunk_tokens - n_valid) * s.kv_dim * elem);
-  }
-  for (int32_t l = 0; l < s.n_layer; ++l) {
-    uint8_t* k = dst + l * plane_bytes;
-    uint8_t* v = dst + (s.n_layer + l) * plane_bytes;
-    for (int32_t ch = 0; ch < s.kv_dim; ++ch) {
-      DequantizeGroup(s.type, p, n_valid, bits, k, ch, s.kv_dim);
-      p += k_group;
-    }
-    for (int32_t t = 0; t < s.chunk_tokens; ++t) {
-      if (t >= n_valid) {
-        p += v_row;
-        continue;
-      }
-      for (int32_t g = 0; g < s.kv_dim; g += kKvValueGroup) {
-        p += DequantizeGroup(s.type, p, std::min(kKvValueGroup, s.kv_dim - g), bits, v,
-                             static_cast<int64_t>(t) * s.kv_dim + g, 1);
-      }
-    }
-  }
+  Decompress(s, level, in, n_valid, working, BestDecoders());
+}
+
+void DecompressKvChunkPortable(const KvChunkShape& s, KvLevel level, std::span<const uint8_t> in,
+                               int32_t n_valid, void* working) {
+  Decompress(s, level, in, n_valid, working, Decoders{});
 }
 
 }  // namespace odlm

@@ -5,12 +5,22 @@
 // on the shape and the level (never on the values), so budgets can be planned before quantizing.
 //
 // Levels: kRaw keeps the working bytes verbatim (bit-exact, "compression off"); k8 / k4 / k2 store
-// asymmetric group-wise codes (per group: f16 scale, f16 minimum, then `bits`-bit codes packed
-// little-end first). Groups follow the statistics of each tensor: K has outlier *channels*, so K
-// is grouped per channel over the chunk's tokens ([chunk_tokens] values of one channel); V is
-// grouped per token over 32 consecutive channels. Rows past `n_valid` are ignored when quantizing
-// and decode to zero.
+// asymmetric group-wise codes (per group an f16 scale and an f16 minimum; value = min + scale·q).
+// Groups follow the statistics of each tensor: K has outlier *channels*, so K is grouped per
+// channel over the chunk's tokens; V is grouped per token over 32 consecutive channels.
 //
+// Layout per layer (all layers' K and V in order: K0 V0 K1 V1 …), row-major so that decoding
+// streams through the working planes:
+//   K: scale[kv_dim] f16, min[kv_dim] f16, then chunk_tokens code rows
+//   V: chunk_tokens rows of { scale[n_groups] f16, min[n_groups] f16, codes }
+// A code row packs kv_dim codes in blocks of 32 channels; in a block of n channels with
+// `per = 8 / bits` codes per byte, code i sits in byte i % ceil(n / per), bit slot i / ceil(n /
+// per) (for a full 4-bit block: byte j holds channels j and j + 16), so a SIMD decoder unpacks a
+// block with a few shifts and masks. Rows past `n_valid` are ignored when quantizing and decode to
+// zero.
+//
+// Decoding has a portable path and an AVX2+F16C one picked at run time (same arithmetic: the
+// float product and sum are not fused, so both give bit-identical results).
 // Thread-safety: pure functions. Cost: one pass over the chunk.
 #pragma once
 
@@ -47,7 +57,11 @@ void CompressKvChunk(const KvChunkShape& shape, KvLevel level, const void* worki
                      std::span<uint8_t> out);
 
 // Inverse of CompressKvChunk: writes all chunk_tokens rows of `working` (rows past n_valid = 0).
+// Uses the fastest decoder this CPU has.
 void DecompressKvChunk(const KvChunkShape& shape, KvLevel level, std::span<const uint8_t> in,
                        int32_t n_valid, void* working);
+// The portable decoder alone (tests compare the SIMD one against it).
+void DecompressKvChunkPortable(const KvChunkShape& shape, KvLevel level,
+                               std::span<const uint8_t> in, int32_t n_valid, void* working);
 
 }  // namespace odlm

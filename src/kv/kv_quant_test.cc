@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -115,6 +116,37 @@ TEST(KvQuantTest, ConstantGroupsAreExact) {
   CompressKvChunk(s, KvLevel::k2, x.data(), 16, packed);
   DecompressKvChunk(s, KvLevel::k2, packed, 16, y.data());
   EXPECT_EQ(x, y);
+}
+
+// The decoder this CPU uses (SIMD where available) gives the portable decoder's bits exactly, for
+// every level, both working types, full and partial chunks, and a kv_dim with a partial group.
+TEST(KvQuantTest, FastDecoderMatchesPortableBitForBit) {
+  for (DType type : {DType::kF16, DType::kF32}) {
+    for (int32_t kv_dim : {256, 80}) {
+      const KvChunkShape s{.n_layer = 2, .kv_dim = kv_dim, .chunk_tokens = 16, .type = type};
+      const std::vector<float> x = MakeChunk(s, 11);
+      std::vector<uint8_t> working(s.working_bytes());
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (type == DType::kF16) {
+          const uint16_t h = FloatToHalf(x[i]);
+          std::memcpy(working.data() + 2 * i, &h, 2);
+        } else {
+          std::memcpy(working.data() + 4 * i, &x[i], 4);
+        }
+      }
+      for (KvLevel level : {KvLevel::k8, KvLevel::k4, KvLevel::k2}) {
+        for (int32_t n_valid : {16, 7}) {
+          std::vector<uint8_t> packed(s.compressed_bytes(level));
+          CompressKvChunk(s, level, working.data(), n_valid, packed);
+          std::vector<uint8_t> fast(s.working_bytes(), 0xAB), slow(s.working_bytes(), 0xCD);
+          DecompressKvChunk(s, level, packed, n_valid, fast.data());
+          DecompressKvChunkPortable(s, level, packed, n_valid, slow.data());
+          EXPECT_EQ(fast, slow) << KvLevelName(level) << " kv_dim " << kv_dim << " n_valid "
+                                << n_valid << (type == DType::kF16 ? " f16" : " f32");
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

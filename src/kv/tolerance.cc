@@ -20,16 +20,21 @@ double ChunkImportance(std::span<const float> received_sum, std::span<const floa
 }
 
 std::vector<KvLevel> ChooseKvLevels(std::span<const double> importance, double ratio,
-                                    const KvChunkShape& shape) {
+                                    const KvChunkShape& shape, std::span<const bool> keep) {
   const int64_t n = static_cast<int64_t>(importance.size());
+  CHECK(keep.empty() || static_cast<int64_t>(keep.size()) == n);
   std::vector<KvLevel> levels(n, KvLevel::k8);
   if (n == 0 || ratio >= 1.0) return levels;
+  auto kept = [&](int64_t i) { return !keep.empty() && keep[i]; };
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    if (kept(a) != kept(b)) return kept(a);  // kept chunks rank first: always within the top n8
     if (importance[a] != importance[b]) return importance[a] > importance[b];
     return a > b;
   });
+  int64_t n_keep = 0;
+  for (int64_t i = 0; i < n; ++i) n_keep += kept(i);
   // prefix[i]: importance of the i most important chunks.
   std::vector<double> prefix(n + 1, 0.0);
   for (int64_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + importance[order[i]];
@@ -38,9 +43,9 @@ std::vector<KvLevel> ChooseKvLevels(std::span<const double> importance, double r
   const double s2 = static_cast<double>(shape.compressed_bytes(KvLevel::k2));
   const double limit = ratio * s8 * static_cast<double>(n);
   constexpr double e8 = 1.0 / 255, e4 = 1.0 / 15, e2 = 1.0 / 3;
-  int64_t best8 = 0, best4 = 0;
+  int64_t best8 = n_keep, best4 = 0;
   double best_cost = -1, best_bytes = 0;
-  for (int64_t n8 = 0; n8 <= n; ++n8) {
+  for (int64_t n8 = n_keep; n8 <= n; ++n8) {
     for (int64_t n4 = 0; n8 + n4 <= n; ++n4) {
       const int64_t n2 = n - n8 - n4;
       const double bytes = n8 * s8 + n4 * s4 + n2 * s2;

@@ -26,8 +26,11 @@ double ChunkImportance(std::span<const float> received_sum, std::span<const floa
 
 // Levels for chunks with `importance` (any order; ties broken by position, later chunk first so
 // that a context's recent tokens keep precision) under `ratio` of the all-8-bit size. ratio ≥ 1
-// gives all 8-bit; a ratio below the all-2-bit size gives all 2-bit.
+// gives all 8-bit; a ratio below the all-2-bit size gives all 2-bit. Chunks marked in `keep`
+// (empty: none; else one flag per chunk) stay 8-bit whatever their importance — the attention
+// sinks at the start of a context and its most recent tokens — and count against the ratio; if
+// they alone exceed it, they stay 8-bit and every other chunk goes 2-bit.
 std::vector<KvLevel> ChooseKvLevels(std::span<const double> importance, double ratio,
-                                    const KvChunkShape& shape);
+                                    const KvChunkShape& shape, std::span<const bool> keep = {});
 
 }  // namespace odlm

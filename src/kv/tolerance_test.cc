@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 namespace odlm {
@@ -84,6 +85,33 @@ TEST(ToleranceTest, RatioExtremes) {
   const auto levels = ChooseKvLevels(flat, 0.7, kShape);
   EXPECT_GT(Size(levels), 10 * kShape.compressed_bytes(KvLevel::k2));
   EXPECT_LE(Size(levels), 0.7 * 10 * kShape.compressed_bytes(KvLevel::k8));
+}
+
+// Kept chunks (attention sinks, the newest tokens) stay 8-bit even when nobody attends to them;
+// the others share what is left of the ratio, the most attended most precise.
+TEST(ToleranceTest, KeptChunksStayEightBitWithinTheRatio) {
+  std::vector<double> imp(40);
+  for (int i = 0; i < 40; ++i) imp[i] = 1.0 + (i * 7) % 40;
+  imp[0] = imp[39] = 0.0;                              // unattended, but kept
+  const std::unique_ptr<bool[]> keep(new bool[40]());  // std::vector<bool> has no span
+  keep[0] = keep[39] = true;
+  const auto levels = ChooseKvLevels(imp, 0.5, kShape, {keep.get(), 40});
+  EXPECT_EQ(levels[0], KvLevel::k8);
+  EXPECT_EQ(levels[39], KvLevel::k8);
+  EXPECT_LE(Size(levels), 0.5 * 40 * kShape.compressed_bytes(KvLevel::k8));
+  for (int a = 1; a < 39; ++a) {
+    for (int b = 1; b < 39; ++b) {
+      if (imp[a] > imp[b]) EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+    }
+  }
+  // Without the flags the two unattended chunks are the first to lose precision.
+  const auto free_levels = ChooseKvLevels(imp, 0.5, kShape);
+  EXPECT_EQ(free_levels[0], KvLevel::k2);
+  // A ratio too small even for the kept chunks: they stay 8-bit, the rest 2-bit.
+  const auto tiny = ChooseKvLevels(imp, 0.01, kShape, {keep.get(), 40});
+  EXPECT_EQ(tiny[0], KvLevel::k8);
+  EXPECT_EQ(tiny[39], KvLevel::k8);
+  EXPECT_EQ(std::count(tiny.begin(), tiny.end(), KvLevel::k2), 38);
 }
 
 }  // namespace

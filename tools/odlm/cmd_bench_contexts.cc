@@ -18,13 +18,15 @@
 #include "command.h"
 #include "common_options.h"
 #include "odlm/context_memory.h"
+#include "platform/file_util.h"
 
 namespace odlm::cli {
 namespace {
 
 struct PolicyResult {
   std::string name;
-  std::vector<double> latency_ms;
+  std::vector<double> latency_ms;          // call start → first token's logits
+  std::vector<double> restore_ms;          // call start → KV restored (Acquire alone)
   std::vector<std::vector<float>> logits;  // per call: last token's row
   double nll = 0;                          // of the prompts' tokens (teacher forced)
   int64_t nll_n = 0;
@@ -48,6 +50,82 @@ double Kl(const std::vector<float>& a, const std::vector<float>& b) {
   return kl;
 }
 
+struct BarGroup {
+  std::string name;            // a policy
+  std::vector<double> values;  // one per series, > 0 (ms)
+};
+
+// A grouped bar chart with a log-scale y axis (milliseconds), one group per policy.
+Status WriteBarChartSvg(const std::string& path, const std::string& title,
+                        const std::vector<std::string>& series,
+                        const std::vector<BarGroup>& groups) {
+  const char* colors[] = {"#1f77b4", "#aec7e8", "#d62728", "#ff9896", "#2ca02c", "#98df8a"};
+  const double w = 760, h = 420, left = 70, right = 20, top = 50, bottom = 60;
+  double lo = 1e30, hi = 0;
+  for (const BarGroup& g : groups) {
+    for (double v : g.values) lo = std::min(lo, std::max(v, 1e-3)), hi = std::max(hi, v);
+  }
+  const double d_lo = std::floor(std::log10(std::max(lo, 1e-3))), d_hi = std::ceil(std::log10(hi));
+  const double span = std::max(1.0, d_hi - d_lo);
+  auto y_of = [&](double v) {
+    return top + (h - top - bottom) * (1 - (std::log10(std::max(v, 1e-3)) - d_lo) / span);
+  };
+  std::string o;
+  char buf[512];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(buf, sizeof(buf), fmt, args...);
+    o += buf;
+  };
+  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+      "fill=\"white\"/>\n",
+      w, h);
+  add("<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", w / 2,
+      title.c_str());
+  for (double d = d_lo; d <= d_lo + span + 1e-9; d += 1) {
+    const double y = y_of(std::pow(10.0, d));
+    add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
+        w - right, y, y);
+    add("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g ms</text>\n", left - 6, y + 4,
+        std::pow(10.0, d));
+  }
+  const double group_w = (w - left - right) / std::max<size_t>(1, groups.size());
+  const double bar_w = group_w * 0.8 / std::max<size_t>(1, series.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const double x0 = left + g * group_w + group_w * 0.1;
+    for (size_t k = 0; k < groups[g].values.size() && k < series.size(); ++k) {
+      const double v = groups[g].values[k], y = y_of(v);
+      add("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+          x0 + k * bar_w, y, bar_w - 1, h - bottom - y, colors[k % 6]);
+      add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.0f</text>\n",
+          x0 + (k + 0.5) * bar_w, y - 3, v);
+    }
+    add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", x0 + group_w * 0.4,
+        h - bottom + 16, groups[g].name.c_str());
+  }
+  for (size_t k = 0; k < series.size(); ++k) {
+    add("<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n", left + k * 150.0,
+        h - 22, colors[k % 6]);
+    add("<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", left + k * 150.0 + 14, h - 13,
+        series[k].c_str());
+  }
+  o += "</svg>\n";
+  return WriteFileAtomically(path, o);
+}
+
+struct Summary {
+  double mean = 0, p99 = 0;
+};
+
+Summary Summarize(std::vector<double> v) {
+  Summary s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  for (double x : v) s.mean += x / static_cast<double>(v.size());
+  s.p99 = v[std::min<size_t>(v.size() - 1, static_cast<size_t>(0.99 * v.size()))];
+  return s;
+}
+
 int RunBenchContexts(int argc, char** argv) {
   CLI::App app("Context-switch benchmark of the KV memory policies on a synthetic call trace.",
                argv[0]);
@@ -58,6 +136,7 @@ int RunBenchContexts(int argc, char** argv) {
   std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
   bool quick = false;
   uint64_t seed = 1;
+  std::string svg_path;
   AddModelOptions(app, &model);
   app.add_option("--contexts", contexts, "contexts")->check(CLI::Range(1, 1000));
   app.add_option("--calls", calls, "calls in the trace")->check(CLI::Range(1, 100000));
@@ -71,6 +150,7 @@ int RunBenchContexts(int argc, char** argv) {
   app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)");
   app.add_option("--policies", policies_arg, "comma list (default all four)");
   app.add_option("--seed", seed, "trace seed");
+  app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
   app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
   if (quick) contexts = 4, calls = 16, min_tokens = 64, max_tokens = 256;
@@ -176,6 +256,7 @@ int RunBenchContexts(int argc, char** argv) {
       const std::string key = "ctx" + std::to_string(trace[i]);
       const double t0 = Seconds();
       auto s = (*mem)->Acquire(key);
+      const double t_restored = Seconds();
       Status st = s.ok() ? engine->Eval(**s, prompts[i], true, &logits) : s.status();
       const double t1 = Seconds();
       if (st.ok()) st = (*mem)->Release(key);
@@ -184,6 +265,7 @@ int RunBenchContexts(int argc, char** argv) {
         return kExitFailure;
       }
       r.latency_ms.push_back((t1 - t0) * 1e3);
+      r.restore_ms.push_back((t_restored - t0) * 1e3);
       r.logits.emplace_back(logits.end() - n_vocab, logits.end());
       for (int j = 0; j + 1 < prompt; ++j) {  // teacher-forced NLL of the prompt's own tokens
         const float* row = logits.data() + static_cast<int64_t>(j) * n_vocab;
@@ -206,19 +288,34 @@ int RunBenchContexts(int argc, char** argv) {
   const PolicyResult& ref = results[0];
   const double ref_ppl = std::exp(ref.nll / std::max<int64_t>(1, ref.nll_n));
   std::printf(
-      "\n| policy | mean switch ms | p99 ms | MiB read | MiB written | peak stored MiB | "
-      "next-token KL vs resident | ppl vs resident |\n|---|---|---|---|---|---|---|---|\n");
+      "\n| policy | mean switch ms | p99 ms | mean restore ms | p99 restore ms | MiB read | MiB "
+      "written | peak stored MiB | next-token KL vs resident | ppl vs resident |\n"
+      "|---|---|---|---|---|---|---|---|---|---|\n");
+  std::vector<BarGroup> bars;
   for (const PolicyResult& r : results) {
-    std::vector<double> l = r.latency_ms;
-    std::sort(l.begin(), l.end());
-    double mean = 0, kl = 0;
-    for (double x : l) mean += x / l.size();
-    for (size_t i = 0; i < r.logits.size(); ++i) kl += Kl(ref.logits[i], r.logits[i]) / l.size();
-    const double p99 = l[std::min<size_t>(l.size() - 1, static_cast<size_t>(0.99 * l.size()))];
+    const Summary sw = Summarize(r.latency_ms), rs = Summarize(r.restore_ms);
+    double kl = 0;
+    for (size_t i = 0; i < r.logits.size(); ++i) kl += Kl(ref.logits[i], r.logits[i]);
+    kl /= static_cast<double>(std::max<size_t>(1, r.logits.size()));
     const double ppl = std::exp(r.nll / std::max<int64_t>(1, r.nll_n));
-    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n", r.name.c_str(),
-                mean, p99, r.stats.bytes_read / 1048576.0, r.stats.bytes_written / 1048576.0,
-                r.stats.peak_stored_bytes / 1048576.0, kl, 100 * (ppl / ref_ppl - 1));
+    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
+                r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99, r.stats.bytes_read / 1048576.0,
+                r.stats.bytes_written / 1048576.0, r.stats.peak_stored_bytes / 1048576.0, kl,
+                100 * (ppl / ref_ppl - 1));
+    bars.push_back({r.name, {sw.mean, sw.p99, rs.mean, rs.p99}});
+  }
+  if (!svg_path.empty()) {
+    const std::string title = std::to_string(contexts) + " contexts, " +
+                              std::to_string(total_tokens) + " tokens, " + std::to_string(calls) +
+                              " calls (" + choice + "), budget " +
+                              std::to_string(static_cast<int>(100 * budget_frac)) + "% of fp16 KV";
+    const Status st = WriteBarChartSvg(
+        svg_path, title, {"mean switch", "p99 switch", "mean restore", "p99 restore"}, bars);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+      return kExitFailure;
+    }
+    std::printf("\nplot: %s\n", svg_path.c_str());
   }
   return kExitOk;
 }
