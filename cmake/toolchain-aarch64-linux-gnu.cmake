@@ -10,7 +10,9 @@ set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# Packages may come from the host too: the cross build uses only arch-independent ones
+# (nlohmann_json, header-only, for tests/); GoogleTest is built from source (CMakeLists.txt).
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 # ctest and gtest_discover_tests run target binaries through qemu. QEMU_CPU in the environment
 # picks the emulated core (e.g. cortex-a53: no dot product; max: with it).
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu)
