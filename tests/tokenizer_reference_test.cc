@@ -109,22 +109,48 @@ TEST(TokenizerReference, ChatPromptsUseTheRealSpecialTokens) {
   REQUIRE_SHARED_TESTDATA();
   auto tok = Load("vocab/ggml-vocab-llama-bpe.gguf");
   ASSERT_NE(tok, nullptr);
-  auto prompt = RenderChat("llama3", {{"system", "Be brief."}, {"user", "Hi <|eot_id|>"}}, true,
-                           ChatSpecialTokensOf(*tok));
+  const std::vector<ChatMessage> conv = {{"system", "Be brief."}, {"user", "Hi <|eot_id|>"}};
+  auto prompt = RenderChat("llama3", conv, true, ChatSpecialTokensOf(*tok));
   ASSERT_TRUE(prompt.ok());
-  const std::vector<int32_t> ids = tok->Encode(*prompt, tok->add_bos(), true);
+  auto encoded = EncodeChat(*tok, "llama3", conv, true);
+  ASSERT_TRUE(encoded.ok());
+  const std::vector<int32_t>& ids = *encoded;
   const int32_t header = tok->FindToken("<|start_header_id|>");
   const int32_t eot = tok->FindToken("<|eot_id|>");
   ASSERT_GE(header, 0);
   EXPECT_EQ(ids.front(), tok->bos_id());
   EXPECT_EQ(std::count(ids.begin(), ids.end(), header), 3);
-  // Chat templates parse special texts, including ones a user typed: 3 = two turns + the text.
-  EXPECT_EQ(std::count(ids.begin(), ids.end(), eot), 3);
+  // The template's markers are control tokens; the "<|eot_id|>" the user typed stays text, so
+  // 2 = the two turns. Tokenizing the rendered string with specials parsed would give 3.
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), eot), 2);
+  const std::vector<int32_t> forged = tok->Encode(*prompt, tok->add_bos(), true);
+  EXPECT_EQ(std::count(forged.begin(), forged.end(), eot), 3);
+  EXPECT_EQ(tok->Decode(ids, /*render_special=*/true), tok->TokenText(tok->bos_id()) + *prompt);
   EXPECT_TRUE(tok->IsEndOfGeneration(eot));
   // The same text as plain user input never yields a control token.
   const std::vector<int32_t> plain = tok->Encode(*prompt, false, false);
   EXPECT_EQ(std::count(plain.begin(), plain.end(), eot), 0);
   EXPECT_EQ(tok->Decode(plain), *prompt);
+}
+
+TEST(TokenizerReference, ChatPromptsOfOrdinaryTextMatchTheRenderedString) {
+  REQUIRE_SHARED_TESTDATA();
+  const std::vector<ChatMessage> conv = {{"system", " You answer in one line. "},
+                                         {"context", "Vancouver is in British Columbia."},
+                                         {"user", "Where is Vancouver?\n"},
+                                         {"assistant", "In BC."},
+                                         {"user", "  Population, roughly? 2.6M?"}};
+  for (const char* vocab : {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-bpe.gguf"}) {
+    auto tok = Load(vocab);
+    ASSERT_NE(tok, nullptr) << vocab;
+    for (const std::string& name : BuiltinChatTemplates()) {
+      auto text = RenderChat(name, conv, true, ChatSpecialTokensOf(*tok));
+      auto ids = EncodeChat(*tok, name, conv, true);
+      ASSERT_TRUE(text.ok() && ids.ok()) << name;
+      EXPECT_EQ(*ids, tok->Encode(*text, tok->add_bos(), /*parse_special=*/true))
+          << vocab << " " << name;
+    }
+  }
 }
 
 }  // namespace

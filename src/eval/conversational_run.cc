@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "base/check.h"
+
 namespace odlm::eval {
 namespace {
 
@@ -22,7 +24,7 @@ StatusOr<std::vector<std::vector<std::string>>> RunDialogs(const std::vector<Dia
   for (const auto& d : dialogs) max_turns = std::max(max_turns, d.questions.size());
   for (size_t t = 0; t < max_turns; ++t) {
     std::vector<size_t> who;
-    std::vector<std::string> prompts;
+    std::vector<QaPrompt> prompts;
     auto flush = [&]() -> Status {
       if (prompts.empty()) return Status::Ok();
       std::vector<std::string> out = answerer(prompts);
@@ -63,19 +65,19 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-std::string BuildCodiPrompt(std::string_view context, const std::vector<QaExchange>& history,
-                            std::string_view question) {
-  std::string p;
-  p.reserve(context.size() + 64 * (history.size() + 1));
-  p += "[CONTEXT]";
-  p += context;
-  p += "[/CONTEXT]";
+QaPrompt BuildCodiPrompt(std::string_view context, const std::vector<QaExchange>& history,
+                         std::string_view question) {
+  QaPrompt p;
+  p.messages.reserve(2 * history.size() + 2);
+  p.messages.push_back({"context", std::string(context)});
   for (const auto& h : history) {
-    p += " [USER]" + h.question + "[/USER] [AGENT]" + h.answer + "[/AGENT]";
+    p.messages.push_back({"user", h.question});
+    p.messages.push_back({"assistant", h.answer});
   }
-  p += " [USER]";
-  p += question;
-  p += "[/USER] [AGENT]";
+  p.messages.push_back({"user", std::string(question)});
+  auto text = RenderChat("codi", p.messages, /*add_generation_prompt=*/true);
+  CHECK(text.ok());  // a built-in template and known roles
+  p.text = std::move(text).value();
   return p;
 }
 

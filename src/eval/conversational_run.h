@@ -9,7 +9,9 @@
 // dialog that has one, in batches of at most `max_batch` prompts from different dialogs, so with
 // pred history each turn sees the answers of the wave before.
 // The answerer is any callable; the engine hook is an Answerer that generates, per prompt, the
-// AGENT text (stopping at "[/AGENT]"). Its raw outputs go through CleanAnswer.
+// AGENT text (stopping at "[/AGENT]"). Its raw outputs go through CleanAnswer. A prompt comes as
+// messages (the "codi" chat template's roles) so the engine hook tokenizes it with EncodeChat
+// (tokenizer/chat_template.h): dataset text is plain text, never a control token.
 // Thread-safety: the functions are reentrant; the answerer is called from the calling thread only.
 #pragma once
 
@@ -21,21 +23,29 @@
 #include "base/status.h"
 #include "eval/coqa.h"
 #include "eval/quac.h"
+#include "tokenizer/chat_template.h"
 
 namespace odlm::eval {
 
 enum class HistoryMode { kGold, kPred };
 
+// One question's prompt: the conversation, and its rendering with the "codi" template (the
+// prompt text above; for display and tests; tokenize `messages` with EncodeChat, not `text`).
+struct QaPrompt {
+  std::vector<ChatMessage> messages;  // context, then user / assistant turns, ending with user
+  std::string text;
+};
+
 // Given prompts, returns one answer text per prompt, in order.
-using Answerer = std::function<std::vector<std::string>(const std::vector<std::string>& prompts)>;
+using Answerer = std::function<std::vector<std::string>(const std::vector<QaPrompt>& prompts)>;
 
 struct QaExchange {
   std::string question;
   std::string answer;
 };
 
-std::string BuildCodiPrompt(std::string_view context, const std::vector<QaExchange>& history,
-                            std::string_view question);
+QaPrompt BuildCodiPrompt(std::string_view context, const std::vector<QaExchange>& history,
+                         std::string_view question);
 
 // The answer part of a model output: up to the first "[/AGENT]" (or "[USER]" / "[/USER]", should
 // the model run on), whitespace-trimmed.

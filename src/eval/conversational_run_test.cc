@@ -19,10 +19,20 @@ CoqaDataset TwoStories() {
 }
 
 TEST(CodiPrompt, RoleFormatWithHistory) {
-  EXPECT_EQ(BuildCodiPrompt("Doc.", {}, "Q1?"), "[CONTEXT]Doc.[/CONTEXT] [USER]Q1?[/USER] [AGENT]");
-  EXPECT_EQ(BuildCodiPrompt("Doc.", {{"Q1?", "A1"}, {"Q2?", "A2"}}, "Q3?"),
+  EXPECT_EQ(BuildCodiPrompt("Doc.", {}, "Q1?").text,
+            "[CONTEXT]Doc.[/CONTEXT] [USER]Q1?[/USER] [AGENT]");
+  const QaPrompt p = BuildCodiPrompt("Doc.", {{"Q1?", "A1"}, {"Q2?", "A2"}}, "Q3?");
+  EXPECT_EQ(p.text,
             "[CONTEXT]Doc.[/CONTEXT] [USER]Q1?[/USER] [AGENT]A1[/AGENT] [USER]Q2?[/USER] "
             "[AGENT]A2[/AGENT] [USER]Q3?[/USER] [AGENT]");
+  // The messages the engine hook tokenizes (EncodeChat), in order.
+  ASSERT_EQ(p.messages.size(), 6u);
+  EXPECT_EQ(p.messages[0].role, "context");
+  EXPECT_EQ(p.messages[0].content, "Doc.");
+  EXPECT_EQ(p.messages[4].role, "assistant");
+  EXPECT_EQ(p.messages[4].content, "A2");
+  EXPECT_EQ(p.messages[5].role, "user");
+  EXPECT_EQ(p.messages[5].content, "Q3?");
 }
 
 TEST(CodiPrompt, CleanAnswerStopsAtTheClosingTag) {
@@ -33,8 +43,9 @@ TEST(CodiPrompt, CleanAnswerStopsAtTheClosingTag) {
 
 TEST(ConversationalRun, GoldHistoryUsesReferencesAndBatchesAcrossDialogs) {
   std::vector<std::vector<std::string>> calls;
-  Answerer fake = [&](const std::vector<std::string>& prompts) {
-    calls.push_back(prompts);
+  Answerer fake = [&](const std::vector<QaPrompt>& prompts) {
+    calls.emplace_back();
+    for (const QaPrompt& p : prompts) calls.back().push_back(p.text);
     std::vector<std::string> out;
     for (size_t i = 0; i < prompts.size(); ++i)
       out.push_back("ans" + std::to_string(i) + "[/AGENT]");
@@ -59,9 +70,9 @@ TEST(ConversationalRun, GoldHistoryUsesReferencesAndBatchesAcrossDialogs) {
 TEST(ConversationalRun, PredHistoryFeedsBackTheModelsAnswersAndRespectsMaxBatch) {
   std::vector<size_t> batch_sizes;
   std::string last_prompt;
-  Answerer fake = [&](const std::vector<std::string>& prompts) {
+  Answerer fake = [&](const std::vector<QaPrompt>& prompts) {
     batch_sizes.push_back(prompts.size());
-    last_prompt = prompts.back();
+    last_prompt = prompts.back().text;
     return std::vector<std::string>(prompts.size(), " a bicycle ");
   };
   auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kPred, 1});
@@ -71,7 +82,7 @@ TEST(ConversationalRun, PredHistoryFeedsBackTheModelsAnswersAndRespectsMaxBatch)
 }
 
 TEST(ConversationalRun, WrongAnswerCountIsAnError) {
-  Answerer broken = [](const std::vector<std::string>&) { return std::vector<std::string>{}; };
+  Answerer broken = [](const std::vector<QaPrompt>&) { return std::vector<std::string>{}; };
   auto preds = RunCoqa(TwoStories(), broken, {});
   ASSERT_FALSE(preds.ok());
   EXPECT_NE(preds.status().message().find("returned 0 answers for 2 prompts"), std::string::npos);
@@ -88,11 +99,11 @@ TEST(ConversationalRun, QuacPredictionsScoreAsTheAnswererIntended) {
                        {{"A_q#0", "Which car?", {"red car"}, "red car", "x", "y"},
                         {"A_q#1", "A dog?", {"CANNOTANSWER"}, "CANNOTANSWER", "x", "n"}}});
   // An oracle answerer keyed on the question: the predictions must score F1 100.
-  Answerer oracle = [](const std::vector<std::string>& prompts) {
+  Answerer oracle = [](const std::vector<QaPrompt>& prompts) {
     std::vector<std::string> out;
     for (const auto& p : prompts) {
-      out.push_back(p.find("A dog?[/USER] [AGENT]") != std::string::npos ? "CANNOTANSWER"
-                                                                         : "red car");
+      out.push_back(p.text.find("A dog?[/USER] [AGENT]") != std::string::npos ? "CANNOTANSWER"
+                                                                              : "red car");
     }
     return out;
   };

@@ -38,10 +38,7 @@ StatusOr<std::vector<int32_t>> PromptRenderer::Tokens(
   std::vector<odlm::ChatMessage> conv;
   conv.reserve(messages.size());
   for (const auto& m : messages) conv.push_back({m.role, m.content});
-  const Tokenizer& tok = engine.tokenizer();
-  ASSIGN_OR_RETURN(std::string text, RenderChat(template_, conv, /*add_generation_prompt=*/true,
-                                                ChatSpecialTokensOf(tok)));
-  return tok.Encode(text, tok.add_bos(), /*parse_special=*/true);
+  return EncodeChat(engine.tokenizer(), template_, conv, /*add_generation_prompt=*/true);
 }
 
 }  // namespace odlm::server

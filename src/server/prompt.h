@@ -18,9 +18,9 @@ class PromptRenderer {
   // `override_name` empty: detect from the model. InvalidArgument for an unknown override.
   static StatusOr<PromptRenderer> Create(const Engine& engine, const std::string& override_name);
 
-  // Tokens of the conversation, ending with the assistant's turn opened (BOS as the model wants).
-  // The rendered text is tokenized with special tokens parsed, so a control-token text typed
-  // inside a message (e.g. "<|im_end|>") also becomes that token: known limitation.
+  // Tokens of the conversation, ending with the assistant's turn opened (BOS as the model wants):
+  // EncodeChat, so message content is plain text and a control-token text typed inside a message
+  // (e.g. "<|im_end|>") stays text; only the template's own markers are control tokens.
   StatusOr<std::vector<int32_t>> Tokens(const Engine& engine,
                                         const std::vector<ChatMessage>& messages) const;
   const std::string& template_name() const { return template_; }

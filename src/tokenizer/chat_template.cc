@@ -1,4 +1,7 @@
 // tokenizer/chat_template.cc — the built-in chat formats (see chat_template.h for the choices).
+//
+// Each template writes a list of segments, never one string: template text and message content
+// stay apart until EncodeChat tokenizes them (content without special-token parsing).
 #include "tokenizer/chat_template.h"
 
 #include "tokenizer/tokenizer.h"
@@ -6,37 +9,89 @@
 namespace odlm {
 namespace {
 
-std::string Trim(std::string_view s) {
-  const char* ws = " \t\n\r\f\v";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return "";
-  const size_t e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
-}
+constexpr std::string_view kSpace = " \t\n\r\f\v";
 
 bool Contains(std::string_view s, std::string_view what) {
   return s.find(what) != std::string_view::npos;
 }
 
+// Rendered text under construction: adjacent pieces of the same kind are joined, empty ones
+// dropped, so template text between two contents is always one segment.
+class Text {
+ public:
+  Text& T(std::string_view s) { return Add(s, false); }  // template text
+  Text& C(std::string_view s) { return Add(s, true); }   // message content
+  Text& Add(const Text& other) {
+    for (const ChatSegment& s : other.segs_) Add(s.text, s.content);
+    return *this;
+  }
+  bool empty() const { return segs_.empty(); }
+  // The text with surrounding whitespace removed, across segment boundaries.
+  Text Trimmed() const {
+    Text t = *this;
+    auto& v = t.segs_;
+    while (!v.empty()) {
+      const size_t b = v.front().text.find_first_not_of(kSpace);
+      if (b != std::string::npos) {
+        v.front().text.erase(0, b);
+        break;
+      }
+      v.erase(v.begin());
+    }
+    while (!v.empty()) {
+      const size_t e = v.back().text.find_last_not_of(kSpace);
+      if (e != std::string::npos) {
+        v.back().text.erase(e + 1);
+        break;
+      }
+      v.pop_back();
+    }
+    return t;
+  }
+  std::vector<ChatSegment> Take() { return std::move(segs_); }
+
+ private:
+  Text& Add(std::string_view s, bool content) {
+    if (s.empty()) return *this;
+    if (!segs_.empty() && segs_.back().content == content) {
+      segs_.back().text += s;
+    } else {
+      segs_.push_back({std::string(s), content});
+    }
+    return *this;
+  }
+  std::vector<ChatSegment> segs_;
+};
+
+Text Content(std::string_view s) { return Text().C(s); }
+
+struct Turn {
+  std::string role;  // user | assistant
+  Text content;
+};
+
 // The system turn of templates that fold system and context messages together, and the user /
 // assistant turns in order.
 struct Folded {
-  std::string system;  // "" when there are no system or context messages
-  std::vector<ChatMessage> turns;
+  Text system;  // empty when there are no system or context messages (or all are empty)
+  std::vector<Turn> turns;
 };
 
 Folded Fold(const std::vector<ChatMessage>& messages) {
   Folded f;
-  std::vector<std::string> parts;
+  std::vector<Text> parts;
   for (const ChatMessage& m : messages) {
-    if (m.role == "system") parts.push_back(m.content);
+    if (m.role == "system") parts.push_back(Content(m.content));
   }
   for (const ChatMessage& m : messages) {
-    if (m.role == "context") parts.push_back("Context:\n" + m.content);
+    if (m.role == "context") parts.push_back(Text().T("Context:\n").C(m.content));
   }
-  for (const std::string& p : parts) f.system += (f.system.empty() ? "" : "\n\n") + p;
+  for (const Text& p : parts) {
+    if (!f.system.empty()) f.system.T("\n\n");
+    f.system.Add(p);
+  }
   for (const ChatMessage& m : messages) {
-    if (m.role == "user" || m.role == "assistant") f.turns.push_back(m);
+    if (m.role == "user" || m.role == "assistant") f.turns.push_back({m.role, Content(m.content)});
   }
   return f;
 }
@@ -55,116 +110,115 @@ Status CheckRoles(const std::vector<ChatMessage>& messages) {
 // Prefixes the folded system text to the first user turn (templates without a system role).
 void FoldIntoFirstUser(Folded* f, bool trim) {
   if (f->system.empty()) return;
-  for (ChatMessage& m : f->turns) {
+  for (Turn& m : f->turns) {
     if (m.role == "user") {
-      m.content = f->system + "\n\n" + (trim ? Trim(m.content) : m.content);
-      f->system.clear();
+      Text merged = f->system;
+      merged.T("\n\n").Add(trim ? m.content.Trimmed() : m.content);
+      m.content = std::move(merged);
+      f->system = Text();
       return;
     }
   }
-  f->turns.insert(f->turns.begin(), ChatMessage{"user", f->system});
-  f->system.clear();
+  f->turns.insert(f->turns.begin(), Turn{"user", f->system});
+  f->system = Text();
 }
 
-std::string RenderLlama2(Folded f, bool gen, const ChatSpecialTokens& t) {
-  std::string out;
+Text RenderLlama2(const Folded& f, const ChatSpecialTokens& t) {
+  Text out;
   bool first = true;
-  for (const ChatMessage& m : f.turns) {
+  for (const Turn& m : f.turns) {
     if (m.role == "user") {
-      std::string content = Trim(m.content);
+      out.T(first ? "" : t.bos).T("[INST] ");
       if (first && !f.system.empty()) {
-        content = "<<SYS>>\n" + Trim(f.system) + "\n<</SYS>>\n\n" + content;
+        out.T("<<SYS>>\n").Add(f.system.Trimmed()).T("\n<</SYS>>\n\n");
       }
-      out += (first ? "" : t.bos) + "[INST] " + content + " [/INST]";
+      out.Add(m.content.Trimmed()).T(" [/INST]");
       first = false;
     } else {
-      out += " " + Trim(m.content) + " " + t.eos;
+      out.T(" ").Add(m.content.Trimmed()).T(" ").T(t.eos);
     }
   }
-  if (first && !f.system.empty())
-    out += "[INST] <<SYS>>\n" + Trim(f.system) + "\n<</SYS>>\n\n [/INST]";
-  (void)gen;  // the reply follows "[/INST]" directly
-  return out;
-}
-
-std::string RenderLlama3(const Folded& f, bool gen) {
-  auto turn = [](const std::string& role, const std::string& content) {
-    return "<|start_header_id|>" + role + "<|end_header_id|>\n\n" + Trim(content) + "<|eot_id|>";
-  };
-  std::string out;
-  if (!f.system.empty()) out += turn("system", f.system);
-  for (const ChatMessage& m : f.turns) out += turn(m.role, m.content);
-  if (gen) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
-}
-
-std::string RenderChatml(const Folded& f, bool gen) {
-  std::string out;
-  if (!f.system.empty()) out += "<|im_start|>system\n" + f.system + "<|im_end|>\n";
-  for (const ChatMessage& m : f.turns) {
-    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+  if (first && !f.system.empty()) {
+    out.T("[INST] <<SYS>>\n").Add(f.system.Trimmed()).T("\n<</SYS>>\n\n [/INST]");
   }
-  if (gen) out += "<|im_start|>assistant\n";
+  // The reply follows "[/INST]" directly: no generation prompt.
   return out;
 }
 
-std::string RenderPhi3(const Folded& f, bool gen) {
-  std::string out;
-  if (!f.system.empty()) out += "<|system|>\n" + f.system + "<|end|>\n";
-  for (const ChatMessage& m : f.turns) out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
-  if (gen) out += "<|assistant|>\n";
+Text RenderLlama3(const Folded& f, bool gen) {
+  Text out;
+  auto turn = [&out](std::string_view role, const Text& content) {
+    out.T("<|start_header_id|>").T(role).T("<|end_header_id|>\n\n");
+    out.Add(content.Trimmed()).T("<|eot_id|>");
+  };
+  if (!f.system.empty()) turn("system", f.system);
+  for (const Turn& m : f.turns) turn(m.role, m.content);
+  if (gen) out.T("<|start_header_id|>assistant<|end_header_id|>\n\n");
   return out;
 }
 
-std::string RenderZephyr(const Folded& f, bool gen, const ChatSpecialTokens& t) {
-  std::string out;
-  if (!f.system.empty()) out += "<|system|>\n" + f.system + t.eos + "\n";
-  for (const ChatMessage& m : f.turns) out += "<|" + m.role + "|>\n" + m.content + t.eos + "\n";
-  if (gen) out += "<|assistant|>\n";
+Text RenderChatml(const Folded& f, bool gen) {
+  Text out;
+  if (!f.system.empty()) out.T("<|im_start|>system\n").Add(f.system).T("<|im_end|>\n");
+  for (const Turn& m : f.turns) {
+    out.T("<|im_start|>").T(m.role).T("\n").Add(m.content).T("<|im_end|>\n");
+  }
+  if (gen) out.T("<|im_start|>assistant\n");
   return out;
 }
 
-std::string RenderGemma(Folded f, bool gen) {
+Text RenderPhi3(const Folded& f, bool gen) {
+  Text out;
+  if (!f.system.empty()) out.T("<|system|>\n").Add(f.system).T("<|end|>\n");
+  for (const Turn& m : f.turns) out.T("<|").T(m.role).T("|>\n").Add(m.content).T("<|end|>\n");
+  if (gen) out.T("<|assistant|>\n");
+  return out;
+}
+
+Text RenderZephyr(const Folded& f, bool gen, const ChatSpecialTokens& t) {
+  Text out;
+  if (!f.system.empty()) out.T("<|system|>\n").Add(f.system).T(t.eos).T("\n");
+  for (const Turn& m : f.turns) out.T("<|").T(m.role).T("|>\n").Add(m.content).T(t.eos).T("\n");
+  if (gen) out.T("<|assistant|>\n");
+  return out;
+}
+
+Text RenderGemma(Folded f, bool gen) {
   FoldIntoFirstUser(&f, /*trim=*/true);
-  std::string out;
-  for (const ChatMessage& m : f.turns) {
-    out += "<start_of_turn>" + std::string(m.role == "user" ? "user" : "model") + "\n" +
-           Trim(m.content) + "<end_of_turn>\n";
+  Text out;
+  for (const Turn& m : f.turns) {
+    out.T("<start_of_turn>").T(m.role == "user" ? "user" : "model").T("\n");
+    out.Add(m.content.Trimmed()).T("<end_of_turn>\n");
   }
-  if (gen) out += "<start_of_turn>model\n";
+  if (gen) out.T("<start_of_turn>model\n");
   return out;
 }
 
-std::string RenderMistral(Folded f, bool gen, const ChatSpecialTokens& t) {
+Text RenderMistral(Folded f, const ChatSpecialTokens& t) {
   FoldIntoFirstUser(&f, /*trim=*/false);
-  std::string out;
-  for (const ChatMessage& m : f.turns) {
+  Text out;
+  for (const Turn& m : f.turns) {
     if (m.role == "user") {
-      out += "[INST] " + m.content + " [/INST]";
+      out.T("[INST] ").Add(m.content).T(" [/INST]");
     } else {
-      out += m.content + t.eos;
+      out.Add(m.content).T(t.eos);
     }
   }
-  (void)gen;  // the reply follows "[/INST]" directly
+  // The reply follows "[/INST]" directly: no generation prompt.
   return out;
 }
 
-std::string RenderCodi(const std::vector<ChatMessage>& messages, bool gen) {
-  std::string out;
-  auto block = [&out](const char* tag, const std::string& content) {
-    if (!out.empty()) out += " ";
-    out += std::string("[") + tag + "]" + content + "[/" + tag + "]";
-  };
+Text RenderCodi(const std::vector<ChatMessage>& messages, bool gen) {
+  Text out;
+  bool first = true;
   for (const ChatMessage& m : messages) {
-    if (m.role == "system" || m.role == "context") {
-      block("CONTEXT", m.content);
-    } else if (m.role == "user") {
-      block("USER", m.content);
-    } else {
-      block("AGENT", m.content);
-    }
+    const char* tag = m.role == "system" || m.role == "context" ? "CONTEXT"
+                      : m.role == "user"                        ? "USER"
+                                                                : "AGENT";
+    out.T(first ? "" : " ").T("[").T(tag).T("]").C(m.content).T("[/").T(tag).T("]");
+    first = false;
   }
-  if (gen) out += out.empty() ? "[AGENT]" : " [AGENT]";
+  if (gen) out.T(first ? "[AGENT]" : " [AGENT]");
   return out;
 }
 
@@ -183,22 +237,47 @@ const std::vector<std::string>& BuiltinChatTemplates() {
   return kNames;
 }
 
-StatusOr<std::string> RenderChat(std::string_view name, const std::vector<ChatMessage>& messages,
-                                 bool gen, const ChatSpecialTokens& tokens) {
+StatusOr<std::vector<ChatSegment>> RenderChatSegments(std::string_view name,
+                                                      const std::vector<ChatMessage>& messages,
+                                                      bool gen, const ChatSpecialTokens& tokens) {
   RETURN_IF_ERROR(CheckRoles(messages));
-  if (name == "codi") return RenderCodi(messages, gen);
+  if (name == "codi") return RenderCodi(messages, gen).Take();
   Folded f = Fold(messages);
-  if (name == "llama2") return RenderLlama2(std::move(f), gen, tokens);
-  if (name == "llama3") return RenderLlama3(f, gen);
-  if (name == "chatml") return RenderChatml(f, gen);
-  if (name == "phi3") return RenderPhi3(f, gen);
-  if (name == "gemma") return RenderGemma(std::move(f), gen);
-  if (name == "mistral") return RenderMistral(std::move(f), gen, tokens);
-  if (name == "zephyr") return RenderZephyr(f, gen, tokens);
+  if (name == "llama2") return RenderLlama2(f, tokens).Take();
+  if (name == "llama3") return RenderLlama3(f, gen).Take();
+  if (name == "chatml") return RenderChatml(f, gen).Take();
+  if (name == "phi3") return RenderPhi3(f, gen).Take();
+  if (name == "gemma") return RenderGemma(std::move(f), gen).Take();
+  if (name == "mistral") return RenderMistral(std::move(f), tokens).Take();
+  if (name == "zephyr") return RenderZephyr(f, gen, tokens).Take();
   std::string known;
   for (const std::string& n : BuiltinChatTemplates()) known += (known.empty() ? "" : ", ") + n;
   return NotFoundError("chat template '" + std::string(name) +
                        "' is not built in (built in: " + known + ")");
+}
+
+StatusOr<std::string> RenderChat(std::string_view name, const std::vector<ChatMessage>& messages,
+                                 bool gen, const ChatSpecialTokens& tokens) {
+  ASSIGN_OR_RETURN(std::vector<ChatSegment> segments,
+                   RenderChatSegments(name, messages, gen, tokens));
+  std::string out;
+  for (const ChatSegment& s : segments) out += s.text;
+  return out;
+}
+
+StatusOr<std::vector<int32_t>> EncodeChat(const Tokenizer& tokenizer, std::string_view name,
+                                          const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt) {
+  const ChatSpecialTokens special = ChatSpecialTokensOf(tokenizer);
+  ASSIGN_OR_RETURN(std::vector<ChatSegment> segments,
+                   RenderChatSegments(name, messages, add_generation_prompt, special));
+  std::vector<TextSegment> parts;
+  parts.reserve(segments.size());
+  for (const ChatSegment& s : segments) parts.push_back({s.text, /*parse_special=*/!s.content});
+  // A template that writes the BOS text itself gets no second BOS.
+  const bool has_bos = !segments.empty() && !segments.front().content && !special.bos.empty() &&
+                       segments.front().text.rfind(special.bos, 0) == 0;
+  return tokenizer.EncodeSegments(parts, tokenizer.add_bos() && !has_bos);
 }
 
 std::string DetectChatTemplate(std::string_view j) {

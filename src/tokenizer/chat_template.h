@@ -6,10 +6,16 @@
 // A model's own Jinja template (`tokenizer.chat_template`) is recognized by its distinctive
 // markers (DetectChatTemplate); the caller warns and falls back when it is not recognized.
 //
+// Prompt tokens come from EncodeChat, the one way every caller (server, `odlm chat`, eval) turns a
+// conversation into tokens: the template is rendered as segments, its own text tokenized with
+// special tokens parsed and message content as plain text, so a message that contains
+// "<|im_end|>", "</s>" or "[INST]" cannot forge a turn. RenderChat's string is for display only;
+// tokenizing it with parse_special would reopen that hole.
+//
 // Roles: "system", "user", "assistant", and "context" (a grounding document). Choices made here:
-// - The rendered text never starts with the BOS token: the caller adds it when tokenizing
-//   (Tokenizer::Encode with add_bos = tokenizer.add_bos(), parse_special = true). BOS/EOS inside
-//   the conversation (llama2's "</s><s>", zephyr's "</s>") are rendered as text.
+// - The rendered text never starts with the BOS token: EncodeChat adds it as the tokenizer wants.
+//   BOS/EOS inside the conversation (llama2's "</s><s>", zephyr's "</s>") are template text.
+// - The "Context:\n" label and the blank lines that join folded messages are template text.
 // - Context messages: "codi" renders each as its own [CONTEXT] block where it occurs (and a system
 //   message as a [CONTEXT] block too). Every other template folds the system messages and then all
 //   context messages, each introduced by "Context:\n", joined by blank lines, into one system turn
@@ -20,6 +26,7 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +53,35 @@ ChatSpecialTokens ChatSpecialTokensOf(const Tokenizer& tokenizer);
 // The names RenderChat accepts, in a stable order.
 const std::vector<std::string>& BuiltinChatTemplates();
 
+// One piece of a rendered conversation: the template's own text (role markers, separators,
+// BOS/EOS texts) or text taken from a message (content = true). Adjacent pieces are of different
+// kinds and none is empty.
+struct ChatSegment {
+  std::string text;
+  bool content = false;
+};
+
 // Renders `messages` with the built-in template `template_name`; with add_generation_prompt, ends
 // with the header that starts the assistant's reply. NotFound for an unknown template name,
 // InvalidArgument naming the message index for an unknown role.
+StatusOr<std::vector<ChatSegment>> RenderChatSegments(std::string_view template_name,
+                                                      const std::vector<ChatMessage>& messages,
+                                                      bool add_generation_prompt,
+                                                      const ChatSpecialTokens& tokens = {});
+// The concatenated segments, for display and logs (errors as RenderChatSegments).
 StatusOr<std::string> RenderChat(std::string_view template_name,
                                  const std::vector<ChatMessage>& messages,
                                  bool add_generation_prompt, const ChatSpecialTokens& tokens = {});
+
+// The prompt tokens of `messages` (Tokenizer::EncodeSegments): BOS first when the tokenizer adds
+// one and the template does not write it, template text with special tokens parsed, content as
+// plain text. For content holding no control-token text the ids equal Encode(RenderChat(…), …,
+// parse_special = true). Uses the tokenizer's BOS/EOS texts (ChatSpecialTokensOf). Errors as
+// RenderChatSegments. Cost: one render plus one Encode of the text.
+StatusOr<std::vector<int32_t>> EncodeChat(const Tokenizer& tokenizer,
+                                          std::string_view template_name,
+                                          const std::vector<ChatMessage>& messages,
+                                          bool add_generation_prompt);
 
 // The built-in template a Jinja chat template corresponds to ("llama2", "llama3", "chatml",
 // "phi3", "gemma", "mistral", "zephyr", "codi"), or "" when none is recognized.

@@ -3,6 +3,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "gguf/gguf_reader.h"
 #include "tokenizer/unicode.h"
@@ -269,11 +270,45 @@ std::vector<Tokenizer::Fragment> Tokenizer::Partition(std::string_view text,
 
 std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_bos,
                                        bool parse_special) const {
+  return EncodeFragments(Partition(text, parse_special), text.size(), add_bos);
+}
+
+std::vector<int32_t> Tokenizer::EncodeSegments(const std::vector<TextSegment>& segments,
+                                               bool add_bos) const {
+  std::vector<Fragment> parts;
+  size_t text_size = 0;
+  for (const TextSegment& s : segments) {
+    for (const Fragment& f : Partition(s.text, s.parse_special)) parts.push_back(f);
+    text_size += s.text.size();
+  }
+  // Raw fragments meet only at a segment boundary (Partition never emits two in a row): join
+  // them so merging sees the same stretches as in the concatenated text.
+  std::deque<std::string> joined;  // owns the joined texts; a deque keeps views into it valid
+  std::vector<Fragment> fragments;
+  for (size_t i = 0; i < parts.size();) {
+    size_t j = i + 1;
+    if (parts[i].token < 0) {
+      while (j < parts.size() && parts[j].token < 0) ++j;
+    }
+    if (j == i + 1) {
+      fragments.push_back(parts[i]);
+    } else {
+      std::string& text = joined.emplace_back();
+      for (size_t k = i; k < j; ++k) text += parts[k].text;
+      fragments.push_back({text, -1});
+    }
+    i = j;
+  }
+  return EncodeFragments(fragments, text_size, add_bos);
+}
+
+std::vector<int32_t> Tokenizer::EncodeFragments(const std::vector<Fragment>& fragments,
+                                                size_t text_size, bool add_bos) const {
   std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 2);
+  out.reserve(text_size / 3 + 2);
   if (add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
   bool prev_special = true;
-  for (const Fragment& f : Partition(text, parse_special)) {
+  for (const Fragment& f : fragments) {
     if (f.token >= 0) {
       out.push_back(f.token);
       prev_special = true;

@@ -30,6 +30,13 @@ namespace odlm {
 
 class GgufFile;
 
+// A stretch of text for Tokenizer::EncodeSegments and whether control/unknown token texts inside
+// it become those tokens (true for a chat template's own text, false for message content).
+struct TextSegment {
+  std::string_view text;
+  bool parse_special = false;
+};
+
 class Tokenizer {
  public:
   // Reads the vocabulary of `file` (vocabulary-only files too) and builds the tokenizer.
@@ -41,6 +48,14 @@ class Tokenizer {
   // Token ids of `text`: BOS first when add_bos and the model has one (EOS is never added).
   // parse_special: match control/unknown token texts as whole tokens (see the file comment).
   std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool parse_special) const;
+
+  // Token ids of the concatenated segments: special-token texts are matched inside each segment
+  // by its own parse_special (never across a boundary), and the raw text between matches is
+  // merged as one stretch even where it crosses a boundary. So a control token can come only from
+  // a parse_special segment, and when no other segment holds a control/unknown token text the ids
+  // equal Encode(concatenation, add_bos, true). Same cost as Encode plus one copy of the raw text
+  // that crosses a boundary.
+  std::vector<int32_t> EncodeSegments(const std::vector<TextSegment>& segments, bool add_bos) const;
 
   // The text of a whole sequence: the concatenated pieces, control tokens rendered as nothing
   // (as their text with render_special), unknown tokens as " ⁇ ", ids outside the vocabulary
@@ -85,6 +100,9 @@ class Tokenizer {
     int32_t token = -1;
   };
   std::vector<Fragment> Partition(std::string_view text, bool parse_special) const;
+  // Ids of partitioned text: special tokens as they are, each raw fragment merged.
+  std::vector<int32_t> EncodeFragments(const std::vector<Fragment>& fragments, size_t text_size,
+                                       bool add_bos) const;
   void EncodeSpm(std::string_view text, std::vector<int32_t>* out) const;
   void EncodeSpmSegment(std::string_view text, std::vector<int32_t>* out) const;
   void EncodeBpePiece(std::string_view piece, std::vector<int32_t>* out) const;

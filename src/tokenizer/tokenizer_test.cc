@@ -81,6 +81,27 @@ TEST(SpmTokenizer, SpecialTokensOnlyWhenAsked) {
   EXPECT_EQ(tok->Decode({1, kSpmFirst + 12}), "hello");
 }
 
+TEST(SpmTokenizer, EncodeSegmentsJoinsRawTextAcrossBoundaries) {
+  auto tok = SpmTokenizer();
+  // "he" + "llo world" merge as one stretch: the same ids as the whole string, one space prefix.
+  const std::vector<TextSegment> split = {{"he", true}, {"llo", false}, {" world", true}};
+  EXPECT_EQ(tok->EncodeSegments(split, true), tok->Encode("hello world", true, true));
+  EXPECT_EQ(tok->EncodeSegments(split, true),
+            (std::vector<int32_t>{1, kSpmFirst + 12, kSpmFirst + 17}));
+  // A special text in a plain segment stays text; in a parsed one it is the token.
+  const std::vector<int32_t> ids =
+      tok->EncodeSegments({{"<s>", true}, {"hello</s>", false}, {"</s>", true}}, false);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 1);
+  EXPECT_EQ(ids.back(), 2);
+  EXPECT_EQ(tok->Decode(ids, /*render_special=*/true), "<s>hello</s></s>");
+  // A special text split over two segments is never matched, even if both are parsed.
+  const std::vector<int32_t> halves = tok->EncodeSegments({{"<", true}, {"s>", true}}, false);
+  EXPECT_EQ(std::count(halves.begin(), halves.end(), 1), 0);
+  EXPECT_TRUE(tok->EncodeSegments({}, false).empty());
+  EXPECT_EQ(tok->EncodeSegments({{"", false}}, true), std::vector<int32_t>{1});
+}
+
 TEST(BpeTokenizer, MergesByRankNotLeftToRight) {
   auto tok = BpeTokenizer();
   // " hello": "h e" (rank 1) beats " h" (rank 4), so the result is " hello" via rank 5.

@@ -114,7 +114,6 @@ int RunChat(int argc, char** argv) {
     std::fprintf(stderr, "%s: unknown chat template '%s'\n", argv[0], template_name.c_str());
     return kExitUsage;
   }
-  const ChatSpecialTokens special = ChatSpecialTokensOf(tok);
   const bool tty = ::isatty(STDIN_FILENO);
   struct sigaction sa {};
   sa.sa_handler = OnSigint;
@@ -167,15 +166,14 @@ int RunChat(int argc, char** argv) {
     // Render; when the context is too small, drop the oldest whole turns (never the system prompt).
     std::vector<int32_t> prompt;
     for (;;) {
-      auto rendered =
-          RenderChat(template_name, AllMessages(state), /*add_generation_prompt=*/true, special);
-      if (!rendered.ok()) {
-        std::fprintf(stderr, "%s: %s\n", argv[0], rendered.status().ToString().c_str());
+      // Message text is tokenized as plain text: typed control-token texts cannot forge turns.
+      auto encoded =
+          EncodeChat(tok, template_name, AllMessages(state), /*add_generation_prompt=*/true);
+      if (!encoded.ok()) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], encoded.status().ToString().c_str());
         return kExitFailure;
       }
-      // Templates that write the BOS text themselves get no second BOS.
-      const bool has_bos = !special.bos.empty() && rendered->rfind(special.bos, 0) == 0;
-      prompt = tok.Encode(*rendered, tok.add_bos() && !has_bos, /*parse_special=*/true);
+      prompt = std::move(encoded).value();
       if (static_cast<int64_t>(prompt.size()) + sampling.n_predict < engine->n_ctx() ||
           state.turns.size() <= 1) {
         break;

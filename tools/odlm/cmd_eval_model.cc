@@ -9,6 +9,7 @@
 #include "eval_model.h"
 #include "platform/file_util.h"
 #include "platform/process_stats.h"
+#include "tokenizer/chat_template.h"
 
 namespace odlm::cli {
 namespace {
@@ -54,13 +55,20 @@ int RunEvalModel(const EvalModelArgs& a) {
   int64_t truncated = 0, questions = 0, answer_tokens = 0;
   const int64_t t0 = MonotonicNanos();
   Status answer_error;
-  eval::Answerer answerer = [&](const std::vector<std::string>& prompts) {
+  eval::Answerer answerer = [&](const std::vector<eval::QaPrompt>& prompts) {
     std::vector<std::vector<int32_t>> ids;
+    std::vector<std::string> answers(prompts.size());
     // Keep BOS and the end of the prompt (question and recent history) when a long document
     // does not fit: the left of the CONTEXT block is what gets cut.
     const size_t limit = static_cast<size_t>(engine->n_ctx() - a.max_tokens - 1);
     for (const auto& p : prompts) {
-      std::vector<int32_t> t = tok.Encode(p, tok.add_bos(), /*parse_special=*/false);
+      // Dataset text is plain text: EncodeChat parses special tokens in the template only.
+      auto encoded = EncodeChat(tok, "codi", p.messages, /*add_generation_prompt=*/true);
+      if (!encoded.ok()) {
+        answer_error = encoded.status();
+        return answers;
+      }
+      std::vector<int32_t> t = std::move(encoded).value();
       if (t.size() > limit) {
         const size_t keep_head = tok.add_bos() ? 1 : 0;
         t.erase(t.begin() + keep_head, t.end() - (limit - keep_head));
@@ -68,7 +76,6 @@ int RunEvalModel(const EvalModelArgs& a) {
       }
       ids.push_back(std::move(t));
     }
-    std::vector<std::string> answers(prompts.size());
     auto results = GenerateBatch(*engine, ids, gen);
     if (!results.ok()) {
       answer_error = results.status();
