@@ -91,6 +91,45 @@ int RunnableOps(DType type, const MatMulOps* out[3]) {
   return n;
 }
 
+namespace {
+
+// Activations in a variant's format: [n_tokens] rows of `stride` bytes.
+struct ActRows {
+  const void* data;
+  int64_t stride;
+};
+
+// Quantizes x ([n_tokens, cols] f32) once into `scratch` in ops.act_type (or passes f32 through).
+ActRows QuantizeActivations(const MatMulOps& ops, const float* x, int64_t cols, int64_t n_tokens,
+                            ThreadPool* pool, std::vector<uint8_t>* scratch) {
+  if (ops.act_type == DType::kF32) return {x, cols * static_cast<int64_t>(sizeof(float))};
+  const int64_t stride = RowBytes(ops.act_type, cols);
+  scratch->resize(static_cast<size_t>(stride * n_tokens) + 64);
+  uint8_t* buf = scratch->data();
+  auto quantize = [&](int, int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      if (ops.quantize_act != nullptr) {
+        ops.quantize_act(x + t * cols, buf + t * stride, cols);
+      } else {
+        QuantizeRow(ops.act_type, x + t * cols, buf + t * stride, cols);
+      }
+    }
+  };
+  if (pool != nullptr && n_tokens > 1) {
+    pool->ParallelFor(n_tokens, quantize);
+  } else {
+    quantize(0, 0, n_tokens);
+  }
+  return {buf, stride};
+}
+
+// True when this call goes to the variant's packed GEMM rather than its row-streaming kernel.
+bool UsesPacked(const MatMulOps& ops, int64_t n_tokens) {
+  return ops.packed != nullptr && (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens);
+}
+
+}  // namespace
+
 void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, int64_t n_tokens,
                    float* y, ThreadPool* pool) {
   CHECK_GE(n_tokens, 0);
@@ -99,33 +138,13 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
   if (n_tokens == 0 || w.rows == 0) return;
   CHECK(w.data != nullptr && x != nullptr && y != nullptr);
 
-  // Activations in the type's format: [n_tokens] rows of x_stride bytes, quantized once.
-  const void* act = x;
-  int64_t x_stride = w.cols * static_cast<int64_t>(sizeof(float));
   thread_local std::vector<uint8_t> scratch;
-  if (ops.act_type != DType::kF32) {
-    x_stride = RowBytes(ops.act_type, w.cols);
-    scratch.resize(static_cast<size_t>(x_stride * n_tokens) + 64);
-    uint8_t* buf = scratch.data();
-    auto quantize = [&](int, int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        if (ops.quantize_act != nullptr) {
-          ops.quantize_act(x + t * w.cols, buf + t * x_stride, w.cols);
-        } else {
-          QuantizeRow(ops.act_type, x + t * w.cols, buf + t * x_stride, w.cols);
-        }
-      }
-    };
-    if (pool != nullptr && n_tokens > 1) {
-      pool->ParallelFor(n_tokens, quantize);
-    } else {
-      quantize(0, 0, n_tokens);
-    }
-    act = buf;
-  }
+  const ActRows a = QuantizeActivations(ops, x, w.cols, n_tokens, pool, &scratch);
+  const void* act = a.data;
+  const int64_t x_stride = a.stride;
 
   const auto* wb = static_cast<const uint8_t*>(w.data);
-  if (ops.packed != nullptr && (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens)) {
+  if (UsesPacked(ops, n_tokens)) {
     // Packed GEMM: activations re-laid once for the whole call (groups of 16 tokens), then each
     // thread unpacks its own weight rows once and runs them against every token group.
     const int64_t n_groups = (n_tokens + 15) / 16;
@@ -173,6 +192,62 @@ void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
   const internal::MatMulOps* ops = internal::SelectedOps(w.type);
   CHECK(ops != nullptr) << "MatMul does not support weights of type " << DTypeName(w.type);
   internal::MatMulWithOps(*ops, w, x, n_tokens, y, pool);
+}
+
+void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_tokens,
+                ThreadPool* pool) {
+  using internal::MatMulOps;
+  const size_t n = outs.size();
+  CHECK_LE(n, static_cast<size_t>(kMaxMatMulOutputs));
+  if (n == 0 || n_tokens == 0) return;
+  const int64_t cols = outs[0].w->cols;
+  const MatMulOps* ops[kMaxMatMulOutputs];
+  bool streaming = true;  // every matrix runs its variant's row-streaming kernel
+  for (size_t i = 0; i < n; ++i) {
+    const WeightMatrix& w = *outs[i].w;
+    CHECK_EQ(w.cols, cols) << "MatMulMany: matrices must share their input width";
+    CHECK_GE(w.row_bytes, RowBytes(w.type, w.cols)) << "weight rows overlap";
+    CHECK(w.data != nullptr && outs[i].y != nullptr && x != nullptr);
+    ops[i] = internal::SelectedOps(w.type);
+    CHECK(ops[i] != nullptr) << "MatMul does not support weights of type " << DTypeName(w.type);
+    streaming = streaming && !internal::UsesPacked(*ops[i], n_tokens);
+  }
+  if (!streaming) {  // compute-bound: one pool call per matrix costs nothing that matters
+    for (size_t i = 0; i < n; ++i) {
+      internal::MatMulWithOps(*ops[i], *outs[i].w, x, n_tokens, outs[i].y, pool);
+    }
+    return;
+  }
+  // Activations once per format (variants with the same act_type quantize bit-identically).
+  thread_local std::vector<uint8_t> scratch[kMaxMatMulOutputs];
+  internal::ActRows act[kMaxMatMulOutputs];
+  for (size_t i = 0; i < n; ++i) {
+    size_t same = 0;
+    while (same < i && ops[same]->act_type != ops[i]->act_type) ++same;
+    act[i] = same < i
+                 ? act[same]
+                 : internal::QuantizeActivations(*ops[i], x, cols, n_tokens, pool, &scratch[i]);
+  }
+  // One row space over all matrices, each starting at a multiple of 16 so that slices of a
+  // matrix stay multiples of 16 rows (full SIMD tiles) like MatMul's own split.
+  int64_t first[kMaxMatMulOutputs + 1];
+  first[0] = 0;
+  for (size_t i = 0; i < n; ++i) first[i + 1] = first[i] + (outs[i].w->rows + 15) / 16 * 16;
+  auto run = [&](int, int64_t r0, int64_t r1) {
+    for (size_t i = 0; i < n; ++i) {
+      const WeightMatrix& w = *outs[i].w;
+      const int64_t b = std::max(r0, first[i]) - first[i];
+      const int64_t e = std::min(r1 - first[i], w.rows);
+      if (b >= e) continue;
+      ops[i]->gemm(w.cols, static_cast<const uint8_t*>(w.data) + b * w.row_bytes, w.row_bytes,
+                   act[i].data, act[i].stride, outs[i].y + b, w.rows, e - b, n_tokens);
+    }
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(first[n], run, /*grain=*/16);
+  } else {
+    run(0, 0, first[n]);
+  }
 }
 
 std::string_view MatMulVariant(DType type) {

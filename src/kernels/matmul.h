@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "base/thread_pool.h"
@@ -42,6 +43,22 @@ struct WeightMatrix {
 // unpacked weight rows per worker.
 // Thread-safety: concurrent calls are fine with different pools (or nullptr); a pool serializes.
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool);
+
+// One product of a MatMulMany call: y = x · wᵀ, y: [n_tokens, w->rows] f32.
+struct MatMulOutput {
+  const WeightMatrix* w;
+  float* y;
+};
+
+// MatMul for several weight matrices that multiply the same activations x (a layer's Q/K/V, or its
+// gate/up projections): every y equals MatMul(*w, x, n_tokens, y, pool) bit for bit. Activations
+// are quantized once per activation format instead of once per matrix, and when every matrix runs
+// the row-streaming kernel (decode and small batches) all matrices' rows are split across the pool
+// in one ParallelFor — one pool wake-up instead of one per matrix. Matrices must share `cols`
+// (CHECKed); the y buffers must not overlap x or each other. At most kMaxMatMulOutputs outputs.
+inline constexpr int kMaxMatMulOutputs = 8;
+void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_tokens,
+                ThreadPool* pool);
 
 // True for the types MatMul accepts as weights.
 bool IsMatMulSupported(DType type);

@@ -105,6 +105,44 @@ TEST(MatMulTest, RowStrideLargerThanRow) {
   EXPECT_EQ(a, b);
 }
 
+// MatMulMany equals one MatMul per matrix bit for bit: mixed weight types (activation formats
+// shared or not), row counts that are not multiples of 16, decode and prefill token counts (the
+// latter reach the packed GEMM where the CPU has one), with and without a pool.
+TEST(MatMulTest, ManyEqualsOneCallPerMatrix) {
+  const int64_t cols = 512;
+  const std::vector<std::vector<DType>> groups = {
+      {DType::kQ4_K, DType::kQ4_K, DType::kQ6_K},  // a Q4_K_M layer's Q/K/V
+      {DType::kQ4_0, DType::kQ8_0},                // one activation format
+      {DType::kQ8_0, DType::kF16, DType::kQ5_K},   // three formats
+      {DType::kF32}};
+  const int64_t rows[] = {100, 37, 16, 64};
+  ThreadPool pool(3);
+  for (const auto& types : groups) {
+    for (int64_t n_tokens : {1, 3, 20}) {
+      std::vector<Problem> ps;
+      for (size_t i = 0; i < types.size(); ++i) {
+        ps.push_back(MakeProblem(types[i], rows[i], cols, n_tokens, 40 + static_cast<uint32_t>(i)));
+      }
+      const std::vector<float>& x = ps[0].x;
+      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        std::vector<std::vector<float>> want(types.size()), got(types.size());
+        std::vector<MatMulOutput> outs;
+        for (size_t i = 0; i < types.size(); ++i) {
+          want[i].assign(n_tokens * rows[i], 0.0f);
+          got[i].assign(n_tokens * rows[i], -1.0f);
+          MatMul(ps[i].m, x.data(), n_tokens, want[i].data(), p);
+          outs.push_back({&ps[i].m, got[i].data()});
+        }
+        MatMulMany(outs, x.data(), n_tokens, p);
+        for (size_t i = 0; i < types.size(); ++i) {
+          ASSERT_EQ(got[i], want[i]) << DTypeName(types[i]) << " output " << i << ", " << n_tokens
+                                     << " tokens, pool " << (p != nullptr);
+        }
+      }
+    }
+  }
+}
+
 TEST(MatMulTest, ZeroTokensIsANoOp) {
   Problem p = MakeProblem(DType::kQ8_0, 4, 32, 1, 1);
   float y = 123.0f;

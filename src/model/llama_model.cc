@@ -135,9 +135,9 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     for (int64_t t = 0; t < T; ++t) {
       RmsNorm(&x_[t * d], w.attn_norm.data(), d, c.norm_eps, &xb_[t * d]);
     }
-    kernels::MatMul(w.wq, xb_.data(), T, q_.data(), pool);
-    kernels::MatMul(w.wk, xb_.data(), T, k_.data(), pool);
-    kernels::MatMul(w.wv, xb_.data(), T, v_.data(), pool);
+    const kernels::MatMulOutput qkv[] = {
+        {&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+    kernels::MatMulMany(qkv, xb_.data(), T, pool);
     if (!lora_.empty()) {
       lora_.Apply(l, LoraTarget::kAttnQ, xb_.data(), d, q_.data(), c.q_dim(), pool);
       lora_.Apply(l, LoraTarget::kAttnK, xb_.data(), d, k_.data(), c.kv_dim(), pool);
@@ -167,8 +167,8 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     for (int64_t t2 = 0; t2 < T; ++t2) {
       RmsNorm(&x_[t2 * d], w.ffn_norm.data(), d, c.norm_eps, &xb_[t2 * d]);
     }
-    kernels::MatMul(w.w_gate, xb_.data(), T, gate_.data(), pool);
-    kernels::MatMul(w.w_up, xb_.data(), T, up_.data(), pool);
+    const kernels::MatMulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
+    kernels::MatMulMany(gate_up, xb_.data(), T, pool);
     if (!lora_.empty()) {
       lora_.Apply(l, LoraTarget::kFfnGate, xb_.data(), d, gate_.data(), c.n_ff, pool);
       lora_.Apply(l, LoraTarget::kFfnUp, xb_.data(), d, up_.data(), c.n_ff, pool);
