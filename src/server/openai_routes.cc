@@ -40,7 +40,7 @@ std::shared_ptr<Job> StartOrAnswer(StatusOr<std::unique_ptr<Job>> job, httplib::
 
 // Waits for a non-streaming job; answers an error and returns null if it failed.
 const GenerateResult* WaitResult(Job& job, httplib::Response& res) {
-  job.request().WaitDone();
+  WaitUnlessClientGone(job.request());
   const auto& r = job.request().result();
   if (!r.ok()) {
     SendError(res, FromStatus(r.status()));
@@ -53,6 +53,44 @@ const GenerateResult* WaitResult(Job& job, httplib::Response& res) {
   return &*r;
 }
 
+// The "compose" extension of a response: each pass's adapters, tokens and timings.
+json ComposeJson(const ComposeResult& r) {
+  json stages = json::array();
+  for (const ComposeStageResult& s : r.stages) {
+    json adapters = json::array();
+    for (const AdapterChoice& c : s.adapters) {
+      adapters.push_back({{"name", c.name}, {"scale", c.scale}});
+    }
+    stages.push_back({{"adapters", adapters},
+                      {"text", s.result.text},
+                      {"prompt_tokens", s.result.prompt_tokens},
+                      {"completion_tokens", s.result.tokens.size()},
+                      {"prefill_ms", s.result.prefill_ms},
+                      {"decode_ms", s.result.decode_ms},
+                      {"finish_reason", OpenAiFinishReason(s.result.finish)}});
+  }
+  return {{"mode", std::string(ComposeModeName(r.mode))},
+          {"merge_ms", r.merge_ms},
+          {"total_ms", r.total_ms},
+          {"stages", stages}};
+}
+
+// The error of a failed composite: 429 when the queue is full, else by status code, naming
+// "compose" (unknown adapters, bad templates, a token-id prompt).
+ApiError ComposeError(const Status& status) {
+  return IsQueueFull(status) ? StartError(status, "compose") : FromStatus(status, "compose");
+}
+
+// Usage summed over the passes of a composite.
+json ComposeUsage(const ComposeResult& r) {
+  int64_t cached = 0;
+  for (const ComposeStageResult& s : r.stages) cached += s.result.reused_tokens;
+  return {{"prompt_tokens", r.prompt_tokens()},
+          {"completion_tokens", r.completion_tokens()},
+          {"total_tokens", r.prompt_tokens() + r.completion_tokens()},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
 void ChatCompletions(Service& service, const httplib::Request& req, httplib::Response& res) {
   auto parsed = ParseChatCompletion(req.body, service.options().limits);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
@@ -61,25 +99,36 @@ void ChatCompletions(Service& service, const httplib::Request& req, httplib::Res
   if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
     return SendError(res, FromStatus(a.status(), "adapters"));
   }
-  std::shared_ptr<Job> job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
-  if (!job) return;
   const std::string id = NewId("chatcmpl-");
   const int64_t created = NowUnix();
   const std::string model = service.options().model_id;
+  // The whole answer of a request that did not stream.
+  auto completion = [&](const std::string& text, FinishReason finish, json usage) {
+    return json{{"id", id},
+                {"object", "chat.completion"},
+                {"created", created},
+                {"model", model},
+                {"system_fingerprint", "odlm"},
+                {"choices", json::array({{{"index", 0},
+                                          {"message", {{"role", "assistant"}, {"content", text}}},
+                                          {"logprobs", nullptr},
+                                          {"finish_reason", OpenAiFinishReason(finish)}}})},
+                {"usage", std::move(usage)}};
+  };
+  if (r.params.compose) {
+    auto c = service.ComposeChat(*app, r);
+    if (!c.ok()) return SendError(res, ComposeError(c.status()));
+    json out = completion(c->text, c->finish(), ComposeUsage(*c));
+    out["compose"] = ComposeJson(*c);
+    SendJson(res, 200, out);
+    return;
+  }
+  std::shared_ptr<Job> job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
+  if (!job) return;
   if (!r.params.stream) {
     const GenerateResult* g = WaitResult(*job, res);
     if (!g) return;
-    SendJson(res, 200,
-             {{"id", id},
-              {"object", "chat.completion"},
-              {"created", created},
-              {"model", model},
-              {"system_fingerprint", "odlm"},
-              {"choices", json::array({{{"index", 0},
-                                        {"message", {{"role", "assistant"}, {"content", g->text}}},
-                                        {"logprobs", nullptr},
-                                        {"finish_reason", OpenAiFinishReason(g->finish)}}})},
-              {"usage", Usage(*g)}});
+    SendJson(res, 200, completion(g->text, g->finish, Usage(*g)));
     return;
   }
   auto chunk = [id, created, model](json delta, json finish) {
@@ -133,8 +182,6 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
   if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
     return SendError(res, FromStatus(a.status(), "adapters"));
   }
-  std::shared_ptr<Job> job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
-  if (!job) return;
   const std::string id = NewId("cmpl-");
   const int64_t created = NowUnix();
   const std::string model = service.options().model_id;
@@ -148,6 +195,17 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
                                           {"logprobs", nullptr},
                                           {"finish_reason", std::move(finish)}}})}};
   };
+  if (r.params.compose) {
+    auto c = service.ComposeCompletion(*app, r);
+    if (!c.ok()) return SendError(res, ComposeError(c.status()));
+    json out = body(c->text, OpenAiFinishReason(c->finish()));
+    out["usage"] = ComposeUsage(*c);
+    out["compose"] = ComposeJson(*c);
+    SendJson(res, 200, out);
+    return;
+  }
+  std::shared_ptr<Job> job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
+  if (!job) return;
   if (!r.params.stream) {
     const GenerateResult* g = WaitResult(*job, res);
     if (!g) return;

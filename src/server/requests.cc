@@ -79,20 +79,21 @@ std::optional<ApiError> GetString(const json& o, const char* field, bool require
   return std::nullopt;
 }
 
-// "adapters": [{"name": string, "scale"?: number}, ...] (at most kMaxRequestAdapters, no repeats).
-std::optional<ApiError> ParseAdapters(const json& o, GenerationParams* p) {
-  auto it = o.find("adapters");
-  if (it == o.end() || it->is_null()) return std::nullopt;
-  if (!it->is_array()) return WrongType("adapters", "an array of {\"name\", \"scale\"}", *it);
+// `field` ("adapters", "compose.stages[1].adapters"): [{"name": string, "scale"?: number}, ...]
+// (at most kMaxRequestAdapters, no repeats).
+std::optional<ApiError> ParseAdapterList(const json& v, const std::string& field,
+                                         std::vector<AdapterParam>* result) {
+  const json* it = &v;
+  if (!it->is_array()) return WrongType(field, "an array of {\"name\", \"scale\"}", *it);
   if (it->size() > kMaxRequestAdapters) {
-    return BadRequest("'adapters' may hold at most " + std::to_string(kMaxRequestAdapters) +
+    return BadRequest("'" + field + "' may hold at most " + std::to_string(kMaxRequestAdapters) +
                           " adapters, got " + std::to_string(it->size()),
-                      "adapters", "out_of_range");
+                      field, "out_of_range");
   }
   std::vector<AdapterParam> out;
   for (size_t i = 0; i < it->size(); ++i) {
     const json& a = (*it)[i];
-    const std::string f = "adapters[" + std::to_string(i) + "]";
+    const std::string f = field + "[" + std::to_string(i) + "]";
     if (!a.is_object()) return WrongType(f, "an object {\"name\", \"scale\"}", a);
     AdapterParam ap;
     if (auto e = GetString(a, "name", true, &ap.name)) {
@@ -112,13 +113,104 @@ std::optional<ApiError> ParseAdapters(const json& o, GenerationParams* p) {
     }
     for (const auto& prev : out) {
       if (prev.name == ap.name) {
-        return BadRequest("adapter '" + ap.name + "' is named twice in 'adapters'", f + ".name",
-                          "invalid_value");
+        return BadRequest("adapter '" + ap.name + "' is named twice in '" + field + "'",
+                          f + ".name", "invalid_value");
       }
     }
     out.push_back(std::move(ap));
   }
+  *result = std::move(out);
+  return std::nullopt;
+}
+
+std::optional<ApiError> ParseAdapters(const json& o, GenerationParams* p) {
+  auto it = o.find("adapters");
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  std::vector<AdapterParam> out;
+  if (auto e = ParseAdapterList(*it, "adapters", &out)) return e;
   p->adapters = std::move(out);
+  return std::nullopt;
+}
+
+// "compose": see ComposeParam. Not with "adapters" (each stage names its own) nor "stream".
+std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
+  auto it = o.find("compose");
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return WrongType("compose", "an object {\"mode\", \"stages\"}", *it);
+  if (p->adapters) {
+    return BadRequest(
+        "'adapters' and 'compose' cannot be used together; give each stage its "
+        "adapters in 'compose.stages[i].adapters'",
+        "adapters", "invalid_value");
+  }
+  if (p->stream) {
+    return BadRequest("'compose' requests cannot be streamed yet; leave 'stream' false", "stream",
+                      "unsupported");
+  }
+  ComposeParam c;
+  std::string mode;
+  if (auto e = GetString(*it, "mode", true, &mode)) {
+    e->param = "compose.mode";
+    return e;
+  }
+  if (mode != "two-pass" && mode != "merged") {
+    return BadRequest("'compose.mode' must be \"two-pass\" or \"merged\", got \"" + mode + "\"",
+                      "compose.mode", "invalid_value");
+  }
+  c.merged = mode == "merged";
+  if (auto e = GetString(*it, "merge_method", false, &c.merge_method)) {
+    e->param = "compose.merge_method";
+    return e;
+  }
+  if (c.merge_method != "linear" && c.merge_method != "ties" && c.merge_method != "dare" &&
+      c.merge_method != "cat") {
+    return BadRequest(
+        "'compose.merge_method' must be \"linear\", \"ties\", \"dare\" or "
+        "\"cat\", got \"" +
+            c.merge_method + "\"",
+        "compose.merge_method", "invalid_value");
+  }
+  if (auto r = it->find("merge_rank"); r != it->end() && !r->is_null()) {
+    if (!r->is_number_integer() || r->get<int64_t>() < 0 || r->get<int64_t>() > 4096) {
+      return BadRequest("'compose.merge_rank' must be an integer from 0 to 4096, got " + r->dump(),
+                        "compose.merge_rank", "out_of_range");
+    }
+    c.merge_rank = static_cast<int32_t>(r->get<int64_t>());
+  }
+  auto stages = it->find("stages");
+  if (stages == it->end() || stages->is_null()) {
+    return BadRequest("missing required field 'compose.stages'", "compose.stages", "missing_field");
+  }
+  if (!stages->is_array()) return WrongType("compose.stages", "an array of stages", *stages);
+  if (stages->size() < 2 || stages->size() > kMaxComposeStagesRequest) {
+    return BadRequest("'compose.stages' must hold 2 to " +
+                          std::to_string(kMaxComposeStagesRequest) + " stages, got " +
+                          std::to_string(stages->size()),
+                      "compose.stages", "out_of_range");
+  }
+  for (size_t i = 0; i < stages->size(); ++i) {
+    const json& st = (*stages)[i];
+    const std::string f = "compose.stages[" + std::to_string(i) + "]";
+    if (!st.is_object()) return WrongType(f, "an object {\"adapters\", \"template\"?}", st);
+    ComposeStageParam sp;
+    auto a = st.find("adapters");
+    if (a == st.end() || a->is_null()) {
+      return BadRequest("missing '" + f + ".adapters' (use [] for the base model)", f + ".adapters",
+                        "missing_field");
+    }
+    if (auto e = ParseAdapterList(*a, f + ".adapters", &sp.adapters)) return e;
+    if (auto e = GetString(st, "template", false, &sp.prompt_template)) {
+      e->param = f + ".template";
+      return e;
+    }
+    if (sp.prompt_template.size() > kMaxComposeTemplateBytes) {
+      return BadRequest("'" + f + ".template' is longer than " +
+                            std::to_string(kMaxComposeTemplateBytes) + " bytes",
+                        f + ".template", "out_of_range");
+    }
+    c.stages.push_back(std::move(sp));
+  }
+  p->compose = std::move(c);
   return std::nullopt;
 }
 
@@ -137,6 +229,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
   if (auto e = GetBool(o, "stream", &p->stream)) return e;
   if (auto e = GetBool(o, "ignore_eos", &p->ignore_eos)) return e;
   if (auto e = ParseAdapters(o, p)) return e;
+  if (auto e = ParseCompose(o, p)) return e;
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
     auto it = o.find(field);
     if (it == o.end() || it->is_null()) continue;
@@ -338,6 +431,12 @@ ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
   ContextMessageRequest r;
   if (auto e = GetString(o, "content", true, &r.content)) return *e;
   if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  if (r.params.compose) {
+    return BadRequest(
+        "'compose' is not supported on context messages (use /v1/completions or "
+        "/v1/chat/completions)",
+        "compose", "unsupported");
+  }
   return r;
 }
 

@@ -36,6 +36,23 @@ struct AdapterParam {
 inline constexpr float kMaxAdapterScale = 16.0f;  // |scale| accepted in a request
 inline constexpr size_t kMaxRequestAdapters = 8;
 
+// Extension: a composite task (odlm/compose.h), "compose": {"mode": "two-pass" | "merged",
+// "stages": [{"adapters": [...], "template"?: "... {output} ..."}, ...], "merge_method"?:
+// "linear" | "ties" | "dare" | "cat", "merge_rank"?: int}. Shapes are checked here; names and
+// templates by the service.
+struct ComposeStageParam {
+  std::vector<AdapterParam> adapters;  // may be empty (the base model)
+  std::string prompt_template;         // "" : the default
+};
+struct ComposeParam {
+  bool merged = false;  // "mode": "merged"; else "two-pass"
+  std::vector<ComposeStageParam> stages;
+  std::string merge_method = "linear";
+  int32_t merge_rank = 0;
+};
+inline constexpr size_t kMaxComposeStagesRequest = 4;
+inline constexpr size_t kMaxComposeTemplateBytes = 8192;
+
 // Sampling and length settings common to every generating request.
 struct GenerationParams {
   float temperature = 1.0f;  // OpenAI's default; 0 = greedy
@@ -51,6 +68,9 @@ struct GenerationParams {
   // Extension: the LoRA adapters to compute with, [{"name", "scale"?}]. nullopt (field absent):
   // the base model. Names are checked against the registry by the service, not here.
   std::optional<std::vector<AdapterParam>> adapters;
+  // Extension: run as a composite task (chat and completions only; not with "adapters" or
+  // "stream"). Every pass uses the other settings (max_tokens, stop, … apply per pass).
+  std::optional<ComposeParam> compose;
 };
 
 struct ChatMessage {

@@ -194,6 +194,74 @@ TEST(AdapterRequestTest, RejectsBadAdapters) {
             "adapters");
 }
 
+TEST(ComposeRequestTest, ParsesStagesTemplatesAndMergeSettings) {
+  const auto r = Ok(ParseCompletion(
+      R"({"prompt":"x","compose":{"mode":"merged","merge_method":"ties","merge_rank":4,
+          "stages":[{"adapters":[{"name":"sum"}]},
+                    {"adapters":[{"name":"fr","scale":0.5},{"name":"tone"}],
+                     "template":"French: {output}"},
+                    {"adapters":[]}]}})",
+      kLimits));
+  ASSERT_TRUE(r.params.compose.has_value());
+  const ComposeParam& c = *r.params.compose;
+  EXPECT_TRUE(c.merged);
+  EXPECT_EQ(c.merge_method, "ties");
+  EXPECT_EQ(c.merge_rank, 4);
+  ASSERT_EQ(c.stages.size(), 3u);
+  EXPECT_EQ(c.stages[0].adapters[0].name, "sum");
+  EXPECT_EQ(c.stages[0].prompt_template, "");
+  ASSERT_EQ(c.stages[1].adapters.size(), 2u);
+  EXPECT_FLOAT_EQ(*c.stages[1].adapters[0].scale, 0.5f);
+  EXPECT_EQ(c.stages[1].prompt_template, "French: {output}");
+  EXPECT_TRUE(c.stages[2].adapters.empty());
+  const auto chat = Ok(ParseChatCompletion(
+      R"({"messages":[{"role":"user","content":"x"}],"compose":{"mode":"two-pass",
+          "stages":[{"adapters":[]},{"adapters":[]}]}})",
+      kLimits));
+  ASSERT_TRUE(chat.params.compose.has_value());
+  EXPECT_FALSE(chat.params.compose->merged);
+  EXPECT_EQ(chat.params.compose->merge_method, "linear");
+  EXPECT_FALSE(Ok(ParseCompletion(R"({"prompt":"x"})", kLimits)).params.compose.has_value());
+}
+
+TEST(ComposeRequestTest, RejectsMalformedCompose) {
+  auto err = [](const std::string& compose, const std::string& extra = "") {
+    return Err(
+        ParseCompletion(R"({"prompt":"x")" + extra + R"(,"compose":)" + compose + "}", kLimits));
+  };
+  const std::string two = R"("stages":[{"adapters":[]},{"adapters":[]}])";
+  EXPECT_EQ(err(R"("two-pass")").param, "compose");
+  EXPECT_EQ(err("{" + two + "}").param, "compose.mode");
+  EXPECT_EQ(err(R"({"mode":"parallel",)" + two + "}").param, "compose.mode");
+  EXPECT_EQ(err(R"({"mode":"merged"})").param, "compose.stages");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":{}})").param, "compose.stages");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{"adapters":[]}]})").param, "compose.stages");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{},{},{},{},{}]})").param, "compose.stages");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{"adapters":[]},7]})").param, "compose.stages[1]");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{"adapters":[]},{}]})").param,
+            "compose.stages[1].adapters");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{"adapters":[]},{"adapters":[{"name":1}]}]})").param,
+            "compose.stages[1].adapters[0].name");
+  EXPECT_EQ(
+      err(R"({"mode":"merged","stages":[{"adapters":[]},{"adapters":[],"template":3}]})").param,
+      "compose.stages[1].template");
+  EXPECT_EQ(err(R"({"mode":"merged","stages":[{"adapters":[]},{"adapters":[],"template":")" +
+                std::string(kMaxComposeTemplateBytes + 1, 'x') + R"("}]})")
+                .param,
+            "compose.stages[1].template");
+  EXPECT_EQ(err(R"({"mode":"merged","merge_method":"avg",)" + two + "}").param,
+            "compose.merge_method");
+  EXPECT_EQ(err(R"({"mode":"merged","merge_rank":1.5,)" + two + "}").param, "compose.merge_rank");
+  // Not together with "adapters" or "stream".
+  EXPECT_EQ(err(R"({"mode":"merged",)" + two + "}", R"(,"adapters":[])").param, "adapters");
+  EXPECT_EQ(err(R"({"mode":"merged",)" + two + "}", R"(,"stream":true)").param, "stream");
+  // Nor on a context message.
+  EXPECT_EQ(Err(ParseContextMessage(R"({"content":"x","compose":{"mode":"merged",)" + two + "}}",
+                                    kLimits))
+                .param,
+            "compose");
+}
+
 TEST(AdapterRequestTest, RegisterAdapterBody) {
   const auto r = Ok(ParseRegisterAdapter(R"({"name":"sum","path":"/a/b.gguf","scale":0.5})"));
   EXPECT_EQ(r.name, "sum");

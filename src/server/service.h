@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "odlm/compose.h"
 #include "odlm/context_memory.h"
 #include "odlm/engine.h"
 #include "server/context_store.h"
@@ -124,6 +125,20 @@ class Service {
   // unknown adapter.
   StatusOr<std::vector<AdapterChoice>> ResolveAdapters(const GenerationParams& p) const;
 
+  // Composite tasks (a request's "compose"; odlm/compose.h). Two-pass: one generation per stage,
+  // each queued on the scheduler after the previous one ended; merged: the stages' adapters merged
+  // once (cached per stage sets and merge settings, registered as "compose:<key>") and one
+  // generation. Blocks the calling thread until the last pass ends. Stage prompts: completions —
+  // the template applied to the prompt text (token-id prompts are refused); chat — stage 1 is the
+  // conversation as sent (its template, if any, rewrites the last user message), each later
+  // stage a conversation of the system messages and one user message, the stage's template with
+  // {input} = the last user message and {output} = the previous answer. Errors: as Start* (400
+  // naming unknown adapters or a bad template, 429), 409 when an intermediate pass said nothing,
+  // 503 when cancelled by a shutdown.
+  StatusOr<ComposeResult> ComposeCompletion(const AppRecord& app, const CompletionRequest& r);
+  StatusOr<ComposeResult> ComposeChat(const AppRecord& app, const ChatCompletionRequest& r);
+  const MergedAdapterCache& compose_cache() const { return compose_cache_; }
+
   // Stops accepting generations, finishes (drain) or cancels what is in flight.
   void Shutdown(bool drain, std::chrono::steady_clock::time_point deadline);
 
@@ -167,6 +182,18 @@ class Service {
                                              const GenerationParams& p);
   void Release(Job* job);
   void EvictLocked();
+  // A request's "compose" with names resolved against the registry (default scales filled in)
+  // and validated (ValidateComposeSpec): InvalidArgument otherwise.
+  StatusOr<ComposeSpec> ResolveCompose(const ComposeParam& c) const;
+  // The prompt of pass `index` given the previous pass's output: its text (for the result) and
+  // tokens.
+  struct PassPrompt {
+    std::string text;
+    std::vector<int32_t> tokens;
+  };
+  using PassPromptFn = std::function<StatusOr<PassPrompt>(size_t index, const std::string& prev)>;
+  StatusOr<ComposeResult> RunCompose(const AppRecord& app, const ComposeSpec& spec,
+                                     const GenerationParams& p, const PassPromptFn& prompt_of);
 
   Engine* engine_;
   ServiceOptions options_;
@@ -186,6 +213,7 @@ class Service {
   bool shutting_down_ = false;
   mutable std::mutex adapters_mu_;
   std::map<std::string, float> adapter_scales_;  // guarded by adapters_mu_
+  MergedAdapterCache compose_cache_;             // thread-safe
 };
 
 }  // namespace odlm::server

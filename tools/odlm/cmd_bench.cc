@@ -22,12 +22,6 @@
 namespace odlm::cli {
 namespace {
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
-}
-
 // Read bandwidth of this machine with `pool`'s threads, in GB/s: the median of 7 passes over a
 // 1 GiB buffer (well beyond any L3 this tool targets; the buffer is written first, so every page
 // is resident and the passes measure reads only). Loads are 16-byte vectors (SSE2 on x86, the

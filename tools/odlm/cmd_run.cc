@@ -6,9 +6,41 @@
 
 #include "command.h"
 #include "common_options.h"
+#include "compose_options.h"
 
 namespace odlm::cli {
 namespace {
+
+// `odlm run --compose`: the composite's final text (streamed), or with --json one object.
+int RunComposeAndPrint(const char* prog, Engine& engine, Session& session,
+                       const std::string& prompt, const ComposeCliOptions& o,
+                       const GenerateOptions& gen, bool bos, bool special, bool json) {
+  ComposeSpec spec;
+  std::string error;
+  if (!BuildComposeSpec(o, engine, &spec, &error)) {
+    std::fprintf(stderr, "%s: %s\n", prog, error.c_str());
+    return kExitUsage;
+  }
+  spec.add_bos = bos;
+  spec.parse_special = special;
+  MergedAdapterCache cache;
+  auto result = RunComposite(engine, session, prompt, spec, gen, &cache, [&](std::string_view t) {
+    if (!json) {
+      std::fwrite(t.data(), 1, t.size(), stdout);
+      std::fflush(stdout);
+    }
+    return true;
+  });
+  if (!result.ok()) {
+    std::fprintf(stderr, "\n%s: %s\n", prog, result.status().ToString().c_str());
+    return kExitFailure;
+  }
+  const std::string out = json ? ComposeResultJson(*result).dump(
+                                     -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                               : "";
+  std::printf("%s\n", out.c_str());
+  return kExitOk;
+}
 
 int RunRun(int argc, char** argv) {
   CLI::App app(
@@ -16,14 +48,22 @@ int RunRun(int argc, char** argv) {
       "examples:\n"
       "  odlm run -m model.gguf -p \"Once upon a time\" -n 64\n"
       "  odlm run -m model.gguf -f prompt.txt --temp 0 --ids\n"
-      "  echo \"Hello\" | odlm run -m model.gguf --seed 7",
+      "  echo \"Hello\" | odlm run -m model.gguf --seed 7\n"
+      "  odlm run -m model.gguf --lora sum=summarize.gguf --lora fr=translate.gguf \\\n"
+      "      --compose sum,fr --mode two-pass --stage-template 'French: {output}' -f doc.txt "
+      "--json",
       argv[0]);
   ModelOptions model;
   SamplingOptions sampling;
+  ComposeCliOptions compose;
   std::string prompt, prompt_file;
-  bool ids = false, no_bos = false, special = false;
+  bool ids = false, no_bos = false, special = false, json = false;
   AddModelOptions(app, &model);
   AddSamplingOptions(app, &sampling);
+  AddComposeOptions(app, &compose, /*required=*/false);
+  app.add_flag("--json", json,
+               "with --compose: print one JSON object (final text, each stage's text, tokens and "
+               "prefill/decode ms) instead of the text");
   auto* p = app.add_option("-p,--prompt", prompt, "prompt text (else -f, else standard input)");
   app.add_option("-f,--file", prompt_file, "read the prompt from a file")->excludes(p);
   app.add_flag("--ids", ids, "print the generated token ids separated by spaces instead of text");
@@ -56,6 +96,10 @@ int RunRun(int argc, char** argv) {
   }
   auto session = engine->NewSession();
   GenerateOptions gen = ToGenerateOptions(sampling);
+  if (!compose.compose.empty()) {
+    return RunComposeAndPrint(argv[0], *engine, *session, prompt, compose, gen, !no_bos, special,
+                              json);
+  }
   bool first_id = true;
   auto result = Generate(*engine, *session, tokens, gen, [&](std::string_view text) {
     if (!ids) {

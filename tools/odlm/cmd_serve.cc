@@ -178,13 +178,11 @@ int RunServe(int argc, char** argv) {
   for (const std::string& arg : model.lora) {
     AdapterSpec spec;
     std::string error;
-    const size_t eq = arg.find('=');
-    const bool named = eq != std::string::npos && eq > 0 && arg.find('/') > eq;
-    if (!ParseLoraSpec(named ? arg.substr(eq + 1) : arg, &spec, &error)) {
+    if (!ParseNamedLoraSpec(arg, &spec, &error)) {
       std::fprintf(stderr, "%s: --lora %s: %s\n", argv[0], arg.c_str(), error.c_str());
       return kExitUsage;
     }
-    spec.name = named ? arg.substr(0, eq) : AdapterNameFromPath(spec.path);
+    if (spec.name.empty()) spec.name = AdapterNameFromPath(spec.path);
     adapters.push_back(spec);
   }
   model.lora.clear();

@@ -25,8 +25,8 @@ void AddModelOptions(CLI::App& app, ModelOptions* o) {
       ->check(CLI::IsMember({"f16", "f32"}));
   app.add_flag("-v,--verbose", o->verbose, "print the model summary and speeds to stderr");
   app.add_option("--lora", o->lora,
-                 "LoRA adapter FILE[:SCALE] (GGUF adapter or PEFT directory; scale default 1; "
-                 "repeatable, applied together)");
+                 "LoRA adapter [NAME=]FILE[:SCALE] (GGUF adapter or PEFT directory; scale default "
+                 "1; NAME default the file's stem; repeatable, applied together)");
 }
 
 void AddSamplingOptions(CLI::App& app, SamplingOptions* o) {
@@ -84,18 +84,25 @@ std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions&
   for (const std::string& arg : o.lora) {
     AdapterSpec spec;
     std::string error;
-    if (!ParseLoraSpec(arg, &spec, &error)) {
+    if (!ParseNamedLoraSpec(arg, &spec, &error)) {
       std::fprintf(stderr, "%s: --lora %s: %s\n", prog, arg.c_str(), error.c_str());
       return nullptr;
     }
-    // The same file twice gets distinct names, so that both apply.
-    std::string name = AdapterNameFromPath(spec.path);
-    for (int i = 2; std::any_of(opts.adapters.begin(), opts.adapters.end(),
-                                [&](const AdapterSpec& a) { return a.name == name; });
-         ++i) {
-      name = AdapterNameFromPath(spec.path) + "#" + std::to_string(i);
+    auto taken = [&](const std::string& name) {
+      return std::any_of(opts.adapters.begin(), opts.adapters.end(),
+                         [&](const AdapterSpec& a) { return a.name == name; });
+    };
+    if (!spec.name.empty() && taken(spec.name)) {
+      std::fprintf(stderr, "%s: --lora %s: the name '%s' is given to two adapters\n", prog,
+                   arg.c_str(), spec.name.c_str());
+      return nullptr;
     }
-    spec.name = name;
+    // The same unnamed file twice gets distinct names, so that both apply.
+    if (spec.name.empty()) {
+      const std::string stem = AdapterNameFromPath(spec.path);
+      spec.name = stem;
+      for (int i = 2; taken(spec.name); ++i) spec.name = stem + "#" + std::to_string(i);
+    }
     opts.adapters.push_back(spec);
   }
   if (o.verbose) SetMinLogLevel(LogLevel::kInfo);
@@ -141,6 +148,14 @@ bool ParseLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error
   return true;
 }
 
+bool ParseNamedLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error) {
+  const size_t eq = arg.find('=');
+  const bool named = eq != std::string::npos && eq > 0 && arg.find('/') > eq;
+  if (!ParseLoraSpec(named ? arg.substr(eq + 1) : arg, spec, error)) return false;
+  spec->name = named ? arg.substr(0, eq) : "";
+  return true;
+}
+
 int ParseOrExit(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
@@ -153,6 +168,12 @@ int ParseOrExit(CLI::App& app, int argc, char** argv) {
     return kExitUsage;
   }
   return -1;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
 }  // namespace odlm::cli

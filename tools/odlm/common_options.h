@@ -17,8 +17,9 @@ struct ModelOptions {
   int64_t ctx = 0;
   std::string kv_type = "f16";
   bool verbose = false;
-  // --lora FILE[:SCALE] (repeatable): LoRA adapters (GGUF or PEFT directory) applied to every
-  // session, each at its scale (default 1).
+  // --lora [NAME=]FILE[:SCALE] (repeatable): LoRA adapters (GGUF or PEFT directory) applied to
+  // every session, each at its scale (default 1); NAME (default: the file's stem) is what
+  // --compose refers to.
   std::vector<std::string> lora;
 };
 
@@ -45,6 +46,9 @@ GenerateOptions ToGenerateOptions(const SamplingOptions& o);
 
 // Splits "FILE[:SCALE]" into an adapter spec; false (with *error set) for a bad scale.
 bool ParseLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error);
+// Splits "[NAME=]FILE[:SCALE]": a NAME is a prefix before '=' with no '/' in it; without one,
+// spec->name is left empty.
+bool ParseNamedLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* error);
 
 // Opens the engine, printing a clear error (and returning nullptr) when it cannot. With verbose,
 // prints the load summary to stderr.
@@ -52,5 +56,8 @@ std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions&
 
 // Parses argv with CLI11; returns -1 to continue, or the exit code (0 for --help, 2 on errors).
 int ParseOrExit(CLI::App& app, int argc, char** argv);
+
+// The median of `v` (0 when empty), for benchmarks.
+double Median(std::vector<double> v);
 
 }  // namespace odlm::cli
