@@ -40,7 +40,7 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
   }
   std::shared_ptr<Job> job(std::move(started).value());
   if (!r.params.stream) {
-    job->request().WaitDone();
+    WaitUnlessClientGone(job->request());
     const auto& g = job->request().result();
     if (!g.ok()) return SendError(res, FromStatus(g.status()));
     if (g->finish == FinishReason::kCancelled) {

@@ -3,11 +3,14 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <regex>
+#include <thread>
 
 #include "base/logging.h"
 #include "server/http_util.h"
+#include "server/listener.h"
 #include "server/sse.h"
 
 namespace odlm::server {
@@ -100,6 +103,14 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
       });
 }
 
+void WaitUnlessClientGone(GenRequest& request) {
+  std::string text;  // also in the result; dropped here
+  while (!request.WaitNext(&text, std::chrono::milliseconds(50))) {
+    text.clear();
+    if (!request.cancelled() && CurrentClientGone()) request.Cancel();
+  }
+}
+
 bool IsLoopbackHost(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
   in_addr a4{};
@@ -131,11 +142,14 @@ std::string RouteLabel(const std::string& path) {
 // --- HttpServer ----------------------------------------------------------------------------------
 
 HttpServer::HttpServer(Service* service, const HttpOptions& options)
-    : service_(service), options_(options), http_(std::make_unique<httplib::Server>()) {
+    : service_(service), options_(options), http_(std::make_unique<RoutingServer>()) {
   Routes();
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  Stop();
+  listeners_.clear();  // before the routes they hand connections to
+}
 
 void HttpServer::Routes() {
   httplib::Server& h = *http_;
@@ -231,34 +245,52 @@ void HttpServer::Routes() {
 }
 
 Status HttpServer::Bind() {
-  // Debian's cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients connecting at
-  // once gets resets. Keep the listening socket's descriptor (set_socket_options sees it before
-  // bind) and listen again with a real backlog, which Linux applies to a listening socket.
-  int listen_fd = -1;
-  http_->set_socket_options([&listen_fd](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_fd = sock;
-  });
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(options_.host.c_str());
-    if (port_ <= 0) return UnavailableError("cannot listen on " + options_.host + ": bind failed");
-  } else {
-    if (!http_->bind_to_port(options_.host.c_str(), options_.port)) {
-      return UnavailableError("cannot listen on " + options_.host + ":" +
-                              std::to_string(options_.port) +
-                              " (address in use, or not an address of this machine)");
-    }
-    port_ = options_.port;
+  const ListenerOptions lo{options_.handler_threads, 30, 30};
+  if (options_.listen_tcp) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Listener> tcp,
+                     Listener::Tcp(http_.get(), options_.host, options_.port, lo));
+    port_ = tcp->port();
+    listeners_.push_back(std::move(tcp));
   }
-  if (listen_fd >= 0) ::listen(listen_fd, 1024);
+  if (!options_.socket_path.empty()) {
+    std::vector<uid_t> uids = options_.allow_uids;
+    if (uids.empty()) uids.push_back(::getuid());
+    ASSIGN_OR_RETURN(std::unique_ptr<Listener> unix_socket,
+                     Listener::Unix(http_.get(), options_.socket_path, std::move(uids), lo));
+    listeners_.push_back(std::move(unix_socket));
+  }
+  if (listeners_.empty())
+    return InvalidArgumentError("nothing to listen on: no TCP port, no socket");
+  http_->Open();
   return Status::Ok();
 }
 
-void HttpServer::Run() { http_->listen_after_bind(); }
+void HttpServer::Run() {
+  std::vector<std::thread> others;
+  for (size_t i = 1; i < listeners_.size(); ++i) {
+    others.emplace_back([l = listeners_[i].get()] { l->Run(); });
+  }
+  if (!listeners_.empty()) listeners_[0]->Run();
+  for (std::thread& t : others) t.join();
+}
 
-bool HttpServer::is_running() const { return http_->is_running(); }
+bool HttpServer::is_running() const {
+  if (listeners_.empty()) return false;
+  for (const auto& l : listeners_) {
+    if (!l->is_running()) return false;
+  }
+  return true;
+}
 
-void HttpServer::Stop() { http_->stop(); }
+int64_t HttpServer::refused_connections() const {
+  int64_t n = 0;
+  for (const auto& l : listeners_) n += l->refused();
+  return n;
+}
+
+void HttpServer::Stop() {
+  for (const auto& l : listeners_) l->Stop();
+  http_->Close();
+}
 
 }  // namespace odlm::server

@@ -41,6 +41,10 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
                std::function<std::string(const std::string& piece)> on_text,
                std::function<std::string(Job& job)> on_end);
 
+// Waits for a non-streaming request's end. Cancels its generation if the client closes the
+// connection meanwhile (checked every 50 ms; see CurrentClientGone in listener.h).
+void WaitUnlessClientGone(GenRequest& request);
+
 void RegisterOpenAiRoutes(httplib::Server& http, Service& service);
 void RegisterContextRoutes(httplib::Server& http, Service& service);
 void RegisterAdapterRoutes(httplib::Server& http, Service& service);

@@ -3,6 +3,7 @@
 //
 //   odlm serve --keys keys.json --add-app notes        # prints the new app's key once, exits
 //   odlm serve -m model.gguf --keys keys.json --state-dir state --port 8080
+//   odlm serve -m model.gguf --socket /run/odlm.sock --allow-uid 1000   # Unix socket only
 //   odlm serve -m model.gguf --lora notes=notes.gguf:0.8 --allow-adapter-admin
 //
 // Adapters: --lora registers an adapter (name = NAME or the file's stem); requests choose theirs
@@ -13,7 +14,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "command.h"
 #include "common_options.h"
@@ -52,11 +55,19 @@ int RunServe(int argc, char** argv) {
   server::AppLimits app_limits;
   int max_queue = 64, parallel = 16, prefill_slice = 64, max_tokens_cap = 4096;
   int drain_seconds = 20;
-  app.add_option("--host", http.host, "address to listen on")->capture_default_str();
-  app.add_option("--port", http.port, "TCP port (0: any free port, printed on stdout)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  app.add_option("--socket", socket_path, "also listen on this Unix socket (not supported yet)");
+  CLI::Option* host_opt =
+      app.add_option("--host", http.host, "address to listen on")->capture_default_str();
+  CLI::Option* port_opt =
+      app.add_option("--port", http.port, "TCP port (0: any free port, printed on stdout)")
+          ->check(CLI::Range(0, 65535))
+          ->capture_default_str();
+  std::vector<int64_t> allow_uids;
+  app.add_option("--socket", socket_path,
+                 "listen on this Unix socket (mode 0600, 0660 with other --allow-uid); TCP too "
+                 "only if --host or --port is given");
+  app.add_option("--allow-uid", allow_uids,
+                 "a uid that may connect to --socket (repeatable; default: the service's own)")
+      ->check(CLI::Range(int64_t{0}, int64_t{0xfffffffe}));
   app.add_option("--keys", keys_path, "keys file: require an app key on every request");
   app.add_option("--add-app", add_app, "add an app to --keys, print its key once, and exit");
   app.add_option("--app-max-contexts", app_limits.max_contexts,
@@ -144,10 +155,13 @@ int RunServe(int argc, char** argv) {
                  add_app.c_str(), keys_path.c_str());
     return kExitOk;
   }
-  if (!socket_path.empty()) {
-    std::fprintf(stderr, "%s: --socket is not supported yet; use --host 127.0.0.1\n", argv[0]);
+  if (!allow_uids.empty() && socket_path.empty()) {
+    std::fprintf(stderr, "%s: --allow-uid applies to --socket PATH\n", argv[0]);
     return kExitUsage;
   }
+  http.socket_path = socket_path;
+  for (int64_t uid : allow_uids) http.allow_uids.push_back(static_cast<uid_t>(uid));
+  http.listen_tcp = socket_path.empty() || host_opt->count() > 0 || port_opt->count() > 0;
   std::unique_ptr<server::KeyStore> keys;
   if (!keys_path.empty()) {
     auto loaded = server::KeyStore::Load(keys_path);
@@ -156,7 +170,7 @@ int RunServe(int argc, char** argv) {
       return kExitFailure;
     }
     keys = std::make_unique<server::KeyStore>(std::move(loaded).value());
-  } else if (!server::IsLoopbackHost(http.host)) {
+  } else if (http.listen_tcp && !server::IsLoopbackHost(http.host)) {
     std::fprintf(
         stderr,
         "%s: without --keys the service has no authentication and listens on loopback "
@@ -235,9 +249,16 @@ int RunServe(int argc, char** argv) {
     }
     if (run_returned.load()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // into the accept loop
-    std::printf("odlm serve: listening on http://%s:%d (model %s, %s)\n", http.host.c_str(),
-                server.port(), service.model_id.c_str(),
-                s.auth_required() ? "app keys required" : "no auth, loopback only");
+    std::string where;
+    if (http.listen_tcp) where = "http://" + http.host + ":" + std::to_string(server.port());
+    if (!http.socket_path.empty()) {
+      where += (where.empty() ? "unix:" : " and unix:") + http.socket_path;
+    }
+    std::printf("odlm serve: listening on %s (model %s, %s)\n", where.c_str(),
+                service.model_id.c_str(),
+                s.auth_required() ? "app keys required"
+                : http.listen_tcp ? "no auth, loopback only"
+                                  : "no auth, socket peers' uids checked");
     std::fflush(stdout);
   });
   server.Run();
