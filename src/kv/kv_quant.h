@@ -6,6 +6,8 @@
 //
 // Levels: kRaw keeps the working bytes verbatim (bit-exact, "compression off"); k8 / k4 / k2 store
 // asymmetric group-wise codes (per group an f16 scale and an f16 minimum; value = min + scale·q).
+// 8-bit groups span their min-max range; 4- and 2-bit groups get the range of least squared error
+// (narrowed ranges that clip outliers, and a least-squares refit), chosen when compressing.
 // Groups follow the statistics of each tensor: K has outlier *channels*, so K is grouped per
 // channel over the chunk's tokens; V is grouped per token over 32 consecutive channels.
 //
@@ -21,7 +23,8 @@
 //
 // Decoding has a portable path and an AVX2+F16C one picked at run time (same arithmetic: the
 // float product and sum are not fused, so both give bit-identical results).
-// Thread-safety: pure functions. Cost: one pass over the chunk.
+// Thread-safety: pure functions. Cost: decompress one pass over the chunk; compress ~30 passes
+// at 4 and 2 bits (the range search), one at 8.
 #pragma once
 
 #include <cstdint>
