@@ -15,12 +15,13 @@ using nlohmann::json;
 using odlm::testing::OdlmBinary;
 namespace ct = odlm::codi::testing;
 
+// `odlm ARGS...`; its stdout and stderr (the log a failure prints).
 std::string RunOdlm(const std::vector<std::string>& args, int* rc) {
-  std::string cmd = OdlmBinary();
-  for (const auto& a : args) cmd += " '" + a + "'";
-  std::string out;
-  *rc = odlm::testing::RunCommand(cmd + " 2>&1", &out);
-  return out;
+  std::vector<std::string> argv = {OdlmBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const odlm::testing::ProcessResult r = odlm::testing::RunProcess(argv, "", 300);
+  *rc = r.exit_code;
+  return r.out + r.err;
 }
 
 TEST(CodiServeTest, SynthesizesAgainstOdlmServe) {

@@ -2,36 +2,21 @@
 // prints the scores (JSON keys the issue promises), reports bad input with exit code 1, and writes
 // a report directory.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "tests/support/shared_testdata.h"
+#include "tests/support/subprocess.h"
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-};
-
-Result RunOdlm(const std::string& args) {
-  const std::string cmd = std::string(ODLM_BINARY_DIR) + "/odlm " + args + " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// Results, messages and JSON on stdout; errors on stderr.
+using Result = odlm::testing::ProcessResult;
+using odlm::testing::RunOdlm;
 
 class EvalCli : public ::testing::Test {
  protected:
@@ -68,7 +53,7 @@ TEST_F(EvalCli, ScoreCoqaJson) {
   const std::string preds = Write("p.json", R"([{"id": "s1", "turn_id": 1, "answer": "red bike"},
       {"id": "s1", "turn_id": 2, "answer": "red car"}, {"id": "s2", "turn_id": 1, "answer": "100"}])");
   const Result r = RunOdlm("eval score coqa --data " + data + " --preds " + preds + " --json");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["f1"].get<double>(), 72.22, 0.01);
   EXPECT_NEAR(j["em"].get<double>(), 33.33, 0.01);
@@ -86,12 +71,12 @@ TEST_F(EvalCli, BadInputFailsWithAMessage) {
   const std::string bad = Write("bad.json", R"([{"id": "s1", "turn_id": "one", "answer": "x"}])");
   Result r = RunOdlm("eval score coqa --data " + data + " --preds " + bad);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("[0].turn_id: expected an integer"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[0].turn_id: expected an integer"), std::string::npos) << r.err;
   r = RunOdlm("eval score coqa --data " + (dir_ / "absent.json").string() + " --preds " + bad);
   EXPECT_EQ(r.exit_code, 1);
   r = RunOdlm("eval score squad --data " + data + " --preds " + bad);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("unknown task 'squad'"), std::string::npos);
+  EXPECT_NE(r.err.find("unknown task 'squad'"), std::string::npos) << r.err;
   EXPECT_EQ(RunOdlm("eval score coqa --data " + data).exit_code, 2);  // --preds missing: usage
 }
 
@@ -100,20 +85,20 @@ TEST_F(EvalCli, RougeAndChrf) {
   const std::string hyps = Write("hyps.txt", "the cat lay on the mat today\nabd\n");
   // Pair 1 ROUGE-1 F 10/13, pair 2 [abc] vs [abd] 0 → mean 38.46.
   Result r = RunOdlm("eval rouge --refs " + refs + " --hyps " + hyps + " --json");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["rouge1"].get<double>(), 100.0 * (10.0 / 13) / 2, 1e-9);
   EXPECT_NEAR(j["rouge2"].get<double>(), 100.0 * (6.0 / 11) / 2, 1e-9);
   const std::string r1 = Write("r1.txt", "abc\n");
   const std::string h1 = Write("h1.txt", "abd\n");
   r = RunOdlm("eval chrf --refs " + r1 + " --hyps " + h1 + " --json");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["chrf"].get<double>(), 100.0 * 7 / 18, 1e-9);
   const std::string uneven = Write("u.txt", "one\ntwo\n");
   r = RunOdlm("eval chrf --refs " + r1 + " --hyps " + uneven);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("has 1 lines but"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("has 1 lines but"), std::string::npos) << r.err;
 }
 
 TEST_F(EvalCli, ReportWritesMarkdownJsonAndSvg) {
@@ -127,7 +112,7 @@ TEST_F(EvalCli, ReportWritesMarkdownJsonAndSvg) {
   const std::string out = (dir_ / "report").string();
   const Result r = RunOdlm("eval report --data " + data + " --preds " + gold + " --preds-pred " +
                            pred + " --out " + out);
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream js(out + "/report.json");
   const auto j = nlohmann::json::parse(js);
   ASSERT_EQ(j["runs"].size(), 2u);
@@ -172,7 +157,7 @@ TEST_F(EvalCli, ScoresTheSharedQuacSample) {
   }
   const std::string preds = Write("quac.jsonl", lines);
   const Result r = RunOdlm("eval score quac --data " + data + " --preds " + preds + " --json");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["f1"].get<double>(), 29.41, 0.01);
   EXPECT_NEAR(j["heq_q"].get<double>(), 29.41, 0.01);

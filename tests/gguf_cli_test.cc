@@ -1,31 +1,26 @@
 // End to end: the built `odlm` binary's gen-model and gguf-info commands, their exit codes, and
 // the default model the build generates.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gguf/gguf_reader.h"
+#include "platform/file_util.h"
 #include "tests/support/shared_testdata.h"
+#include "tests/support/subprocess.h"
 
 namespace odlm {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing::ProcessResult;
 
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto s = ReadFileToString(path);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? *s : "";
 }
 
 class GgufCliTest : public ::testing::Test {
@@ -37,14 +32,8 @@ class GgufCliTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // Runs `odlm <args>` (args are shell words, already quoted where needed).
-  RunResult Odlm(const std::string& args) {
-    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
-    const std::string cmd =
-        std::string(ODLM_BINARY_DIR) + "/odlm " + args + " >" + out + " 2>" + err;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
-  }
+  // Runs `odlm <args>` (words; testing::SplitArgs).
+  RunResult Odlm(const std::string& args) { return testing::RunOdlm(args); }
   std::string Path(const std::string& name) { return (dir_ / name).string(); }
 
   std::filesystem::path dir_;

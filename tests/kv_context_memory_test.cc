@@ -13,9 +13,9 @@
 #include <iostream>
 #include <random>
 
-#include "model/model_generator.h"
 #include "odlm/context_memory.h"
 #include "odlm/engine.h"
+#include "tests/support/generated_model.h"
 
 namespace odlm {
 namespace {
@@ -24,17 +24,8 @@ class ContextMemoryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     path_ = new std::string(std::string(::testing::TempDir()) + "/kv_context_memory_test.gguf");
-    ModelGenOptions o;
-    o.n_embd = 128;
-    o.n_layer = 2;
-    o.n_head = 4;
-    o.n_head_kv = 2;
-    o.n_ff = 256;
-    o.n_vocab = 400;
-    o.n_ctx = 512;
-    o.type = "q8_0";
-    o.seed = 5;
-    ASSERT_TRUE(GenerateModel(o, *path_, 2).ok());
+    const Status st = testing::WriteSmallGeneratedModel(*path_, /*seed=*/5);
+    ASSERT_TRUE(st.ok()) << st.ToString();
   }
   void SetUp() override {
     engine_ = OpenEngine(DType::kF16);

@@ -67,10 +67,10 @@ TEST_F(ServerAppsTest, KeysIsolationAndLimits) {
   ASSERT_FALSE(a.empty());
   ASSERT_FALSE(b.empty());
   // The keys file holds no key in clear, and a name cannot be added twice.
-  std::string out;
-  ASSERT_EQ(RunCommand("cat " + keys_, &out), 0);
-  EXPECT_EQ(out.find(a), std::string::npos);
-  EXPECT_NE(RunCommand(OdlmBinary() + " serve --keys " + keys_ + " --add-app alpha 2>&1", &out), 0);
+  const ProcessResult cat = RunProcess({"cat", keys_});
+  ASSERT_EQ(cat.exit_code, 0);
+  EXPECT_EQ(cat.out.find(a), std::string::npos);
+  EXPECT_NE(RunOdlm("serve --keys '" + keys_ + "' --add-app alpha").exit_code, 0);
 
   ServerProcess server;
   ASSERT_TRUE(server.Start({"-m", model_, "--keys", keys_, "--state-dir", state_}));

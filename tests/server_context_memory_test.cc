@@ -163,10 +163,10 @@ TEST_F(ServerContextMemoryTest, CompressedLlmsKeepsAnsweringWithinBudget) {
 TEST_F(ServerContextMemoryTest, BadFlagsAreRefused) {
   for (const std::vector<std::string>& extra : {std::vector<std::string>{"--kv-policy", "nosuch"},
                                                 std::vector<std::string>{"--kv-policy", "swap"}}) {
-    std::string cmd = OdlmBinary() + " serve -m " + model_ + " --port 0";
-    for (const auto& a : extra) cmd += " " + a;
-    std::string out;
-    EXPECT_EQ(RunCommand(cmd + " 2>&1", &out), 2) << out;
+    std::vector<std::string> argv = {OdlmBinary(), "serve", "-m", model_, "--port", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const ProcessResult r = RunProcess(argv);
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   }
 }
 

@@ -317,15 +317,13 @@ TEST_F(ServerE2eTest, MetricsExposition) {
 }
 
 TEST(ServerStartTest, RefusesNonLoopbackWithoutKeysAndBadModel) {
-  std::string out;
-  EXPECT_EQ(RunCommand(OdlmBinary() + " serve --host 0.0.0.0 --port 0 2>&1", &out), 2) << out;
-  EXPECT_NE(out.find("loopback"), std::string::npos);
-  out.clear();
-  EXPECT_EQ(RunCommand(OdlmBinary() + " serve -m /nonexistent.gguf --port 0 2>&1", &out), 1);
-  out.clear();
-  EXPECT_EQ(RunCommand(OdlmBinary() + " serve --keys /nonexistent/keys.json --port 0 2>&1", &out),
-            1);
-  EXPECT_NE(out.find("--add-app"), std::string::npos) << out;
+  ProcessResult r = RunOdlm("serve --host 0.0.0.0 --port 0");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("loopback"), std::string::npos);
+  EXPECT_EQ(RunOdlm("serve -m /nonexistent.gguf --port 0").exit_code, 1);
+  r = RunOdlm("serve --keys /nonexistent/keys.json --port 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--add-app"), std::string::npos) << r.err;
 }
 
 TEST(ServerQueueTest, FullQueueAnswers429WithRetryAfterAndSigtermExitsZero) {

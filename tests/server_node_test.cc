@@ -12,8 +12,7 @@ namespace {
 TEST(ServerNodeSdkTest, OpenAiSdkChatStreamingAndErrors) {
   const std::string node_dir = std::string(ODLM_SOURCE_DIR) + "/tests/node";
   struct stat st;
-  std::string out;
-  if (RunCommand("node --version 2>&1", &out) != 0) {
+  if (RunShell("node --version 2>&1").exit_code != 0) {
     GTEST_SKIP() << "SKIPPED LOUDLY: node is not installed (bash scripts/setup.sh installs it)";
   }
   if (::stat((node_dir + "/node_modules/openai/package.json").c_str(), &st) != 0) {
@@ -26,11 +25,11 @@ TEST(ServerNodeSdkTest, OpenAiSdkChatStreamingAndErrors) {
   const std::string key = AddApp(keys, "node");
   ServerProcess server;
   ASSERT_TRUE(server.Start({"-m", model, "--keys", keys}));
-  out.clear();
-  const int rc = RunCommand(
+  const ProcessResult r = RunShell(
       "cd " + node_dir + " && ODLM_BASE_URL=http://127.0.0.1:" + std::to_string(server.port()) +
-          "/v1 ODLM_KEY=" + key + " ODLM_MODEL=small timeout 120 node openai_sdk_test.mjs 2>&1",
-      &out);
+      "/v1 ODLM_KEY=" + key + " ODLM_MODEL=small timeout 120 node openai_sdk_test.mjs 2>&1");
+  const std::string& out = r.out;
+  const int rc = r.exit_code;
   std::printf("%s", out.c_str());  // the SDK checks, one line each
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;

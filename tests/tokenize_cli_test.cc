@@ -1,35 +1,23 @@
 // End to end: `odlm tokenize` on a vocabulary-only GGUF written here (and on the shared
 // stories260K model): ids match the library, --stdin gives one line per input line, exit codes.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "tests/support/shared_testdata.h"
+#include "tests/support/subprocess.h"
 #include "tokenizer/test_vocabs.h"
 #include "tokenizer/tokenizer.h"
 
 namespace odlm {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using RunResult = testing::ProcessResult;
 
 std::string IdsLine(const std::vector<int32_t>& ids) {
   std::string s;
@@ -69,13 +57,9 @@ class TokenizeCliTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // Runs `odlm <args>` (words; testing::SplitArgs) with `stdin_text` on its stdin.
   RunResult Odlm(const std::string& args, const std::string& stdin_text = "") {
-    const std::string in = Path("stdin"), out = Path("stdout"), err = Path("stderr");
-    std::ofstream(in, std::ios::binary) << stdin_text;
-    const std::string cmd =
-        std::string(ODLM_BINARY_DIR) + "/odlm " + args + " <" + in + " >" + out + " 2>" + err;
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
+    return testing::RunOdlm(args, stdin_text);
   }
   std::string Path(const std::string& name) { return (dir_ / name).string(); }
 

@@ -4,25 +4,25 @@
 // waits for the "listening on" line, and records the port. The destructor kills the process
 // (SIGKILL if it has not exited) and reaps it, so no test leaves a server behind. Also: a temp
 // directory that removes itself, a small generated model, HTTP helpers over httplib::Client.
+// Processes are run through tests/support/subprocess.h.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
-namespace odlm::testing {
+#include "tests/support/subprocess.h"
 
-inline std::string OdlmBinary() { return std::string(ODLM_BINARY_DIR) + "/odlm"; }
+namespace odlm::testing {
 
 class TempDir {
  public:
@@ -39,42 +39,37 @@ class TempDir {
   std::string path_;
 };
 
-// Runs a command, returns its exit status and stdout.
+// Runs a shell command line (subprocess.h RunShell); returns its exit status and appends its
+// stdout to *out (stderr as the command line redirects it, else the test's log).
 inline int RunCommand(const std::string& cmd, std::string* out) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  const int st = ::pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  const ProcessResult r = RunShell(cmd);
+  out->append(r.out);
+  if (!r.err.empty()) std::fprintf(stderr, "%s", r.err.c_str());
+  return r.exit_code;
 }
 
 // A small random-weight llama (dim 64, 2 layers, built-in byte-level vocabulary) in `dir`.
 inline std::string GenerateSmallModel(const std::string& dir, int ctx = 512) {
   const std::string path = dir + "/small.gguf";
-  std::string out;
-  const int rc = RunCommand(OdlmBinary() + " gen-model -o " + path +
-                                " --dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 "
-                                "--vocab 512 --type q8_0 --seed 7 --ctx " +
-                                std::to_string(ctx) + " 2>&1",
-                            &out);
-  EXPECT_EQ(rc, 0) << out;
+  const ProcessResult r = RunOdlm("gen-model -o '" + path +
+                                  "' --dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 "
+                                  "--vocab 512 --type q8_0 --seed 7 --ctx " +
+                                  std::to_string(ctx));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   return path;
 }
 
-// Adds an app to a keys file and returns its key.
+// Adds an app to a keys file and returns its key. `extra`: more serve flags, as words.
 inline std::string AddApp(const std::string& keys, const std::string& name,
                           const std::string& extra = "") {
-  std::string out;
-  const int rc = RunCommand(
-      OdlmBinary() + " serve --keys " + keys + " --add-app " + name + " " + extra + " 2>/dev/null",
-      &out);
-  EXPECT_EQ(rc, 0);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+  const ProcessResult r = RunOdlm("serve --keys '" + keys + "' --add-app " + name + " " + extra);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string key = r.out;
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  return key;
 }
 
+// `odlm serve` as a child process (subprocess.h Spawned; its stderr goes to the test's log).
 class ServerProcess {
  public:
   ServerProcess() = default;
@@ -85,30 +80,17 @@ class ServerProcess {
   // Starts `odlm serve --port 0 ARGS...`; false (with a test failure) if it does not come up
   // within 20 s.
   bool Start(const std::vector<std::string>& args) {
-    int out_pipe[2];
-    if (::pipe(out_pipe) != 0) return false;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out_pipe[1], 1);
-      ::close(out_pipe[0]);
-      ::close(out_pipe[1]);
-      std::vector<std::string> all = {OdlmBinary(), "serve", "--host", "127.0.0.1", "--port", "0"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    out_ = ::fdopen(out_pipe[0], "r");
-    char line[512];
-    // Blocks until the server prints its first line or exits (EOF).
-    if (!out_ || !std::fgets(line, sizeof(line), out_)) {
-      ADD_FAILURE() << "odlm serve did not start (exited before listening)";
+    std::vector<std::string> all = {OdlmBinary(), "serve", "--host", "127.0.0.1", "--port", "0"};
+    all.insert(all.end(), args.begin(), args.end());
+    child_ = std::make_unique<Spawned>(all, /*capture_stderr=*/false);
+    // The first line says where it listens.
+    const std::string out = child_->ReadOut(20, "\n");
+    const size_t eol = out.find('\n');
+    if (eol == std::string::npos) {
+      ADD_FAILURE() << "odlm serve did not start (exited or silent before listening): " << out;
       return false;
     }
-    const std::string s = line;
+    const std::string s = out.substr(0, eol);
     const size_t colon = s.find("127.0.0.1:");
     if (colon == std::string::npos) {
       ADD_FAILURE() << "unexpected first line from odlm serve: " << s;
@@ -118,34 +100,18 @@ class ServerProcess {
     return port_ > 0;
   }
 
-  // Sends `sig` and waits up to `timeout` for exit; returns the exit code (or -1; SIGKILL after).
+  // Sends `sig` and waits up to `timeout` for exit; returns the exit code, 128 + signal if it
+  // died of one (SIGKILL after the timeout: 137), -1 if it is not running.
   int Stop(int sig = SIGTERM, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        Close();
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    Kill(SIGKILL);
-    return -1;
+    if (!child_ || child_->reaped()) return -1;
+    child_->Signal(sig);
+    return child_->Wait(static_cast<double>(timeout.count()));
   }
 
   void Kill(int sig) {
-    if (pid_ > 0) {
-      ::kill(pid_, sig);
-      int status;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-    Close();
+    if (!child_ || child_->reaped()) return;
+    child_->Signal(sig);
+    child_->Wait(60);
   }
 
   int port() const { return port_; }
@@ -158,12 +124,7 @@ class ServerProcess {
   }
 
  private:
-  void Close() {
-    if (out_) std::fclose(out_);
-    out_ = nullptr;
-  }
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
+  std::unique_ptr<Spawned> child_;
   int port_ = 0;
 };
 

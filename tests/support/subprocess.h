@@ -2,7 +2,10 @@
 //
 // RunProcess: feeds stdin, captures stdout and stderr separately, returns the exit code (or
 // 128 + signal). Bounded: the child is killed after `timeout_s`. Spawned: a child with pipes to
-// drive interactively (write lines, read what it printed, send signals).
+// drive interactively (write lines, read what it printed, send signals). RunOdlm: the odlm
+// binary with arguments written as words; RunShell: a command line for /bin/sh, for the few
+// tests that need a shell (cd, environment, pipes). No shell is involved otherwise.
+// Programs are looked up on PATH when argv[0] has no slash (execvp).
 #pragma once
 
 #include <fcntl.h>
@@ -13,6 +16,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace odlm::testing {
@@ -28,19 +32,21 @@ struct ProcessResult {
 
 class Spawned {
  public:
-  explicit Spawned(const std::vector<std::string>& argv) {
+  // capture_stderr false: the child writes its stderr to the test's (a long-running server's
+  // log, which no one drains otherwise).
+  explicit Spawned(const std::vector<std::string>& argv, bool capture_stderr = true) {
     int in[2], out[2], err[2];
     if (::pipe(in) != 0 || ::pipe(out) != 0 || ::pipe(err) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
+      if (capture_stderr) ::dup2(err[1], 2);
       for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
       std::vector<char*> args;
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
-      ::execv(args[0], args.data());
+      ::execvp(args[0], args.data());
       ::_exit(127);
     }
     ::close(in[0]);
@@ -49,6 +55,10 @@ class Spawned {
     in_ = in[1];
     out_ = out[0];
     err_ = err[0];
+    if (!capture_stderr) {
+      ::close(err_);
+      err_ = -1;
+    }
     ::fcntl(out_, F_SETFL, O_NONBLOCK);
     ::fcntl(err_, F_SETFL, O_NONBLOCK);
     ::signal(SIGPIPE, SIG_IGN);
@@ -71,12 +81,14 @@ class Spawned {
     in_ = -1;
   }
   void Signal(int sig) { ::kill(pid_, sig); }
-  // Reads what is available for up to `timeout_s`, until `until` appears in stdout (if given).
+  // Reads what is available for up to `timeout_s`, until `until` appears in stdout (if given)
+  // or stdout is closed (the child exited).
   std::string ReadOut(double timeout_s, const std::string& until = "") {
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     while (std::chrono::steady_clock::now() < end) {
       Drain();
       if (!until.empty() && out_text_.find(until) != std::string::npos) break;
+      if (out_eof_) break;
       ::usleep(5000);
     }
     return out_text_;
@@ -101,6 +113,7 @@ class Spawned {
     Drain();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  bool reaped() const { return reaped_; }
   const std::string& out() const { return out_text_; }
   const std::string& err() const { return err_text_; }
   bool timed_out() const { return timed_out_; }
@@ -109,8 +122,10 @@ class Spawned {
   void Drain() {
     char buf[4096];
     for (auto [fd, text] : {std::pair{out_, &out_text_}, std::pair{err_, &err_text_}}) {
+      if (fd < 0) continue;
       for (;;) {
         ssize_t n = ::read(fd, buf, sizeof(buf));
+        if (n == 0 && fd == out_) out_eof_ = true;
         if (n <= 0) break;
         text->append(buf, static_cast<size_t>(n));
       }
@@ -118,7 +133,7 @@ class Spawned {
   }
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1, err_ = -1;
-  bool reaped_ = false, timed_out_ = false;
+  bool reaped_ = false, timed_out_ = false, out_eof_ = false;
   std::string out_text_, err_text_;
 };
 
@@ -134,6 +149,47 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv, const std:
   r.err = p.err();
   r.timed_out = p.timed_out();
   return r;
+}
+
+// Splits `words` at spaces, tabs and newlines; '…' groups words into one argument (no other
+// shell syntax: no escapes, variables or redirections). "a 'b c'" → {"a", "b c"}.
+inline std::vector<std::string> SplitArgs(std::string_view words) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false, quoted = false;
+  for (char c : words) {
+    if (quoted) {
+      if (c == '\'') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '\'') {
+      quoted = in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (in_word) out.push_back(std::move(cur));
+  return out;
+}
+
+// Runs `odlm ARGS` (ARGS split by SplitArgs) with `input` on stdin.
+inline ProcessResult RunOdlm(std::string_view args, const std::string& input = "",
+                             double timeout_s = 60) {
+  std::vector<std::string> argv = {OdlmBinary()};
+  for (std::string& a : SplitArgs(args)) argv.push_back(std::move(a));
+  return RunProcess(argv, input, timeout_s);
+}
+
+// Runs `command` with /bin/sh -c (redirections, cd, environment variables work).
+inline ProcessResult RunShell(const std::string& command, double timeout_s = 180) {
+  return RunProcess({"/bin/sh", "-c", command}, "", timeout_s);
 }
 
 }  // namespace odlm::testing
