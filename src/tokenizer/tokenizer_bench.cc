@@ -1,5 +1,7 @@
 // Tokenizer speed: encoding ~1 MB of English-like text with the shared Llama-2 (SentencePiece)
-// and Llama-3 (byte-level BPE) vocabularies, decoding it back, and loading the vocabularies.
+// and Llama-3 (byte-level BPE) vocabularies, decoding it back, and loading the vocabularies;
+// a 40-message chat prompt through EncodeChat against its rendered string through Encode (what
+// keeping message content apart from template text costs).
 // Run from the project root (the vocabularies are read from ../shared/testdata/vocab; set
 // ODLM_SHARED_TESTDATA elsewhere): ./build/src/tokenizer/tokenizer_bench
 #include <benchmark/benchmark.h>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "gguf/gguf_reader.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace odlm {
@@ -100,6 +103,45 @@ void Load(benchmark::State& state, const char* vocab) {
   }
 }
 
+// 40 alternating user / assistant messages of ~1.6 KB each from the prose, after a system one.
+std::vector<ChatMessage> LongChat() {
+  std::vector<ChatMessage> conv = {{"system", "You answer in one line."}};
+  const std::string& text = EnglishText();
+  for (size_t i = 0; i < 40; ++i) {
+    conv.push_back({i % 2 == 0 ? "user" : "assistant", text.substr(i * 1600, 1600)});
+  }
+  return conv;
+}
+
+// segmented: EncodeChat; otherwise the rendered string with special tokens parsed.
+void ChatPrompt(benchmark::State& state, const char* vocab, const char* tmpl, bool segmented) {
+  auto tok = LoadOrSkip(state, vocab);
+  if (tok == nullptr) return;
+  const std::vector<ChatMessage> conv = LongChat();
+  const ChatSpecialTokens special = ChatSpecialTokensOf(*tok);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::vector<int32_t> ids;
+    if (segmented) {
+      ids = *EncodeChat(*tok, tmpl, conv, true);
+    } else {
+      const std::string text = *RenderChat(tmpl, conv, true, special);
+      bytes = text.size();
+      ids = tok->Encode(text, tok->add_bos(), true);
+    }
+    benchmark::DoNotOptimize(ids.data());
+  }
+  if (bytes > 0) state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+
+BENCHMARK_CAPTURE(ChatPrompt, llama3_string, "ggml-vocab-llama-bpe.gguf", "llama3", false)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ChatPrompt, llama3_segments, "ggml-vocab-llama-bpe.gguf", "llama3", true)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ChatPrompt, llama2_string, "ggml-vocab-llama-spm.gguf", "llama2", false)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(ChatPrompt, llama2_segments, "ggml-vocab-llama-spm.gguf", "llama2", true)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(Encode1MB, llama_spm, "ggml-vocab-llama-spm.gguf")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Encode1MB, llama_bpe, "ggml-vocab-llama-bpe.gguf")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(Decode1MB, llama_spm, "ggml-vocab-llama-spm.gguf")->Unit(benchmark::kMillisecond);
