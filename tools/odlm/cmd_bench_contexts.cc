@@ -23,14 +23,19 @@
 namespace odlm::cli {
 namespace {
 
-struct PolicyResult {
-  std::string name;
+// One policy on one segment of the trace (one context choice).
+struct PhaseResult {
   std::vector<double> latency_ms;          // call start → first token's logits
   std::vector<double> restore_ms;          // call start → KV restored (Acquire alone)
   std::vector<std::vector<float>> logits;  // per call: last token's row
   double nll = 0;                          // of the prompts' tokens (teacher forced)
   int64_t nll_n = 0;
-  ContextMemoryStats stats;
+  ContextMemoryStats stats;  // bytes and chunk counts: this segment's; peak: the run's so far
+};
+
+struct PolicyResult {
+  std::string name;
+  std::vector<PhaseResult> phases;
 };
 
 double Seconds() {
@@ -60,15 +65,21 @@ Status WriteBarChartSvg(const std::string& path, const std::string& title,
                         const std::vector<std::string>& series,
                         const std::vector<BarGroup>& groups) {
   const char* colors[] = {"#1f77b4", "#aec7e8", "#d62728", "#ff9896", "#2ca02c", "#98df8a"};
-  const double w = 760, h = 420, left = 70, right = 20, top = 50, bottom = 60;
-  double lo = 1e30, hi = 0;
+  const double left = 70, right = 20, top = 50, bottom = 60, h = 420;
+  const double w = std::max<double>(760, left + right + 90.0 * groups.size());
+  constexpr double kFloor = 0.1;  // ms: smaller values (resident's restore) draw as no bar
+  double lo = 1e30, hi = kFloor;
   for (const BarGroup& g : groups) {
-    for (double v : g.values) lo = std::min(lo, std::max(v, 1e-3)), hi = std::max(hi, v);
+    for (double v : g.values) {
+      if (v >= kFloor) lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
   }
-  const double d_lo = std::floor(std::log10(std::max(lo, 1e-3))), d_hi = std::ceil(std::log10(hi));
+  const double d_lo = std::floor(std::log10(std::min(lo, hi))), d_hi = std::ceil(std::log10(hi));
   const double span = std::max(1.0, d_hi - d_lo);
   auto y_of = [&](double v) {
-    return top + (h - top - bottom) * (1 - (std::log10(std::max(v, 1e-3)) - d_lo) / span);
+    const double d = v >= kFloor ? std::log10(v) : d_lo;
+    return top + (h - top - bottom) * (1 - (std::max(d, d_lo) - d_lo) / span);
   };
   std::string o;
   char buf[512];
@@ -97,7 +108,7 @@ Status WriteBarChartSvg(const std::string& path, const std::string& title,
       const double v = groups[g].values[k], y = y_of(v);
       add("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
           x0 + k * bar_w, y, bar_w - 1, h - bottom - y, colors[k % 6]);
-      add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.0f</text>\n",
+      add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.3g</text>\n",
           x0 + (k + 0.5) * bar_w, y - 3, v);
     }
     add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", x0 + group_w * 0.4,
@@ -146,7 +157,9 @@ int RunBenchContexts(int argc, char** argv) {
   app.add_option("--budget-frac", budget_frac, "KV budget as a fraction of all contexts' fp16 KV");
   app.add_option("--ratio", ratio, "llms compression ratio (of 8-bit size)");
   app.add_option("--rate", rate, "Poisson arrival rate (calls/s)");
-  app.add_option("--choice", choice, "random | markov | skewed");
+  app.add_option("--choice", choice,
+                 "random | markov | skewed | all (three segments of --calls, one per choice, "
+                 "reported apart)");
   app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)");
   app.add_option("--policies", policies_arg, "comma list (default all four)");
   app.add_option("--seed", seed, "trace seed");
@@ -158,10 +171,15 @@ int RunBenchContexts(int argc, char** argv) {
     std::fprintf(stderr, "%s: need 1 <= --min-tokens <= --max-tokens\n", argv[0]);
     return kExitUsage;
   }
-  if (choice != "random" && choice != "markov" && choice != "skewed") {
-    std::fprintf(stderr, "%s: --choice must be random, markov or skewed\n", argv[0]);
-    return kExitUsage;
+  std::vector<std::string> phases = {choice};  // one trace segment of `calls` per choice
+  if (choice == "all") phases = {"random", "markov", "skewed"};
+  for (const std::string& c : phases) {
+    if (c != "random" && c != "markov" && c != "skewed") {
+      std::fprintf(stderr, "%s: --choice must be random, markov, skewed or all\n", argv[0]);
+      return kExitUsage;
+    }
   }
+  const int n_phases = static_cast<int>(phases.size());
   std::vector<KvPolicy> policies = {KvPolicy::kResident, KvPolicy::kLlms, KvPolicy::kSwap,
                                     KvPolicy::kRecompute};
   if (!policies_arg.empty()) {
@@ -178,7 +196,7 @@ int RunBenchContexts(int argc, char** argv) {
       rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     }
   }
-  if (model.ctx == 0) model.ctx = max_tokens + static_cast<int64_t>(calls) * prompt + 16;
+  if (model.ctx == 0) model.ctx = max_tokens + static_cast<int64_t>(calls) * n_phases * prompt + 16;
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
   std::mt19937_64 rng(seed);
@@ -202,10 +220,11 @@ int RunBenchContexts(int argc, char** argv) {
   for (int i = 0; i < contexts; ++i) zipf[i] = 1.0 / (i + 1);
   std::discrete_distribution<int> skew(zipf.begin(), zipf.end());
   int cur = 0;
-  for (int i = 0; i < calls; ++i) {
-    if (choice == "random") {
+  for (int i = 0; i < calls * n_phases; ++i) {
+    const std::string& ch = phases[i / calls];
+    if (ch == "random") {
       cur = static_cast<int>(rng() % contexts);
-    } else if (choice == "markov") {
+    } else if (ch == "markov") {
       if (rng() % 2 == 0) cur = static_cast<int>(rng() % contexts);
     } else {
       cur = skew(rng);
@@ -214,7 +233,7 @@ int RunBenchContexts(int argc, char** argv) {
     gaps.push_back(gap(rng));
   }
   std::vector<std::vector<int32_t>> prompts;
-  for (int i = 0; i < calls; ++i) prompts.push_back(tokens(prompt));
+  for (int i = 0; i < calls * n_phases; ++i) prompts.push_back(tokens(prompt));
   const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
   const int64_t budget = static_cast<int64_t>(budget_frac * per_token_fp16 * total_tokens);
   std::printf("model: %s\n", engine->Describe().c_str());
@@ -222,7 +241,7 @@ int RunBenchContexts(int argc, char** argv) {
       "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
       "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
       contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
-      static_cast<long long>(max_tokens), calls, choice.c_str(), rate, prompt,
+      static_cast<long long>(max_tokens), calls * n_phases, choice.c_str(), rate, prompt,
       per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
   std::vector<PolicyResult> results;
   for (KvPolicy policy : policies) {
@@ -251,8 +270,10 @@ int RunBenchContexts(int argc, char** argv) {
         return kExitFailure;
       }
     }
-    const ContextMemoryStats before = (*mem)->stats();
-    for (int i = 0; i < calls; ++i) {
+    r.phases.resize(n_phases);
+    ContextMemoryStats before = (*mem)->stats();
+    for (int i = 0; i < calls * n_phases; ++i) {
+      PhaseResult& ph = r.phases[i / calls];
       const std::string key = "ctx" + std::to_string(trace[i]);
       const double t0 = Seconds();
       auto s = (*mem)->Acquire(key);
@@ -264,51 +285,62 @@ int RunBenchContexts(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
         return kExitFailure;
       }
-      r.latency_ms.push_back((t1 - t0) * 1e3);
-      r.restore_ms.push_back((t_restored - t0) * 1e3);
-      r.logits.emplace_back(logits.end() - n_vocab, logits.end());
+      ph.latency_ms.push_back((t1 - t0) * 1e3);
+      ph.restore_ms.push_back((t_restored - t0) * 1e3);
+      ph.logits.emplace_back(logits.end() - n_vocab, logits.end());
       for (int j = 0; j + 1 < prompt; ++j) {  // teacher-forced NLL of the prompt's own tokens
         const float* row = logits.data() + static_cast<int64_t>(j) * n_vocab;
         const float mx = *std::max_element(row, row + n_vocab);
         double z = 0;
         for (int v = 0; v < n_vocab; ++v) z += std::exp(row[v] - mx);
-        r.nll += -(row[prompts[i][j + 1]] - mx - std::log(z));
-        r.nll_n++;
+        ph.nll += -(row[prompts[i][j + 1]] - mx - std::log(z));
+        ph.nll_n++;
+      }
+      if ((i + 1) % calls == 0) {  // end of a segment
+        const ContextMemoryStats now = (*mem)->stats();
+        ph.stats = now;
+        ph.stats.bytes_read -= before.bytes_read;
+        ph.stats.bytes_written -= before.bytes_written;
+        ph.stats.chunks_read -= before.chunks_read;
+        ph.stats.chunks_recomputed -= before.chunks_recomputed;
+        before = now;
       }
     }
-    r.stats = (*mem)->stats();
-    r.stats.bytes_read -= before.bytes_read;
-    r.stats.bytes_written -= before.bytes_written;
-    r.stats.chunks_read -= before.chunks_read;
-    r.stats.chunks_recomputed -= before.chunks_recomputed;
     results.push_back(std::move(r));
     std::fprintf(stderr, "%s done\n", results.back().name.c_str());
   }
   std::filesystem::remove_all(swap_dir);
   const PolicyResult& ref = results[0];
-  const double ref_ppl = std::exp(ref.nll / std::max<int64_t>(1, ref.nll_n));
-  std::printf(
-      "\n| policy | mean switch ms | p99 ms | mean restore ms | p99 restore ms | MiB read | MiB "
-      "written | peak stored MiB | next-token KL vs resident | ppl vs resident |\n"
-      "|---|---|---|---|---|---|---|---|---|---|\n");
   std::vector<BarGroup> bars;
-  for (const PolicyResult& r : results) {
-    const Summary sw = Summarize(r.latency_ms), rs = Summarize(r.restore_ms);
-    double kl = 0;
-    for (size_t i = 0; i < r.logits.size(); ++i) kl += Kl(ref.logits[i], r.logits[i]);
-    kl /= static_cast<double>(std::max<size_t>(1, r.logits.size()));
-    const double ppl = std::exp(r.nll / std::max<int64_t>(1, r.nll_n));
-    std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
-                r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99, r.stats.bytes_read / 1048576.0,
-                r.stats.bytes_written / 1048576.0, r.stats.peak_stored_bytes / 1048576.0, kl,
-                100 * (ppl / ref_ppl - 1));
-    bars.push_back({r.name, {sw.mean, sw.p99, rs.mean, rs.p99}});
+  for (int p = 0; p < n_phases; ++p) {
+    const PhaseResult& rp = ref.phases[p];
+    const double ref_ppl = std::exp(rp.nll / std::max<int64_t>(1, rp.nll_n));
+    std::printf(
+        "\n%s choice, %d calls:\n\n| policy | mean switch ms | p99 ms | mean restore ms | p99 "
+        "restore ms | MiB read | MiB written | peak stored MiB | next-token KL vs resident | ppl "
+        "vs "
+        "resident |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        phases[p].c_str(), calls);
+    for (const PolicyResult& r : results) {
+      const PhaseResult& ph = r.phases[p];
+      const Summary sw = Summarize(ph.latency_ms), rs = Summarize(ph.restore_ms);
+      double kl = 0;
+      for (size_t i = 0; i < ph.logits.size(); ++i) kl += Kl(rp.logits[i], ph.logits[i]);
+      kl /= static_cast<double>(std::max<size_t>(1, ph.logits.size()));
+      const double ppl = std::exp(ph.nll / std::max<int64_t>(1, ph.nll_n));
+      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
+                  r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99, ph.stats.bytes_read / 1048576.0,
+                  ph.stats.bytes_written / 1048576.0, ph.stats.peak_stored_bytes / 1048576.0, kl,
+                  100 * (ppl / ref_ppl - 1));
+      bars.push_back({r.name + (n_phases > 1 ? "/" + phases[p] : std::string()),
+                      {sw.mean, sw.p99, rs.mean, rs.p99}});
+    }
   }
   if (!svg_path.empty()) {
-    const std::string title = std::to_string(contexts) + " contexts, " +
-                              std::to_string(total_tokens) + " tokens, " + std::to_string(calls) +
-                              " calls (" + choice + "), budget " +
-                              std::to_string(static_cast<int>(100 * budget_frac)) + "% of fp16 KV";
+    const std::string title =
+        std::to_string(contexts) + " contexts, " + std::to_string(total_tokens) + " tokens, " +
+        std::to_string(calls * n_phases) + " calls (" + choice + "), budget " +
+        std::to_string(static_cast<int>(100 * budget_frac)) + "% of fp16 KV";
     const Status st = WriteBarChartSvg(
         svg_path, title, {"mean switch", "p99 switch", "mean restore", "p99 restore"}, bars);
     if (!st.ok()) {
