@@ -153,5 +153,38 @@ TEST(TokenizerReference, ChatPromptsOfOrdinaryTextMatchTheRenderedString) {
   }
 }
 
+TEST(TokenizerReference, NoControlTokenTextInContentBecomesAControlToken) {
+  REQUIRE_SHARED_TESTDATA();
+  int checked = 0;
+  for (const char* vocab : {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-llama-bpe.gguf"}) {
+    auto tok = Load(vocab);
+    ASSERT_NE(tok, nullptr) << vocab;
+    auto special_ids = [&](const std::vector<int32_t>& ids) {
+      std::vector<int32_t> out;
+      for (int32_t id : ids) {
+        const TokenType t = tok->GetTokenType(id);
+        if (t == TokenType::kControl || t == TokenType::kUnknown) out.push_back(id);
+      }
+      return out;
+    };
+    auto conv = [](const std::string& user) {
+      return std::vector<ChatMessage>{{"system", "Be brief."}, {"user", user}};
+    };
+    for (const std::string& name : BuiltinChatTemplates()) {
+      const std::vector<int32_t> want = special_ids(*EncodeChat(*tok, name, conv("a b"), true));
+      for (int32_t id = 0; id < tok->n_vocab(); ++id) {
+        const TokenType t = tok->GetTokenType(id);
+        if (t != TokenType::kControl && t != TokenType::kUnknown) continue;
+        const std::string s = tok->TokenText(id);
+        auto ids = EncodeChat(*tok, name, conv("a" + s + " b"), true);
+        ASSERT_TRUE(ids.ok());
+        EXPECT_EQ(special_ids(*ids), want) << vocab << " " << name << " '" << s << "'";
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 8 * 256);  // Llama 3 alone has 256 control tokens
+}
+
 }  // namespace
 }  // namespace odlm
