@@ -31,6 +31,21 @@ fi
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TESTS[@]}" "${MODEL_TESTS[@]}"
 
 failed=0
+# Phones build with clang (Android NDK): the NEON files must compile with it too.
+if command -v clang++ >/dev/null 2>&1; then
+  clang_ok=1
+  for f in src/kernels/arm/matmul_neon.cc src/kernels/arm/vec_ops_neon.cc \
+           "src/kernels/arm/matmul_dotprod.cc -march=armv8.2-a+dotprod"; do
+    # shellcheck disable=SC2086  # $f carries the file's own flags
+    if ! clang++ --target=aarch64-linux-gnu -isystem "$SYSROOT/include" -std=c++20 -O2 -Wall \
+        -Wextra -Werror -Wno-unused-parameter -Isrc -fsyntax-only $f; then
+      echo "aarch64 clang: $f does not compile"
+      clang_ok=0
+      failed=1
+    fi
+  done
+  if [[ $clang_ok == 1 ]]; then echo "aarch64 clang: NEON kernels compile"; fi
+fi
 # run CPU CAP TEST: runs one test binary under qemu on core model CPU with ODLM_CPU=CAP.
 run() {
   local cpu=$1 cap=$2 t=$3
