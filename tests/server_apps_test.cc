@@ -148,6 +148,34 @@ TEST_F(ServerAppsTest, KeysIsolationAndLimits) {
 
 // 32 concurrent clients over 3 apps, mixed streaming and non-streaming, contexts and stateless
 // calls. No request fails; every app sees exactly its own contexts and messages.
+TEST_F(ServerAppsTest, AddAppWhileRunningTakesEffectWithoutRestart) {
+  const std::string a = AddApp(keys_, "alpha");
+  ASSERT_FALSE(a.empty());
+  ServerProcess server;
+  ASSERT_TRUE(server.Start({"-m", model_, "--keys", keys_}));
+  auto ca = server.Client(a);
+  int status = 0;
+  ASSERT_FALSE(NewContext(ca, "a", &status).empty()) << status;
+
+  // A second app added to the file while the service runs: its key works within seconds.
+  const std::string b = AddApp(keys_, "beta");
+  ASSERT_FALSE(b.empty());
+  auto cb = server.Client(b);
+  std::string id;
+  for (int i = 0; i < 100 && id.empty(); ++i) {
+    id = NewContext(cb, "b", &status);
+    if (id.empty()) {
+      EXPECT_EQ(status, 401);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ASSERT_FALSE(id.empty()) << "the new app's key was not accepted: " << status;
+  EXPECT_TRUE(Turn(cb, id, "Hello.", false).has_value());
+  // The first app still works, and does not see the new app's context.
+  EXPECT_TRUE(ca.Get("/v1/contexts/" + id)->status == 404);
+  EXPECT_FALSE(NewContext(ca, "a2").empty());
+}
+
 TEST_F(ServerAppsTest, LoadThirtyTwoClientsThreeApps) {
   const std::vector<std::string> names = {"app0", "app1", "app2"};
   std::vector<std::string> keys;

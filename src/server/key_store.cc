@@ -6,8 +6,12 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "base/logging.h"
 #include "platform/file_util.h"
 
 namespace odlm::server {
@@ -79,7 +83,10 @@ bool IsValidAppName(std::string_view name) {
   return true;
 }
 
-StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
+namespace {
+
+// The apps of a keys file, validated.
+StatusOr<std::vector<AppRecord>> ReadApps(const std::string& path) {
   if (!FileExists(path)) {
     return NotFoundError("keys file '" + path +
                          "' does not exist; create it with: odlm serve --keys " + path +
@@ -94,7 +101,7 @@ StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
   if (apps == doc.end() || !apps->is_array()) {
     return DataLossError("keys file '" + path + "' has no 'apps' array");
   }
-  KeyStore store;
+  std::vector<AppRecord> out;
   for (size_t i = 0; i < apps->size(); ++i) {
     const json& a = (*apps)[i];
     const std::string where = "keys file '" + path + "', apps[" + std::to_string(i) + "]";
@@ -117,13 +124,94 @@ StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
                      GetInt(a, "max_in_flight", where, r.limits.max_in_flight));
     r.limits.max_contexts = static_cast<int32_t>(std::min<int64_t>(max_contexts, INT32_MAX));
     r.limits.max_in_flight = static_cast<int32_t>(std::min<int64_t>(max_in_flight, INT32_MAX));
-    for (const auto& other : store.apps_) {
+    for (const auto& other : out) {
       if (other.name == r.name) return DataLossError(where + ": app '" + r.name + "' twice");
     }
-    store.apps_.push_back(std::move(r));
+    out.push_back(std::move(r));
   }
+  return out;
+}
+
+// What tells a changed file: inode (a rename replaced it), size and modification time.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int64_t kRecheckNs = 500 * 1000 * 1000;
+
+}  // namespace
+
+struct KeyStore::Live {
+  std::string path;
+  std::mutex mu;    // one reload at a time; guards stamp and versions
+  FileStamp stamp;  // of the version in `current`
+  std::atomic<int64_t> next_check_ns{0};
+  std::atomic<int64_t> reloads{0};
+  std::atomic<const std::vector<AppRecord>*> current{nullptr};
+  std::vector<std::unique_ptr<const std::vector<AppRecord>>> versions;  // all kept (see header)
+};
+
+StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
+  const FileStamp stamp = StampOf(path);
+  ASSIGN_OR_RETURN(std::vector<AppRecord> apps, ReadApps(path));
+  KeyStore store;
+  store.live_ = std::make_shared<Live>();
+  store.live_->path = path;
+  store.live_->stamp = stamp;
+  store.live_->versions.push_back(std::make_unique<const std::vector<AppRecord>>(std::move(apps)));
+  store.live_->current.store(store.live_->versions.back().get());
+  store.live_->next_check_ns.store(SteadyNs() + kRecheckNs);
   return store;
 }
+
+void KeyStore::MaybeReload() const {
+  if (!live_) return;
+  Live& l = *live_;
+  const int64_t now = SteadyNs();
+  if (now < l.next_check_ns.load(std::memory_order_relaxed)) return;
+  std::unique_lock<std::mutex> lock(l.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another thread is looking
+  l.next_check_ns.store(now + kRecheckNs, std::memory_order_relaxed);
+  const FileStamp stamp = StampOf(l.path);
+  if (stamp == l.stamp) return;
+  l.stamp = stamp;  // a bad version is reported once, not on every request
+  StatusOr<std::vector<AppRecord>> apps = ReadApps(l.path);
+  if (!apps.ok()) {
+    LOG(WARNING) << "keys file changed but cannot be used; keeping the " << l.current.load()->size()
+                 << " apps loaded before: " << apps.status().ToString();
+    return;
+  }
+  l.versions.push_back(std::make_unique<const std::vector<AppRecord>>(std::move(apps).value()));
+  l.current.store(l.versions.back().get());
+  l.reloads.fetch_add(1);
+  LOG(INFO) << "keys file '" << l.path << "' re-read: " << l.versions.back()->size() << " apps";
+}
+
+const std::vector<AppRecord>& KeyStore::apps() const {
+  static const std::vector<AppRecord> kNone;
+  if (!live_) return kNone;
+  MaybeReload();
+  return *live_->current.load();
+}
+
+int64_t KeyStore::reloads() const { return live_ ? live_->reloads.load() : 0; }
 
 StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::string& name,
                                        const AppLimits& limits) {
@@ -133,8 +221,7 @@ StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::strin
   }
   std::vector<AppRecord> apps;
   if (FileExists(path)) {
-    ASSIGN_OR_RETURN(KeyStore existing, Load(path));
-    apps = existing.apps_;
+    ASSIGN_OR_RETURN(apps, ReadApps(path));
   }
   for (const auto& a : apps) {
     if (a.name == name) {
@@ -150,7 +237,7 @@ StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::strin
 const AppRecord* KeyStore::Authenticate(std::string_view key) const {
   const std::string hash = Sha256Hex(key);
   const AppRecord* found = nullptr;
-  for (const auto& a : apps_) {  // no early exit: time does not depend on which app matched
+  for (const auto& a : apps()) {  // no early exit: time does not depend on which app matched
     if (a.key_sha256.size() == hash.size() &&
         CRYPTO_memcmp(a.key_sha256.data(), hash.data(), hash.size()) == 0) {
       found = &a;

@@ -5,10 +5,17 @@
 // does not reveal keys; a key is shown once, when AddApp creates it. The file is written crash-
 // safely (temporary file, fsync, rename) with mode 0600.
 //
-// Thread-safety: a loaded KeyStore is immutable; Authenticate may be called from any thread.
+// A KeyStore loaded from a file follows it: Authenticate re-reads the file when it changed (inode,
+// size or mtime; looked at most every 500 ms), so `--add-app` (and removing an app, which revokes
+// its key) takes effect without a restart. A file that no longer parses keeps the apps loaded
+// before (and is logged). Records handed out stay valid for the store's lifetime: every version
+// read is kept (a few hundred bytes per change).
+//
+// Thread-safety: Authenticate and apps() may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,13 +59,19 @@ class KeyStore {
   static StatusOr<std::string> AddApp(const std::string& path, const std::string& name,
                                       const AppLimits& limits);
 
-  // The app whose key this is, or nullptr. Compares hashes in constant time.
+  // The app whose key this is, or nullptr. Compares hashes in constant time. Re-reads the file
+  // first if it changed (see above).
   const AppRecord* Authenticate(std::string_view key) const;
 
-  const std::vector<AppRecord>& apps() const { return apps_; }
+  // The apps as last read.
+  const std::vector<AppRecord>& apps() const;
+  // Times the file was re-read after Load.
+  int64_t reloads() const;
 
  private:
-  std::vector<AppRecord> apps_;
+  struct Live;  // the file, its last stamp and every version of its apps (key_store.cc)
+  void MaybeReload() const;
+  std::shared_ptr<Live> live_;
 };
 
 }  // namespace odlm::server
