@@ -82,8 +82,10 @@ GroupParams MakeParams(float lo, float hi, int bits) {
   return g;
 }
 
+// Nearest code, ties up (clamped first, so the truncation rounds a non-negative value).
 inline int Code(float v, const GroupParams& g, int bits) {
-  return std::clamp(static_cast<int>(std::lround((v - g.min) * g.inv)), 0, (1 << bits) - 1);
+  const float x = std::clamp((v - g.min) * g.inv, 0.0f, static_cast<float>((1 << bits) - 1));
+  return static_cast<int>(x + 0.5f);
 }
 
 // Params with exactly this minimum and step (f16-rounded), codes clamped to the range.
