@@ -295,6 +295,30 @@ TEST_F(ServerE2eTest, DisconnectCancelsGeneration) {
   EXPECT_GT(after, before);
 }
 
+TEST_F(ServerE2eTest, DecodePhaseCountersCountOnlyDecodeSteps) {
+  auto metric = [&](const std::string& name) {
+    auto r = server_->Client().Get("/metrics");
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(r->body.substr(at + name.size() + 2));
+  };
+  // Alone on the service (earlier tests' generations finished or cancelled).
+  for (int i = 0; i < 200 && metric("odlm_active_requests") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double tokens = metric("odlm_decode_tokens_total");
+  const double steps = metric("odlm_decode_steps_total");
+  const double seconds = metric("odlm_decode_seconds_total");
+  ASSERT_GE(tokens, 0);
+  auto r = server_->Client().Post("/v1/chat/completions", Chat("Count.", 8, R"("ignore_eos":true)"),
+                                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  // The first token comes from the prefill pass; the other 7 from one decode-only pass each.
+  EXPECT_EQ(metric("odlm_decode_tokens_total") - tokens, 7);
+  EXPECT_EQ(metric("odlm_decode_steps_total") - steps, 7);
+  EXPECT_GT(metric("odlm_decode_seconds_total"), seconds);
+}
+
 TEST_F(ServerE2eTest, MetricsExposition) {
   // ctest runs each test in its own process with a fresh server: answer one request first, so
   // the per-route counters have a line to show.

@@ -111,6 +111,13 @@ void Metrics::CountCancelled() {
   ++cancelled_;
 }
 
+void Metrics::AddDecodeStep(int64_t tokens, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++decode_steps_;
+  decode_tokens_ += tokens;
+  decode_seconds_ += seconds;
+}
+
 void Metrics::CountRejected() {
   std::lock_guard<std::mutex> lock(mu_);
   ++rejected_;
@@ -179,6 +186,14 @@ std::string Metrics::Render() const {
          static_cast<double>(completion_tokens_));
   Scalar(&out, "odlm_generations_cancelled_total", "counter",
          "Generations cancelled because the client went away.", static_cast<double>(cancelled_));
+  Scalar(&out, "odlm_decode_steps_total", "counter",
+         "Decode-only forward passes (one sampled token per active request, no prompt slice).",
+         static_cast<double>(decode_steps_));
+  Scalar(&out, "odlm_decode_tokens_total", "counter", "Tokens sampled in decode-only passes.",
+         static_cast<double>(decode_tokens_));
+  Scalar(&out, "odlm_decode_seconds_total", "counter",
+         "Wall time of decode-only passes; decode tokens / seconds is the decode-phase rate.",
+         decode_seconds_);
   Scalar(&out, "odlm_requests_rejected_total", "counter",
          "Requests refused with 429 because the queue was full.", static_cast<double>(rejected_));
   Scalar(&out, "odlm_queue_depth", "gauge", "Generation requests waiting for a slot.",

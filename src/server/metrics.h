@@ -42,6 +42,9 @@ class Metrics {
   void ObserveTimeToFirstToken(double seconds);
   void CountCancelled();
   void CountRejected();  // refused because the queue was full
+  // A decode-only scheduler step: tokens sampled and its wall time. Their ratio over a window is
+  // the decode-phase rate (S_TG), prefill excluded.
+  void AddDecodeStep(int64_t tokens, double seconds);
 
   // Gauges, set by their owners whenever they change.
   void SetQueueDepth(int64_t n);
@@ -67,6 +70,9 @@ class Metrics {
   int64_t completion_tokens_ = 0;
   uint64_t cancelled_ = 0;
   uint64_t rejected_ = 0;
+  int64_t decode_steps_ = 0;
+  int64_t decode_tokens_ = 0;
+  double decode_seconds_ = 0;
   int64_t queue_depth_ = 0;
   int64_t active_requests_ = 0;
   int64_t contexts_ = 0;

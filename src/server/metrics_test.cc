@@ -38,6 +38,8 @@ TEST(MetricsTest, RendersEveryFamily) {
   m.SetActiveRequests(2);
   m.SetContexts(7, 1);
   m.SetKvBytes(4096);
+  m.AddDecodeStep(16, 0.5);
+  m.AddDecodeStep(16, 0.25);
   const std::string t = m.Render();
   EXPECT_TRUE(Has(t, "odlm_requests_total{route=\"/v1/chat/completions\",code=\"200\"} 2"));
   EXPECT_TRUE(Has(t, "odlm_requests_total{route=\"/v1/chat/completions\",code=\"400\"} 1"));
@@ -49,6 +51,9 @@ TEST(MetricsTest, RendersEveryFamily) {
   EXPECT_TRUE(Has(t, "odlm_contexts 7"));
   EXPECT_TRUE(Has(t, "odlm_active_contexts 1"));
   EXPECT_TRUE(Has(t, "odlm_kv_memory_bytes 4096"));
+  EXPECT_TRUE(Has(t, "odlm_decode_steps_total 2"));
+  EXPECT_TRUE(Has(t, "odlm_decode_tokens_total 32"));
+  EXPECT_TRUE(Has(t, "odlm_decode_seconds_total 0.75"));
   EXPECT_TRUE(Has(t, "odlm_time_to_first_token_seconds_bucket{le=\"0.025\"} 1"));
   EXPECT_TRUE(Has(t, "odlm_time_to_first_token_seconds_count 1"));
   EXPECT_TRUE(Has(t, "# TYPE odlm_time_to_first_token_seconds histogram"));

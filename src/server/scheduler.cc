@@ -117,6 +117,11 @@ int64_t Scheduler::queue_depth() const {
   return static_cast<int64_t>(queue_.size());
 }
 
+Scheduler::DecodeStats Scheduler::decode_stats() const {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return decode_stats_;
+}
+
 int64_t Scheduler::active() const {
   std::lock_guard<std::mutex> lock(mu_);
   return n_active_;
@@ -266,6 +271,7 @@ void Scheduler::Loop() {
         if (queue_.empty() && active.empty()) break;
       }
     }
+    const int64_t step_start_ns = MonotonicNanos();
     Admit(&active);
     // Drop cancelled requests.
     for (auto it = active.begin(); it != active.end();) {
@@ -302,7 +308,11 @@ void Scheduler::Loop() {
       owners.push_back(a.get());
       prefill_n.push_back(n);
     }
+    const bool decode_only =
+        std::all_of(prefill_n.begin(), prefill_n.end(), [](int64_t n) { return n == 0; });
+    const int64_t eval_start_ns = MonotonicNanos();
     Status st = engine_->EvalBatch(items, &logits);
+    const int64_t eval_ns = MonotonicNanos() - eval_start_ns;
     steps_.fetch_add(1);
     if (static_cast<int64_t>(items.size()) > max_batch_seen_.load()) {
       max_batch_seen_.store(static_cast<int64_t>(items.size()));
@@ -336,6 +346,17 @@ void Scheduler::Loop() {
         n_active_ = static_cast<int64_t>(active.size());
       }
       PublishGauges(active.size());
+    }
+    if (decode_only && st.ok()) {
+      const int64_t step_ns = MonotonicNanos() - step_start_ns;
+      {
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        ++decode_stats_.steps;
+        decode_stats_.tokens += static_cast<int64_t>(items.size());
+        decode_stats_.step_ns += step_ns;
+        decode_stats_.eval_ns += eval_ns;
+      }
+      if (metrics_) metrics_->AddDecodeStep(static_cast<int64_t>(items.size()), step_ns / 1e9);
     }
   }
   PublishGauges(0);

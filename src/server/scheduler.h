@@ -101,6 +101,16 @@ class Scheduler {
   // Forward passes run and tokens they carried (for the bench and tests).
   int64_t steps() const { return steps_.load(); }
   int64_t max_batch_seen() const { return max_batch_seen_.load(); }
+  // Decode-only steps (every item one sampled token, no prompt slice): their count, the tokens
+  // they sampled, their wall time (batch building, forward pass, sampling, text out) and the part
+  // of it in Engine::EvalBatch. tokens / step_ns is the service's decode-phase rate (S_TG).
+  struct DecodeStats {
+    int64_t steps = 0;
+    int64_t tokens = 0;
+    int64_t step_ns = 0;
+    int64_t eval_ns = 0;
+  };
+  DecodeStats decode_stats() const;
 
  private:
   struct Active;
@@ -126,6 +136,8 @@ class Scheduler {
   std::chrono::steady_clock::time_point deadline_;
   std::atomic<int64_t> steps_{0};
   std::atomic<int64_t> max_batch_seen_{0};
+  mutable std::mutex stats_mu_;
+  DecodeStats decode_stats_;  // guarded by stats_mu_
   std::thread thread_;
 };
 

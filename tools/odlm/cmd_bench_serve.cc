@@ -6,6 +6,11 @@
 // (so no prefix is shared) and --gen generated tokens (ignore_eos, so every request generates all
 // of them). Reports per concurrency level: aggregate generated tokens/s (all completion tokens /
 // wall time of the level), and p50 / p99 time to first token measured by the client.
+//
+// Also per level, the decode-phase rate S_TG as llama.cpp's batched-bench reports it: tokens
+// sampled in decode-only scheduler steps / the wall time of those steps (prefill excluded), the
+// share of that time spent in Engine::EvalBatch, and (unless --no-engine-baseline) the engine's
+// own batched decode of as many sequences, without HTTP or scheduler, for comparison.
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +34,37 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The engine's own batched decode: `n` sessions with a `prompt`-token prompt each (prefilled in
+// one batch, not timed), then `gen` steps of one EvalBatch over all of them (greedy). Returns
+// generated tokens / seconds of the decode steps, or a negative value on an engine error.
+double EngineBatchedDecode(Engine& engine, int n, int prompt, int gen, std::mt19937* rng) {
+  const int32_t n_vocab = engine.tokenizer().n_vocab();
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<std::vector<int32_t>> prompts(n);
+  std::vector<int32_t> next(n);
+  std::vector<Engine::BatchItem> items;
+  for (int i = 0; i < n; ++i) {
+    sessions.push_back(engine.NewSession());
+    for (int k = 0; k < prompt; ++k) {
+      prompts[i].push_back(static_cast<int32_t>((*rng)() % (n_vocab - 4)) + 3);
+    }
+    items.push_back({sessions[i].get(), prompts[i]});
+  }
+  std::vector<std::vector<float>> logits;
+  if (!engine.EvalBatch(items, &logits).ok()) return -1;
+  const auto t0 = Clock::now();
+  for (int step = 0; step < gen; ++step) {
+    for (int i = 0; i < n; ++i) {
+      next[i] = static_cast<int32_t>(std::max_element(logits[i].begin(), logits[i].end()) -
+                                     logits[i].begin());
+      items[i] = {sessions[i].get(), std::span<const int32_t>(&next[i], 1)};
+    }
+    if (!engine.EvalBatch(items, &logits).ok()) return -1;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return static_cast<double>(n) * gen / seconds;
+}
+
 double Percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -50,7 +86,16 @@ int RunBenchServe(int argc, char** argv) {
   app.add_option("--parallel", parallel, "service's decode batch width")->capture_default_str();
   app.add_option("--prefill-slice", prefill_slice, "service's prefill slice")
       ->capture_default_str();
+  bool no_baseline = false;
+  int baseline_prompt = 0;
+  app.add_flag("--no-engine-baseline", no_baseline,
+               "skip the engine's own batched decode at each level");
+  app.add_option("--baseline-prompt", baseline_prompt,
+                 "prompt tokens per sequence of the engine baseline, not timed (0: --prompt)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  if (baseline_prompt == 0) baseline_prompt = prompt_tokens;
 
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
@@ -80,8 +125,12 @@ int RunBenchServe(int argc, char** argv) {
   std::printf("model: %s\n", engine->Describe().c_str());
   std::printf("requests: %d-token prompts (distinct), %d generated, %d per client per level\n",
               prompt_tokens, gen_tokens, rounds);
-  std::printf("%8s %10s %14s %12s %12s\n", "streams", "requests", "aggregate t/s", "TTFT p50 ms",
-              "TTFT p99 ms");
+  std::printf(
+      "e2e t/s: all generated tokens / wall time. S_TG t/s: decode-phase rate (tokens of\n"
+      "decode-only steps / their time, prefill excluded; llama.cpp batched-bench's S_TG), eval\n"
+      "%%: its share in the forward pass. engine S_TG: EvalBatch alone, same batch width.\n");
+  std::printf("%8s %9s %9s %10s %7s %11s %12s %12s\n", "streams", "requests", "e2e t/s", "S_TG t/s",
+              "eval %", "engine S_TG", "TTFT p50 ms", "TTFT p99 ms");
   const int32_t n_vocab = engine->tokenizer().n_vocab();
   std::mt19937 rng(42);
   bool all_ok = true;
@@ -98,6 +147,7 @@ int RunBenchServe(int argc, char** argv) {
               .dump();
     }
     std::vector<double> ttft_ms(bodies.size(), 0);
+    const server::Scheduler::DecodeStats d0 = (*service)->scheduler().decode_stats();
     std::atomic<int64_t> tokens{0};
     std::atomic<int> failures{0};
     const auto t0 = Clock::now();
@@ -146,9 +196,17 @@ int RunBenchServe(int argc, char** argv) {
     }
     for (auto& t : clients) t.join();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("%8d %10zu %14.1f %12.0f %12.0f\n", streams, bodies.size(),
-                static_cast<double>(tokens.load()) / seconds, Percentile(ttft_ms, 0.5),
-                Percentile(ttft_ms, 0.99));
+    const server::Scheduler::DecodeStats d1 = (*service)->scheduler().decode_stats();
+    const double step_s = (d1.step_ns - d0.step_ns) / 1e9;
+    const double s_tg = step_s > 0 ? (d1.tokens - d0.tokens) / step_s : 0;
+    const double eval_pct = step_s > 0 ? 100.0 * (d1.eval_ns - d0.eval_ns) / 1e9 / step_s : 0;
+    const double engine_tg =
+        no_baseline ? 0 : EngineBatchedDecode(*engine, streams, baseline_prompt, gen_tokens, &rng);
+    const int64_t d_steps = d1.steps - d0.steps;
+    const double width = d_steps > 0 ? static_cast<double>(d1.tokens - d0.tokens) / d_steps : 0;
+    std::printf("%8d %9zu %9.1f %10.1f %7.1f %6.1f %11.1f %12.0f %12.0f\n", streams, bodies.size(),
+                static_cast<double>(tokens.load()) / seconds, s_tg, eval_pct, width, engine_tg,
+                Percentile(ttft_ms, 0.5), Percentile(ttft_ms, 0.99));
     std::fflush(stdout);
     if (failures.load() > 0) {
       std::fprintf(stderr, "%s: %d requests failed at %d streams\n", argv[0], failures.load(),
