@@ -52,6 +52,24 @@ TEST_F(EngineGenerateTest, SameSeedSameTextAndDifferentSeedDiffers) {
   EXPECT_NE(run(99), run(100));
 }
 
+// EngineOptions::mmap = false (the CLI's --no-mmap) reads the weights into memory: the logits are
+// the mapped model's bit for bit.
+TEST_F(EngineGenerateTest, CopiedWeightsGiveTheMappedModelsLogits) {
+  EngineOptions eo = engine_->options();
+  eo.mmap = false;
+  auto copied = Engine::Open(eo);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_FALSE((*copied)->options().mmap);
+  const std::vector<int32_t> prompt = Prompt("The weights are read into memory");
+  std::vector<float> mapped_logits, copied_logits;
+  auto s1 = engine_->NewSession();
+  auto s2 = (*copied)->NewSession();
+  ASSERT_TRUE(engine_->Eval(*s1, prompt, /*all_logits=*/true, &mapped_logits).ok());
+  ASSERT_TRUE((*copied)->Eval(*s2, prompt, /*all_logits=*/true, &copied_logits).ok());
+  ASSERT_FALSE(mapped_logits.empty());
+  EXPECT_EQ(mapped_logits, copied_logits);
+}
+
 TEST_F(EngineGenerateTest, BatchedGenerationEqualsOneByOne) {
   GenerateOptions g;
   g.max_tokens = 12;

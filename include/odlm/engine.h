@@ -62,6 +62,10 @@ struct EngineOptions {
   int64_t n_ctx = 0;               // 0: the model's trained context (capped at 4096)
   DType kv_type = DType::kF16;     // F16 or F32
   int32_t max_batch_tokens = 512;  // tokens per forward pass during prefill
+  // true: the weights are the memory-mapped file (lazy, shared page cache). false: the file is
+  // read once into huge-page-advised anonymous memory — slower to open, faster decode where
+  // page walks are costly (see platform/mapped_file.h); the CLI's --no-mmap.
+  bool mmap = true;
   // Registered at Open; every new session starts with all of them at their scales.
   std::vector<AdapterSpec> adapters;
 };

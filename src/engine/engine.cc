@@ -19,7 +19,9 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   if (options.max_batch_tokens <= 0) return InvalidArgumentError("max_batch_tokens must be > 0");
   std::unique_ptr<Engine> e(new Engine());
   e->options_ = options;
-  ASSIGN_OR_RETURN(e->file_, GgufFile::Open(options.model_path));
+  ASSIGN_OR_RETURN(e->file_,
+                   GgufFile::Open(options.model_path,
+                                  options.mmap ? MappedFile::Mode::kMap : MappedFile::Mode::kCopy));
   const int64_t physical = PhysicalMemoryBytes();
   int64_t tensor_bytes = 0;
   for (const auto& t : e->file_->tensors()) tensor_bytes += static_cast<int64_t>(t.n_bytes);

@@ -6,12 +6,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace odlm {
 
-StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Reads all `size` bytes of fd into dst; a short file (truncated meanwhile) is an error.
+Status ReadAll(int fd, uint8_t* dst, size_t size, const std::string& path) {
+  size_t done = 0;
+  while (done < size) {
+    const size_t want = std::min<size_t>(size - done, size_t{64} << 20);
+    const ssize_t n = ::pread(fd, dst + done, want, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return UnavailableError("cannot read '" + path + "' at byte " + std::to_string(done) + ": " +
+                              std::strerror(errno));
+    }
+    if (n == 0) {
+      return UnavailableError("'" + path + "' ended at byte " + std::to_string(done) +
+                              " while being read (expected " + std::to_string(size) +
+                              "; changed on disk?)");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, Mode mode) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -28,23 +58,49 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) 
     ::close(fd);
     return InvalidArgumentError("'" + path + "' is a directory, not a file");
   }
-  size_t size = static_cast<size_t>(st.st_size);
-  const uint8_t* data = nullptr;
-  if (size > 0) {
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return std::unique_ptr<MappedFile>(new MappedFile(path, nullptr, 0, nullptr, 0));
+  }
+  if (mode == Mode::kMap) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int err = errno;
+    ::close(fd);
     if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
       return UnavailableError("cannot map '" + path + "': " + std::strerror(err));
     }
-    data = static_cast<const uint8_t*>(p);
+    return std::unique_ptr<MappedFile>(
+        new MappedFile(path, static_cast<const uint8_t*>(p), size, p, size));
   }
+  // kCopy: over-allocate by one huge page so the data can start on a 2 MiB boundary.
+  const size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
+  const size_t region_size = rounded + kHugePage;
+  void* region =
+      ::mmap(nullptr, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) {
+    const int err = errno;
+    ::close(fd);
+    return UnavailableError("cannot allocate " + std::to_string(size) + " bytes to read '" + path +
+                            "' into: " + std::strerror(err));
+  }
+  auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(region) + kHugePage - 1) &
+                                          ~uintptr_t{kHugePage - 1});
+#ifdef MADV_HUGEPAGE
+  ::madvise(data, rounded, MADV_HUGEPAGE);  // best effort: THP may be off
+#endif
+  Status read = ReadAll(fd, data, size, path);
   ::close(fd);
-  return std::unique_ptr<MappedFile>(new MappedFile(path, data, size));
+  if (!read.ok()) {
+    ::munmap(region, region_size);
+    return read;
+  }
+  ::mprotect(data, rounded, PROT_READ);  // weights are read-only from here on
+  return std::unique_ptr<MappedFile>(new MappedFile(path, data, size, region, region_size));
 }
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (region_ != nullptr) ::munmap(region_, region_size_);
 }
 
 void MappedFile::Prefetch(size_t offset, size_t length) const {

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "platform/cpu_features.h"
@@ -49,6 +51,34 @@ TEST(MappedFileTest, EmptyFileMapsToNothing) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ((*m)->size(), 0u);
   std::remove(path.c_str());
+}
+
+// kCopy gives the same bytes as kMap, starting on a 2 MiB boundary, for sizes around a huge page
+// and odd ones.
+TEST(MappedFileTest, CopyModeHoldsTheSameBytesHugePageAligned) {
+  for (size_t size : {size_t{1}, size_t{4097}, (size_t{2} << 20) - 1, (size_t{2} << 20) + 7}) {
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131 + 7) & 0xff);
+    const std::string path = TempPath("copy.bin");
+    ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+    auto mapped = MappedFile::Open(path, MappedFile::Mode::kMap);
+    auto copied = MappedFile::Open(path, MappedFile::Mode::kCopy);
+    ASSERT_TRUE(mapped.ok() && copied.ok()) << copied.status().ToString();
+    ASSERT_EQ((*copied)->size(), size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>((*copied)->data()) % (uintptr_t{2} << 20), 0u);
+    EXPECT_EQ(std::memcmp((*copied)->data(), (*mapped)->data(), size), 0) << size;
+    std::remove(path.c_str());
+  }
+  const std::string empty = TempPath("empty-copy.bin");
+  ASSERT_TRUE(WriteFileAtomically(empty, "").ok());
+  auto e = MappedFile::Open(empty, MappedFile::Mode::kCopy);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ((*e)->size(), 0u);
+  std::remove(empty.c_str());
+  EXPECT_EQ(MappedFile::Open("/nonexistent/x", MappedFile::Mode::kCopy).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(MappedFile::Open("/tmp", MappedFile::Mode::kCopy).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(ProcessStatsTest, ClockAndMemoryAreSane) {

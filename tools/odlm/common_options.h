@@ -17,6 +17,7 @@ struct ModelOptions {
   int64_t ctx = 0;
   std::string kv_type = "f16";
   bool verbose = false;
+  bool no_mmap = false;  // read the model into (huge-page) memory instead of mapping it
   // --lora [NAME=]FILE[:SCALE] (repeatable): LoRA adapters (GGUF or PEFT directory) applied to
   // every session, each at its scale (default 1); NAME (default: the file's stem) is what
   // --compose refers to.
