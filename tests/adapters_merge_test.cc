@@ -84,6 +84,75 @@ TEST_F(MergeTest, ConcatAndLinearAreExactWeightedSums) {
   }
 }
 
+TEST_F(MergeTest, LinearBelowTheSumsRankIsTheTruncatedSvd) {
+  // a + b has rank 16; merged at rank 8 it must be the best rank-8 approximation: B·A with
+  // orthonormal rows of A, the residual orthogonal to both kept subspaces, and every kept singular
+  // value (the norms of B's columns) at least the largest one dropped (the residual's).
+  const LoraAdapter* in[] = {a_.get(), b_.get()};
+  MergeOptions o;
+  o.weights = {0.7f, -0.4f};
+  o.rank = 8;
+  auto merged = MergeAdapters(in, o, base_);
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  for (const LoraPair& p : a_->pairs()) {
+    const LoraPair* m = (*merged)->Find(p.layer, p.target);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(m->rank, 8);
+    const int64_t n_out = m->n_out, n_in = m->n_in, R = m->rank;
+    const auto want_a = Delta(*a_, p.layer, p.target, 0.7);
+    const auto want_b = Delta(*b_, p.layer, p.target, -0.4);
+    const auto got = Delta(**merged, p.layer, p.target, 1.0);
+    std::vector<double> e(got.size());  // residual [n_out, n_in]
+    double total = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      e[i] = want_a[i] + want_b[i] - got[i];
+      total = std::max(total, std::fabs(want_a[i] + want_b[i]));
+    }
+    const double tol = 1e-4 * std::max(1.0, total);
+    double worst = 0;  // A·Aᵀ = I, E·Aᵀ = 0, Bᵀ·E = 0 (B scaled to unit columns)
+    for (int64_t r = 0; r < R; ++r) {
+      for (int64_t s2 = 0; s2 < R; ++s2) {
+        double dot = 0;
+        for (int64_t i = 0; i < n_in; ++i) dot += m->a[r * n_in + i] * m->a[s2 * n_in + i];
+        worst = std::max(worst, std::fabs(dot - (r == s2 ? 1.0 : 0.0)));
+      }
+      for (int64_t o2 = 0; o2 < n_out; ++o2) {
+        double dot = 0;
+        for (int64_t i = 0; i < n_in; ++i) dot += e[o2 * n_in + i] * m->a[r * n_in + i];
+        EXPECT_LT(std::fabs(dot), tol * std::sqrt(static_cast<double>(n_in)));
+      }
+    }
+    EXPECT_LT(worst, 1e-4);
+    // Kept singular values and the residual's largest (power iteration on EᵀE).
+    double kept_min = 1e300;
+    for (int64_t r = 0; r < R; ++r) {
+      double norm = 0;
+      for (int64_t o2 = 0; o2 < n_out; ++o2) norm += m->b[o2 * R + r] * m->b[o2 * R + r];
+      kept_min = std::min(kept_min, std::sqrt(norm) * (*merged)->Scaling(*m));
+    }
+    std::vector<double> x(n_in, 1.0), y(n_out);
+    double sigma = 0;
+    for (int iter = 0; iter < 200; ++iter) {
+      for (int64_t o2 = 0; o2 < n_out; ++o2) {
+        y[o2] = 0;
+        for (int64_t i = 0; i < n_in; ++i) y[o2] += e[o2 * n_in + i] * x[i];
+      }
+      double norm = 0;
+      for (int64_t i = 0; i < n_in; ++i) {
+        x[i] = 0;
+        for (int64_t o2 = 0; o2 < n_out; ++o2) x[i] += e[o2 * n_in + i] * y[o2];
+        norm += x[i] * x[i];
+      }
+      norm = std::sqrt(norm);
+      if (norm == 0) break;
+      sigma = std::sqrt(norm);  // ‖EᵀE x‖ with ‖x‖ = 1 → σ_max²
+      for (double& v : x) v /= norm;
+    }
+    EXPECT_GT(sigma, 0.0);  // rank 16 cut to 8: something is dropped
+    EXPECT_GE(kept_min, sigma * (1 - 1e-3)) << "layer " << p.layer;
+  }
+}
+
 TEST_F(MergeTest, TiesAndDareFollowTheirDefinitions) {
   const LoraAdapter* in[] = {a_.get(), b_.get()};
   const LoraPair& p0 = a_->pairs()[0];

@@ -4,17 +4,19 @@
 // Merge methods, per adapted matrix, with user weights w_i and each adapter's scaling
 // s_i = alpha_i / r_i, ΔW_i = w_i · s_i · B_i·A_i:
 //   kConcat  exact: A = [A_1; A_2; …], B = [w_1 s_1 B_1, w_2 s_2 B_2, …]; rank Σ r_i.
-//   kLinear  task arithmetic: Σ ΔW_i, factored back to rank R.
+//   kLinear  task arithmetic: Σ ΔW_i, as its best rank-R approximation, computed in factored form
+//            (thin QRs of [w_i s_i B_i] and [A_i]ᵀ, SVD of the (Σ r_i)² core): never dense.
 //   kTies    TIES: each ΔW_i keeps its `density` fraction of largest-magnitude entries; per entry
 //            the sign of the sum is elected; the mean of the kept entries that agree with it.
 //   kDare    DARE: each entry of each ΔW_i is kept with probability `density` (seeded) and
 //            rescaled by 1/density; then summed.
-// Factoring back to rank R uses subspace iteration on the dense ΔW (n_out × n_in floats per matrix
-// at a time), so it is exact when ΔW has rank ≤ R and the best rank-R approximation otherwise
-// (up to the iteration's convergence). The merged adapter has alpha = its largest rank, with each
-// pair's scaling folded into B, so it applies at scale 1.
+// TIES and DARE work entry by entry on the dense ΔW (n_out × n_in floats per matrix at a time) and
+// factor it back to rank R by subspace iteration: exact when ΔW has rank ≤ R, the best rank-R
+// approximation otherwise (up to the iteration's convergence). The merged adapter has alpha = its
+// largest rank, with each pair's scaling folded into B, so it applies at scale 1.
 //
-// Cost: kConcat O(params); the others O(n_out · n_in · (Σ r_i + 8 R)) per matrix. Pure functions.
+// Cost per matrix, S = Σ r_i: kConcat O(params); kLinear O((n_out + n_in)·S² + S³); kTies and
+// kDare O(n_out · n_in · (S + 8 R)). Pure functions.
 #pragma once
 
 #include <cstdint>
