@@ -193,10 +193,59 @@ TEST_F(AdaptersCliTest, ComposeUsageErrors) {
   EXPECT_EQ(drops.exit_code, 2);
   EXPECT_NE(drops.err.find("{output}"), std::string::npos) << drops.err;
   EXPECT_EQ(with({"--compose", "a,b", "--mode", "three-pass"}).exit_code, 2);
+  EXPECT_EQ(with({"--compose", "a,b", "--ids"}).exit_code, 2);
   ProcessResult counts = with({"--compose", "a,b,a", "--stage-template", "{output}",
                                "--stage-template", "x {output}", "--stage-template", "y {output}"});
   EXPECT_EQ(counts.exit_code, 2);
   EXPECT_NE(counts.err.find("3 times"), std::string::npos) << counts.err;
+}
+
+TEST_F(AdaptersCliTest, BenchComposeAndBenchAdaptersReport) {
+  ProcessResult c =
+      RunProcess({OdlmBinary(), "bench-compose", "-m", model_, "-t", "2", "--lora", "a=" + a_,
+                  "--lora", "b=" + b_, "--compose", "a,b", "-n", "4", "-r", "2", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const nlohmann::json j = nlohmann::json::parse(c.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << c.out;
+  EXPECT_EQ(j["base"]["generated_tokens"], 4);
+  EXPECT_EQ(j["two_pass"]["generated_tokens"], 8);  // both passes
+  EXPECT_EQ(j["merged"]["generated_tokens"], 4);
+  for (const char* mode : {"base", "two_pass", "merged"}) {
+    EXPECT_GT(j[mode]["total_ms"].get<double>(), 0.0) << mode;
+  }
+  EXPECT_GT(j["merge_build_ms"].get<double>(), 0.0);
+
+  ProcessResult a = RunProcess({OdlmBinary(),
+                                "bench-adapters",
+                                "-m",
+                                model_,
+                                "-t",
+                                "2",
+                                "--lora",
+                                a_,
+                                "--random-lora",
+                                "2",
+                                "--random-rank",
+                                "4",
+                                "-p",
+                                "4",
+                                "-n",
+                                "4",
+                                "-b",
+                                "3",
+                                "-r",
+                                "1",
+                                "--json"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const nlohmann::json k = nlohmann::json::parse(a.out, nullptr, false);
+  ASSERT_TRUE(k.is_object()) << a.out;
+  EXPECT_EQ(k["adapters"], 3);
+  ASSERT_EQ(k["results"].size(), 6u);
+  EXPECT_EQ(k["results"][2]["config"], "single, 3 adapters");
+  EXPECT_EQ(k["results"][5]["config"], "batch 3, mixed adapters");
+  for (const auto& row : k["results"]) EXPECT_GT(row["decode_tok_s"].get<double>(), 0.0);
+  // Without adapters there is nothing to compare.
+  EXPECT_EQ(RunProcess({OdlmBinary(), "bench-adapters", "-m", model_}).exit_code, 2);
 }
 
 }  // namespace

@@ -97,6 +97,10 @@ int RunRun(int argc, char** argv) {
   auto session = engine->NewSession();
   GenerateOptions gen = ToGenerateOptions(sampling);
   if (!compose.compose.empty()) {
+    if (ids) {
+      std::fprintf(stderr, "%s: --ids does not apply to --compose (use --json)\n", argv[0]);
+      return kExitUsage;
+    }
     return RunComposeAndPrint(argv[0], *engine, *session, prompt, compose, gen, !no_bos, special,
                               json);
   }
