@@ -200,59 +200,64 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
   const ModelConfig& c = config_;
   const int32_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  // Tasks: (sequence, head) pairs; each walks its sequence's new tokens.
-  std::vector<std::pair<int32_t, int64_t>> seq_first_token;  // (seq index, first row in the batch)
+  // Tasks: (sequence, KV head) pairs. The `group` query heads that share a KV head are adjacent in
+  // q_, so each K and V row is read once per query token for all of them (DotKvRow / AxpyKvRow
+  // with nq = group) instead of once per query head.
+  std::vector<int64_t> first_row;  // per sequence: its first row in the batch
   int64_t t0 = 0, max_ctx = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    seq_first_token.emplace_back(static_cast<int32_t>(s), t0);
-    t0 += batch[s].n_tokens;
-    max_ctx = std::max<int64_t>(max_ctx, batch[s].kv->n_past + batch[s].n_tokens);
+  for (const auto& step : batch) {
+    first_row.push_back(t0);
+    t0 += step.n_tokens;
+    max_ctx = std::max<int64_t>(max_ctx, step.kv->n_past + step.n_tokens);
   }
   const int n_threads = pool != nullptr ? pool->num_threads() : 1;
-  if (thread_scores_.size() < static_cast<size_t>(n_threads)) {
-    thread_scores_.resize(n_threads);
-    thread_kv_.resize(n_threads);
-  }
+  if (thread_scores_.size() < static_cast<size_t>(n_threads)) thread_scores_.resize(n_threads);
   for (int i = 0; i < n_threads; ++i) {
-    if (thread_scores_[i].size() < static_cast<size_t>(max_ctx)) thread_scores_[i].resize(max_ctx);
-    if (thread_kv_[i].size() < static_cast<size_t>(hd)) thread_kv_[i].resize(hd);
+    // [group, context] probabilities, then [group] dots of one row.
+    const size_t need = static_cast<size_t>(group) * (max_ctx + 1);
+    if (thread_scores_[i].size() < need) thread_scores_[i].resize(need);
   }
-  const int64_t n_tasks = static_cast<int64_t>(batch.size()) * c.n_head;
+  const int64_t n_tasks = static_cast<int64_t>(batch.size()) * c.n_head_kv;
   std::mutex received_mu;  // guards the views' attention_received accumulators
   auto run = [&](int thread, int64_t begin, int64_t end) {
-    float* scores = thread_scores_[thread].data();
+    float* probs = thread_scores_[thread].data();                     // [group, n_ctx]
+    float* row_dots = probs + static_cast<int64_t>(group) * max_ctx;  // [group]
     for (int64_t task = begin; task < end; ++task) {
-      const int32_t s = static_cast<int32_t>(task / c.n_head),
-                    h = static_cast<int32_t>(task % c.n_head);
+      const int32_t s = static_cast<int32_t>(task / c.n_head_kv),
+                    kvh = static_cast<int32_t>(task % c.n_head_kv);
       const SequenceStep& step = batch[s];
       const KvCacheView& kv = *step.kv;
-      const int32_t kvh = h / group;
       // Optional tolerance signal for kv/: the softmax weight each position receives, summed
-      // per task here and added to the sequence's accumulator once under a lock.
+      // over this task's heads and tokens here and added to the sequence's accumulator once
+      // under a lock.
       float* received = nullptr;
       thread_local std::vector<float> received_local;
       if (kv.attention_received != nullptr) {
         received_local.assign(kv.n_past + step.n_tokens, 0.0f);
         received = received_local.data();
       }
+      const int64_t head_offset = (kv.type == DType::kF16 ? 2 : 4) * kvh * hd;  // bytes
       for (int32_t i = 0; i < step.n_tokens; ++i) {
-        const int64_t t = seq_first_token[s].second + i;
+        const int64_t t = first_row[s] + i;
         const int64_t n_ctx = kv.n_past + i + 1;  // causal: positions 0..pos
-        const float* q = &q_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
-        const int64_t head_offset = (kv.type == DType::kF16 ? 2 : 4) * kvh * hd;  // bytes
+        const float* q =
+            &q_[t * c.q_dim() + static_cast<int64_t>(kvh) * group * hd];  // [group, hd]
         for (int64_t j = 0; j < n_ctx; ++j) {
           kernels::DotKvRow(kv.type, static_cast<const char*>(kv.KRow(layer, j)) + head_offset, q,
-                            1, hd, scale, &scores[j]);
+                            group, hd, scale, row_dots);
+          for (int32_t g = 0; g < group; ++g) probs[g * n_ctx + j] = row_dots[g];
         }
-        SoftmaxInPlace(scores, n_ctx);
-        if (received != nullptr) {
-          for (int64_t j = 0; j < n_ctx; ++j) received[j] += scores[j];
+        for (int32_t g = 0; g < group; ++g) {
+          SoftmaxInPlace(probs + g * n_ctx, n_ctx);
+          if (received != nullptr) {
+            for (int64_t j = 0; j < n_ctx; ++j) received[j] += probs[g * n_ctx + j];
+          }
         }
-        float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(h) * hd];
-        std::fill(out, out + hd, 0.0f);
+        float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(kvh) * group * hd];  // [group, hd]
+        std::fill(out, out + static_cast<int64_t>(group) * hd, 0.0f);
         for (int64_t j = 0; j < n_ctx; ++j) {
           kernels::AxpyKvRow(kv.type, static_cast<const char*>(kv.VRow(layer, j)) + head_offset,
-                             &scores[j], 1, 1, hd, out);
+                             probs + j, n_ctx, group, hd, out);
         }
       }
       if (received != nullptr) {

@@ -69,8 +69,7 @@ class LlamaModel {
   std::vector<float> up_;     // [T, n_ff]
   std::vector<float> out_x_;  // [rows, n_embd] final-normed rows that need logits
   LoraBatch lora_;            // per-call adapter groups of the batch's tokens
-  std::vector<std::vector<float>> thread_scores_;  // per thread: [context length]
-  std::vector<std::vector<float>> thread_kv_;      // per thread: [head_dim] converted row
+  std::vector<std::vector<float>> thread_scores_;  // per thread: [GQA group, context + 1]
 };
 
 }  // namespace odlm
