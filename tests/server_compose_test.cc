@@ -124,6 +124,64 @@ TEST_F(ServerComposeTest, ChatCompose) {
             j["choices"][0]["message"]["content"]);
 }
 
+// The data events of an SSE body, parsed ([DONE] left out).
+std::vector<json> Events(const std::string& body) {
+  std::vector<json> out;
+  size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const size_t end = body.find('\n', pos);
+    const std::string data = body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data != "[DONE]") out.push_back(json::parse(data, nullptr, false));
+  }
+  return out;
+}
+
+TEST_F(ServerComposeTest, StreamedCompositeCarriesTheLastPassAndSummedUsage) {
+  for (const std::string mode : {"two-pass", "merged"}) {
+    const json whole = PostOk("/v1/completions", CompletionBody(Compose(mode)));
+    json body = CompletionBody(Compose(mode));
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};
+    auto r = Post("/v1/completions", body);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    std::string text;
+    json last;
+    for (const json& e : Events(r->body)) {
+      ASSERT_TRUE(e.is_object()) << r->body;
+      text += e["choices"][0]["text"].get<std::string>();
+      last = e;
+    }
+    EXPECT_EQ(text, whole["choices"][0]["text"]) << mode;
+    EXPECT_EQ(last["usage"]["completion_tokens"], whole["usage"]["completion_tokens"]) << mode;
+    EXPECT_EQ(last["usage"]["prompt_tokens"], whole["usage"]["prompt_tokens"]) << mode;
+    EXPECT_EQ(last["compose"]["stages"].size(), whole["compose"]["stages"].size()) << mode;
+  }
+  // Chat streams too: the deltas add up to the answer of the same request without a stream.
+  json chat = {{"messages", json::array({{{"role", "user"}, {"content", "Tell a story."}}})},
+               {"max_tokens", 8},
+               {"temperature", 0},
+               {"ignore_eos", true},
+               {"compose", Compose("two-pass")}};
+  const json whole = PostOk("/v1/chat/completions", chat);
+  chat["stream"] = true;
+  chat["stream_options"] = {{"include_usage", true}};
+  auto r = Post("/v1/chat/completions", chat);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  std::string text;
+  json usage;
+  for (const json& e : Events(r->body)) {
+    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("content")) {
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+    }
+    if (e.contains("usage")) usage = e["usage"];
+  }
+  EXPECT_EQ(text, whole["choices"][0]["message"]["content"]);
+  EXPECT_EQ(usage["completion_tokens"], 16);
+}
+
 TEST_F(ServerComposeTest, MalformedComposeIs400NamingTheField) {
   struct Case {
     json compose;
@@ -172,16 +230,11 @@ TEST_F(ServerComposeTest, MalformedComposeIs400NamingTheField) {
     const json j = BodyJson(r);
     EXPECT_EQ(j["error"]["param"], c.param) << c.compose.dump() << " → " << r->body;
   }
-  // With "adapters" or "stream", or on token ids.
+  // With "adapters", or on token ids.
   json both = CompletionBody(Compose("two-pass"));
   both["adapters"] = json::array({{{"name", "a"}}});
   auto r = Post("/v1/completions", both);
   EXPECT_EQ(r->status, 400) << r->body;
-  json stream = CompletionBody(Compose("two-pass"));
-  stream["stream"] = true;
-  r = Post("/v1/completions", stream);
-  EXPECT_EQ(r->status, 400) << r->body;
-  EXPECT_EQ(BodyJson(r)["error"]["param"], "stream");
   json ids = CompletionBody(Compose("two-pass"));
   ids["prompt"] = json::array({1, 2, 3});
   r = Post("/v1/completions", ids);

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include "server/http_util.h"
 #include "server/sse.h"
@@ -81,6 +82,9 @@ ApiError ComposeError(const Status& status) {
   return IsQueueFull(status) ? StartError(status, "compose") : FromStatus(status, "compose");
 }
 
+// A composite's last pass runs as an ordinary job: what the handlers need to answer for it.
+using Composite = std::shared_ptr<Service::ComposeRun>;
+
 // Usage summed over the passes of a composite.
 json ComposeUsage(const ComposeResult& r) {
   int64_t cached = 0;
@@ -115,16 +119,25 @@ void ChatCompletions(Service& service, const httplib::Request& req, httplib::Res
                                           {"finish_reason", OpenAiFinishReason(finish)}}})},
                 {"usage", std::move(usage)}};
   };
+  std::shared_ptr<Job> job;
+  Composite composite;
   if (r.params.compose) {
-    auto c = service.ComposeChat(*app, r);
+    auto run = service.StartComposeChat(*app, r);
+    if (!run.ok()) return SendError(res, ComposeError(run.status()));
+    composite = std::make_shared<Service::ComposeRun>(std::move(run).value());
+    job = composite->last;
+  } else {
+    job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
+    if (!job) return;
+  }
+  if (composite && !r.params.stream) {
+    auto c = Service::FinishCompose(std::move(*composite));
     if (!c.ok()) return SendError(res, ComposeError(c.status()));
     json out = completion(c->text, c->finish(), ComposeUsage(*c));
     out["compose"] = ComposeJson(*c);
     SendJson(res, 200, out);
     return;
   }
-  std::shared_ptr<Job> job = StartOrAnswer(service.StartChat(*app, r), res, "messages");
-  if (!job) return;
   if (!r.params.stream) {
     const GenerateResult* g = WaitResult(*job, res);
     if (!g) return;
@@ -156,19 +169,23 @@ void ChatCompletions(Service& service, const httplib::Request& req, httplib::Res
         }
         return Dump(chunk(delta, nullptr));
       },
-      [chunk, first, include_usage, id, created, model](Job& j) {
+      [chunk, first, include_usage, id, created, model, composite](Job& j) {
         const GenerateResult& g = *j.request().result();
         std::string out;
         json delta = json::object();
         if (*first) delta = {{"role", "assistant"}, {"content", ""}};
-        out += SseEvent(Dump(chunk(delta, OpenAiFinishReason(g.finish))));
+        json last = chunk(delta, OpenAiFinishReason(g.finish));
+        std::optional<ComposeResult> c;
+        if (composite) c = Service::ComposeResultOf(*composite);
+        if (c) last["compose"] = ComposeJson(*c);
+        out += SseEvent(Dump(last));
         if (include_usage) {
           out += SseEvent(Dump({{"id", id},
                                 {"object", "chat.completion.chunk"},
                                 {"created", created},
                                 {"model", model},
                                 {"choices", json::array()},
-                                {"usage", Usage(g)}}));
+                                {"usage", c ? ComposeUsage(*c) : Usage(g)}}));
         }
         return out;
       });
@@ -195,8 +212,19 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
                                           {"logprobs", nullptr},
                                           {"finish_reason", std::move(finish)}}})}};
   };
+  std::shared_ptr<Job> job;
+  Composite composite;
   if (r.params.compose) {
-    auto c = service.ComposeCompletion(*app, r);
+    auto run = service.StartComposeCompletion(*app, r);
+    if (!run.ok()) return SendError(res, ComposeError(run.status()));
+    composite = std::make_shared<Service::ComposeRun>(std::move(run).value());
+    job = composite->last;
+  } else {
+    job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
+    if (!job) return;
+  }
+  if (composite && !r.params.stream) {
+    auto c = Service::FinishCompose(std::move(*composite));
     if (!c.ok()) return SendError(res, ComposeError(c.status()));
     json out = body(c->text, OpenAiFinishReason(c->finish()));
     out["usage"] = ComposeUsage(*c);
@@ -204,8 +232,6 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
     SendJson(res, 200, out);
     return;
   }
-  std::shared_ptr<Job> job = StartOrAnswer(service.StartCompletion(*app, r), res, "prompt");
-  if (!job) return;
   if (!r.params.stream) {
     const GenerateResult* g = WaitResult(*job, res);
     if (!g) return;
@@ -218,10 +244,13 @@ void Completions(Service& service, const httplib::Request& req, httplib::Respons
   res.status = 200;
   StreamJob(
       res, job, [body](const std::string& piece) { return Dump(body(piece, nullptr)); },
-      [body, include_usage](Job& j) {
+      [body, include_usage, composite](Job& j) {
         const GenerateResult& g = *j.request().result();
         json last = body("", OpenAiFinishReason(g.finish));
-        if (include_usage) last["usage"] = Usage(g);
+        std::optional<ComposeResult> c;
+        if (composite) c = Service::ComposeResultOf(*composite);
+        if (c) last["compose"] = ComposeJson(*c);
+        if (include_usage) last["usage"] = c ? ComposeUsage(*c) : Usage(g);
         return SseEvent(Dump(last));
       });
 }

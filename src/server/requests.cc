@@ -132,7 +132,7 @@ std::optional<ApiError> ParseAdapters(const json& o, GenerationParams* p) {
   return std::nullopt;
 }
 
-// "compose": see ComposeParam. Not with "adapters" (each stage names its own) nor "stream".
+// "compose": see ComposeParam. Not with "adapters" (each stage names its own).
 std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
   auto it = o.find("compose");
   if (it == o.end() || it->is_null()) return std::nullopt;
@@ -142,10 +142,6 @@ std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
         "'adapters' and 'compose' cannot be used together; give each stage its "
         "adapters in 'compose.stages[i].adapters'",
         "adapters", "invalid_value");
-  }
-  if (p->stream) {
-    return BadRequest("'compose' requests cannot be streamed yet; leave 'stream' false", "stream",
-                      "unsupported");
   }
   ComposeParam c;
   std::string mode;

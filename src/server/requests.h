@@ -68,8 +68,9 @@ struct GenerationParams {
   // Extension: the LoRA adapters to compute with, [{"name", "scale"?}]. nullopt (field absent):
   // the base model. Names are checked against the registry by the service, not here.
   std::optional<std::vector<AdapterParam>> adapters;
-  // Extension: run as a composite task (chat and completions only; not with "adapters" or
-  // "stream"). Every pass uses the other settings (max_tokens, stop, … apply per pass).
+  // Extension: run as a composite task (chat and completions only; not with "adapters"). Every
+  // pass uses the other settings (max_tokens, stop, … apply per pass); a stream carries the last
+  // pass's text.
   std::optional<ComposeParam> compose;
 };
 

@@ -252,9 +252,8 @@ TEST(ComposeRequestTest, RejectsMalformedCompose) {
   EXPECT_EQ(err(R"({"mode":"merged","merge_method":"avg",)" + two + "}").param,
             "compose.merge_method");
   EXPECT_EQ(err(R"({"mode":"merged","merge_rank":1.5,)" + two + "}").param, "compose.merge_rank");
-  // Not together with "adapters" or "stream".
+  // Not together with "adapters".
   EXPECT_EQ(err(R"({"mode":"merged",)" + two + "}", R"(,"adapters":[])").param, "adapters");
-  EXPECT_EQ(err(R"({"mode":"merged",)" + two + "}", R"(,"stream":true)").param, "stream");
   // Nor on a context message.
   EXPECT_EQ(Err(ParseContextMessage(R"({"content":"x","compose":{"mode":"merged",)" + two + "}}",
                                     kLimits))

@@ -128,15 +128,27 @@ class Service {
   // Composite tasks (a request's "compose"; odlm/compose.h). Two-pass: one generation per stage,
   // each queued on the scheduler after the previous one ended; merged: the stages' adapters merged
   // once (cached per stage sets and merge settings, registered as "compose:<key>") and one
-  // generation. Blocks the calling thread until the last pass ends. Stage prompts: completions —
-  // the template applied to the prompt text (token-id prompts are refused); chat — stage 1 is the
-  // conversation as sent (its template, if any, rewrites the last user message), each later
-  // stage a conversation of the system messages and one user message, the stage's template with
-  // {input} = the last user message and {output} = the previous answer. Errors: as Start* (400
-  // naming unknown adapters or a bad template, 429), 409 when an intermediate pass said nothing,
-  // 503 when cancelled by a shutdown.
-  StatusOr<ComposeResult> ComposeCompletion(const AppRecord& app, const CompletionRequest& r);
-  StatusOr<ComposeResult> ComposeChat(const AppRecord& app, const ChatCompletionRequest& r);
+  // generation. Start* runs every pass but the last to completion (blocking the calling thread)
+  // and queues the last, which the caller streams or waits for with FinishCompose. Stage prompts:
+  // completions — the template applied to the prompt text (token-id prompts are refused); chat —
+  // stage 1 is the conversation as sent (its template, if any, rewrites the last user message),
+  // each later stage a conversation of the system messages and one user message, the stage's
+  // template with {input} = the last user message and {output} = the previous answer. Errors: as
+  // Start* (400 naming unknown adapters or a bad template, 429), 409 when an intermediate pass
+  // said nothing, 503 when cancelled by a shutdown.
+  struct ComposeRun {
+    std::shared_ptr<Job> last;  // the last pass, queued
+    ComposeResult done;         // mode, merge_ms and the passes already finished
+    std::vector<AdapterChoice> last_adapters;
+    std::string last_prompt;
+    int64_t start_ns = 0;
+  };
+  StatusOr<ComposeRun> StartComposeCompletion(const AppRecord& app, const CompletionRequest& r);
+  StatusOr<ComposeRun> StartComposeChat(const AppRecord& app, const ChatCompletionRequest& r);
+  // Waits for the last pass and returns the whole result (`run.last` finished: no wait).
+  static StatusOr<ComposeResult> FinishCompose(ComposeRun run);
+  // The result as it stands once `run.last` has finished successfully (for streams).
+  static ComposeResult ComposeResultOf(const ComposeRun& run);
   const MergedAdapterCache& compose_cache() const { return compose_cache_; }
 
   // Stops accepting generations, finishes (drain) or cancels what is in flight.
@@ -192,8 +204,8 @@ class Service {
     std::vector<int32_t> tokens;
   };
   using PassPromptFn = std::function<StatusOr<PassPrompt>(size_t index, const std::string& prev)>;
-  StatusOr<ComposeResult> RunCompose(const AppRecord& app, const ComposeSpec& spec,
-                                     const GenerationParams& p, const PassPromptFn& prompt_of);
+  StatusOr<ComposeRun> StartCompose(const AppRecord& app, const ComposeSpec& spec,
+                                    const GenerationParams& p, const PassPromptFn& prompt_of);
 
   Engine* engine_;
   ServiceOptions options_;

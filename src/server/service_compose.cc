@@ -25,16 +25,16 @@ StatusOr<ComposeSpec> Service::ResolveCompose(const ComposeParam& c) const {
   return spec;
 }
 
-StatusOr<ComposeResult> Service::RunCompose(const AppRecord& app, const ComposeSpec& spec,
-                                            const GenerationParams& p,
-                                            const PassPromptFn& prompt_of) {
-  const int64_t t0 = MonotonicNanos();
-  ComposeResult out;
-  out.mode = spec.mode;
+StatusOr<Service::ComposeRun> Service::StartCompose(const AppRecord& app, const ComposeSpec& spec,
+                                                    const GenerationParams& p,
+                                                    const PassPromptFn& prompt_of) {
+  ComposeRun run;
+  run.start_ns = MonotonicNanos();
+  run.done.mode = spec.mode;
   std::vector<std::vector<AdapterChoice>> passes;
   if (spec.mode == ComposeMode::kMerged) {
     ASSIGN_OR_RETURN(MergedAdapterCache::Merged m, compose_cache_.Get(*engine_, spec));
-    out.merge_ms = m.build_ms;
+    run.done.merge_ms = m.build_ms;
     passes.emplace_back();
     if (!m.name.empty()) passes.back().push_back({m.name, 1.0f});
   } else {
@@ -50,6 +50,12 @@ StatusOr<ComposeResult> Service::RunCompose(const AppRecord& app, const ComposeS
     for (const AdapterChoice& c : passes[i]) pass.adapters->push_back({c.name, c.scale});
     auto job = StartPooled(app, std::move(prompt.tokens), pass);
     if (!job.ok()) return job.status().WithContext(where);
+    if (i + 1 == passes.size()) {
+      run.last = std::move(job).value();
+      run.last_adapters = std::move(passes[i]);
+      run.last_prompt = std::move(prompt.text);
+      break;
+    }
     (*job)->request().WaitDone();
     StatusOr<GenerateResult> r = (*job)->request().result();
     job->reset();  // the session and the in-flight slot go back before the next pass
@@ -57,22 +63,40 @@ StatusOr<ComposeResult> Service::RunCompose(const AppRecord& app, const ComposeS
     if (r->finish == FinishReason::kCancelled) {
       return UnavailableError("the generation was cancelled (the service is shutting down)");
     }
-    const bool last = i + 1 == passes.size();
-    if (!last && r->text.empty()) {
+    if (r->text.empty()) {
       return FailedPreconditionError(
           where + " generated no text (finish: " + std::string(FinishReasonName(r->finish)) +
           "), so the next stage has nothing to work on");
     }
     previous = r->text;
-    out.stages.push_back({std::move(passes[i]), std::move(prompt.text), std::move(r).value()});
+    run.done.stages.push_back({std::move(passes[i]), std::move(prompt.text), std::move(r).value()});
   }
+  return run;
+}
+
+ComposeResult Service::ComposeResultOf(const ComposeRun& run) {
+  ComposeResult out = run.done;
+  out.stages.push_back({run.last_adapters, run.last_prompt, *run.last->request().result()});
   out.text = out.stages.back().result.text;
-  out.total_ms = (MonotonicNanos() - t0) / 1e6;
+  out.total_ms = (MonotonicNanos() - run.start_ns) / 1e6;
   return out;
 }
 
-StatusOr<ComposeResult> Service::ComposeCompletion(const AppRecord& app,
-                                                   const CompletionRequest& r) {
+StatusOr<ComposeResult> Service::FinishCompose(ComposeRun run) {
+  run.last->request().WaitDone();
+  const StatusOr<GenerateResult>& r = run.last->request().result();
+  if (!r.ok())
+    return r.status().WithContext("compose stage " + std::to_string(run.done.stages.size() + 1));
+  if (r->finish == FinishReason::kCancelled) {
+    return UnavailableError("the generation was cancelled (the service is shutting down)");
+  }
+  ComposeResult out = ComposeResultOf(run);
+  run.last.reset();
+  return out;
+}
+
+StatusOr<Service::ComposeRun> Service::StartComposeCompletion(const AppRecord& app,
+                                                              const CompletionRequest& r) {
   const auto* input = std::get_if<std::string>(&r.prompt);
   if (input == nullptr) {
     return InvalidArgumentError(
@@ -81,20 +105,21 @@ StatusOr<ComposeResult> Service::ComposeCompletion(const AppRecord& app,
   }
   ASSIGN_OR_RETURN(ComposeSpec spec, ResolveCompose(*r.params.compose));
   const Tokenizer& tok = engine_->tokenizer();
-  return RunCompose(app, spec, r.params,
-                    [&](size_t i, const std::string& prev) -> StatusOr<PassPrompt> {
-                      PassPrompt pp;
-                      pp.text = RenderStagePrompt(spec, i, *input, prev);
-                      pp.tokens = tok.Encode(pp.text, tok.add_bos(), /*parse_special=*/false);
-                      if (pp.tokens.empty()) {
-                        return InvalidArgumentError("compose stage " + std::to_string(i + 1) +
-                                                    ": the prompt is empty");
-                      }
-                      return pp;
-                    });
+  return StartCompose(app, spec, r.params,
+                      [&](size_t i, const std::string& prev) -> StatusOr<PassPrompt> {
+                        PassPrompt pp;
+                        pp.text = RenderStagePrompt(spec, i, *input, prev);
+                        pp.tokens = tok.Encode(pp.text, tok.add_bos(), /*parse_special=*/false);
+                        if (pp.tokens.empty()) {
+                          return InvalidArgumentError("compose stage " + std::to_string(i + 1) +
+                                                      ": the prompt is empty");
+                        }
+                        return pp;
+                      });
 }
 
-StatusOr<ComposeResult> Service::ComposeChat(const AppRecord& app, const ChatCompletionRequest& r) {
+StatusOr<Service::ComposeRun> Service::StartComposeChat(const AppRecord& app,
+                                                        const ChatCompletionRequest& r) {
   int64_t last_user = -1;
   for (size_t i = 0; i < r.messages.size(); ++i) {
     if (r.messages[i].role == "user") last_user = static_cast<int64_t>(i);
@@ -104,23 +129,23 @@ StatusOr<ComposeResult> Service::ComposeChat(const AppRecord& app, const ChatCom
   }
   ASSIGN_OR_RETURN(ComposeSpec spec, ResolveCompose(*r.params.compose));
   const std::string& input = r.messages[last_user].content;
-  return RunCompose(app, spec, r.params,
-                    [&](size_t i, const std::string& prev) -> StatusOr<PassPrompt> {
-                      std::vector<ChatMessage> messages;
-                      if (i == 0) {
-                        messages = r.messages;
-                        messages[last_user].content = RenderStagePrompt(spec, 0, input, "");
-                      } else {
-                        for (const ChatMessage& m : r.messages) {
-                          if (m.role == "system") messages.push_back(m);
+  return StartCompose(app, spec, r.params,
+                      [&](size_t i, const std::string& prev) -> StatusOr<PassPrompt> {
+                        std::vector<ChatMessage> messages;
+                        if (i == 0) {
+                          messages = r.messages;
+                          messages[last_user].content = RenderStagePrompt(spec, 0, input, "");
+                        } else {
+                          for (const ChatMessage& m : r.messages) {
+                            if (m.role == "system") messages.push_back(m);
+                          }
+                          messages.push_back({"user", RenderStagePrompt(spec, i, input, prev)});
                         }
-                        messages.push_back({"user", RenderStagePrompt(spec, i, input, prev)});
-                      }
-                      PassPrompt pp;
-                      pp.text = messages.back().content;
-                      ASSIGN_OR_RETURN(pp.tokens, renderer_.Tokens(*engine_, messages));
-                      return pp;
-                    });
+                        PassPrompt pp;
+                        pp.text = messages.back().content;
+                        ASSIGN_OR_RETURN(pp.tokens, renderer_.Tokens(*engine_, messages));
+                        return pp;
+                      });
 }
 
 }  // namespace odlm::server
