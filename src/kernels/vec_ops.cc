@@ -1,6 +1,8 @@
 // kernels/vec_ops.cc — scalar attention row steps and the variant choice.
 #include "kernels/vec_ops.h"
 
+#include <cmath>
+
 #include "base/check.h"
 #include "platform/cpu_features.h"
 #include "tensor/half.h"
@@ -51,6 +53,13 @@ const VecOps& Selected() {
 
 }  // namespace
 
+void ScalarSiluMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
 const VecOps& ScalarVecOps() {
   static constexpr VecOps kOps{DotF32, DotF16, AxpyF32, AxpyF16};
   return kOps;
@@ -67,6 +76,15 @@ void DotKvRow(DType kv_type, const void* k, const float* q, int nq, int hd, floa
     CHECK(kv_type == DType::kF32) << "KV rows are F32 or F16";
     ops.dot_f32(static_cast<const float*>(k), q, nq, hd, scale, out);
   }
+}
+
+void SiluMul(float* gate, const float* up, int64_t n) {
+  static const internal::SiluMulFn fn = [] {
+    const CpuFeatures& f = GetCpuFeatures();
+    if (f.avx2 && f.fma && internal::Avx2SiluMul() != nullptr) return internal::Avx2SiluMul();
+    return &internal::ScalarSiluMul;
+  }();
+  fn(gate, up, n);
 }
 
 void AxpyKvRow(DType kv_type, const void* v, const float* p, int64_t p_stride, int nq, int hd,

@@ -85,5 +85,38 @@ TEST(VecOpsTest, PublicEntryPointsDispatchOnKvType) {
   EXPECT_FLOAT_EQ(out[64 + 5], c.p[1] * c.kf[5]);
 }
 
+// SiluMul against float64 for every compiled variant (and the public entry point): a dense sweep
+// of [-100, 100], values near 0, the clamp edges of the vector exp (|x| ~ 87-89), ±1e4, and
+// lengths that leave a scalar tail. Relative 4e-7, plus 1e-30 absolute for results that underflow
+// (silu(x) for x < -87 is below 1e-36 and flushes differently in each variant).
+TEST(VecOpsTest, SiluMulMatchesFloat64) {
+  std::vector<float> g;
+  for (int i = -20000; i <= 20000; ++i) g.push_back(static_cast<float>(i) * 0.005f);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 86.9f, 87.1f, 88.5f, 89.0f, -86.9f, -87.1f, -88.5f,
+                  -89.0f, 1e4f, -1e4f}) {
+    g.push_back(v);
+  }
+  g.push_back(0.5f);  // an odd length: the last elements take the scalar tail
+  std::vector<float> up(g.size());
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (auto& u : up) u = dist(rng);
+  std::vector<SiluMulFn> fns = {&ScalarSiluMul};
+  if (Avx2SiluMul() != nullptr && GetCpuFeatures().avx2 && GetCpuFeatures().fma) {
+    fns.push_back(Avx2SiluMul());
+  }
+  fns.push_back(&SiluMul);
+  for (size_t f = 0; f < fns.size(); ++f) {
+    std::vector<float> out = g;
+    fns[f](out.data(), up.data(), static_cast<int64_t>(out.size()));
+    for (size_t i = 0; i < g.size(); ++i) {
+      const double x = g[i];
+      const double want = x / (1.0 + std::exp(-x)) * up[i];
+      ASSERT_NEAR(out[i], want, 4e-7 * std::fabs(want) + 1e-30)
+          << "variant " << f << " x=" << x << " up=" << up[i];
+    }
+  }
+}
+
 }  // namespace
 }  // namespace odlm::kernels::internal

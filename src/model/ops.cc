@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/vec_ops.h"
+
 namespace odlm {
 
 void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out) {
@@ -25,12 +27,7 @@ void SoftmaxInPlace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void SiluMulInPlace(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
-}
+void SiluMulInPlace(float* gate, const float* up, int64_t n) { kernels::SiluMul(gate, up, n); }
 
 Rope::Rope(const ModelConfig& c)
     : style_(c.rope_style),

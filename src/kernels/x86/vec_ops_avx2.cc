@@ -66,7 +66,42 @@ void Axpy(const T* v, const float* p, int64_t ps, int nq, int hd, float* out) {
   }
 }
 
+// e^x for x in [-87, 88] (clamped there: e^-87 still a normal float, e^88 below FLT_MAX):
+// x = k·ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact product), e^r by its degree-7
+// Taylor polynomial (remainder < 3e-9 relative), 2^k put into the exponent bits.
+inline __m256 Exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_set1_ps(-87.0f), _mm256_min_ps(_mm256_set1_ps(88.0f), x));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.428606765330187045e-06f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+void SiluMul(float* gate, const float* up, int64_t n) {
+  int64_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 den = _mm256_add_ps(one, Exp8(_mm256_sub_ps(_mm256_setzero_ps(), g)));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, den), _mm256_loadu_ps(up + i)));
+  }
+  if (i < n) ScalarSiluMul(gate + i, up + i, n - i);
+}
+
 }  // namespace
+
+SiluMulFn Avx2SiluMul() { return SiluMul; }
 
 const VecOps* Avx2VecOps() {
   static constexpr VecOps kOps{Dot<float>, Dot<uint16_t>, Axpy<float>, Axpy<uint16_t>};
@@ -77,5 +112,6 @@ const VecOps* Avx2VecOps() {
 #else
 namespace odlm::kernels::internal {
 const VecOps* Avx2VecOps() { return nullptr; }
+SiluMulFn Avx2SiluMul() { return nullptr; }
 }  // namespace odlm::kernels::internal
 #endif
