@@ -194,6 +194,25 @@ TEST_F(ComposeEngineTest, CacheKeepsAtMostItsCapacityAndErrorsNameTheProblem) {
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(engine_->FindAdapter(first), nullptr);  // the least recently used was unregistered
 
+  // A merge whose name a request still holds (a live Merged) is not evicted: the cache goes over
+  // capacity until the holder lets go, then shrinks on the next build.
+  {
+    auto held = cache.Get(*engine_, spec);  // the scale-0.25 merge, now pinned
+    ASSERT_TRUE(held.ok());
+    spec.stages[1].adapters[0].scale = 0.75f;
+    auto other = cache.Get(*engine_, spec);
+    ASSERT_TRUE(other.ok());
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_NE(engine_->FindAdapter(held->name), nullptr);
+    const std::string held_name = held->name;
+    held = MergedAdapterCache::Merged{};  // released; `other` is still held
+    spec.stages[1].adapters[0].scale = 0.5f;
+    ASSERT_TRUE(cache.Get(*engine_, spec).ok());
+    EXPECT_EQ(cache.size(), 2u);  // the new one and the still-held `other`
+    EXPECT_EQ(engine_->FindAdapter(held_name), nullptr);
+    EXPECT_NE(engine_->FindAdapter(other->name), nullptr);
+  }
+
   // No adapter in any stage: the base model, nothing built.
   auto none = cache.Get(*engine_, TwoStages({}, {}));
   ASSERT_TRUE(none.ok());

@@ -81,12 +81,17 @@ std::string RenderStagePrompt(const ComposeSpec& spec, size_t index, std::string
 // per adapted matrix), done under the cache's lock.
 class MergedAdapterCache {
  public:
+  // Holds at most `capacity` merges, least recently used evicted first — except merges pinned by
+  // a live Merged, so the cache may exceed capacity while more than that many are in use.
   explicit MergedAdapterCache(size_t capacity = 8) : capacity_(capacity) {}
 
   struct Merged {
     std::string name;     // the registered name; "" if the stages hold no adapter (base model)
     bool built = false;   // false: it came from the cache
     double build_ms = 0;  // time to merge and register (0 on a hit)
+    // While any copy of this is alive the cache does not evict (unregister) the merge, so a
+    // request that got the name can still resolve it when it is admitted later.
+    std::shared_ptr<const void> pin;
   };
   // Errors: an adapter that is not registered (NotFound naming it), a merge that fails.
   StatusOr<Merged> Get(Engine& engine, const ComposeSpec& spec);
@@ -102,6 +107,7 @@ class MergedAdapterCache {
     std::vector<std::string> source_names;
     std::vector<std::weak_ptr<const LoraAdapter>> sources;
     uint64_t last_used = 0;
+    std::shared_ptr<const int> pin = std::make_shared<const int>(0);  // use_count > 1: in use
   };
   size_t capacity_;
   mutable std::mutex mu_;

@@ -161,7 +161,7 @@ StatusOr<MergedAdapterCache::Merged> MergedAdapterCache::Get(Engine& engine,
     if (fresh) fresh = engine.FindAdapter(it->second.name) != nullptr;
     if (fresh) {
       it->second.last_used = ++clock_;
-      return Merged{it->second.name, false, 0.0};
+      return Merged{it->second.name, false, 0.0, it->second.pin};
     }
     (void)engine.UnregisterAdapter(it->second.name);
     entries_.erase(it);
@@ -181,17 +181,20 @@ StatusOr<MergedAdapterCache::Merged> MergedAdapterCache::Get(Engine& engine,
   e.source_names = std::move(names);
   for (const auto& s : sources) e.sources.push_back(s);
   e.last_used = ++clock_;
+  std::shared_ptr<const void> pin = e.pin;  // pinned before eviction runs
   entries_[key] = std::move(e);
   ++builds_;
   while (entries_.size() > capacity_) {
-    auto oldest = entries_.begin();
+    auto oldest = entries_.end();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (it->second.last_used < oldest->second.last_used) oldest = it;
+      if (it->second.pin.use_count() > 1) continue;  // a request still holds its name
+      if (oldest == entries_.end() || it->second.last_used < oldest->second.last_used) oldest = it;
     }
+    if (oldest == entries_.end()) break;  // everything in use: over capacity until released
     (void)engine.UnregisterAdapter(oldest->second.name);
     entries_.erase(oldest);
   }
-  return Merged{name, true, (MonotonicNanos() - t0) / 1e6};
+  return Merged{name, true, (MonotonicNanos() - t0) / 1e6, std::move(pin)};
 }
 
 size_t MergedAdapterCache::size() const {

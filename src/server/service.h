@@ -142,6 +142,7 @@ class Service {
     std::vector<AdapterChoice> last_adapters;
     std::string last_prompt;
     int64_t start_ns = 0;
+    std::shared_ptr<const void> merge_pin;  // keeps a merged adapter registered until done
   };
   StatusOr<ComposeRun> StartComposeCompletion(const AppRecord& app, const CompletionRequest& r);
   StatusOr<ComposeRun> StartComposeChat(const AppRecord& app, const ChatCompletionRequest& r);

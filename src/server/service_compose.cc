@@ -35,6 +35,7 @@ StatusOr<Service::ComposeRun> Service::StartCompose(const AppRecord& app, const 
   if (spec.mode == ComposeMode::kMerged) {
     ASSIGN_OR_RETURN(MergedAdapterCache::Merged m, compose_cache_.Get(*engine_, spec));
     run.done.merge_ms = m.build_ms;
+    run.merge_pin = m.pin;
     passes.emplace_back();
     if (!m.name.empty()) passes.back().push_back({m.name, 1.0f});
   } else {
