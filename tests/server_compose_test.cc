@@ -35,13 +35,32 @@ class ServerComposeTest : public ::testing::Test {
   }
   // What `odlm run --compose ... --json` prints for the same composite (greedy, 12 tokens).
   json Cli(const std::string& mode) {
-    std::string out;
-    const std::string cmd = OdlmBinary() + " run -m '" + model_ + "' -t 2 --temp 0 -n 12 " +
-                            "--ignore-eos -p '" + kPrompt + "' --lora 'a=" + a_ +
-                            "' --lora 'b=" + b_ + ":0.8' --compose a,b --mode " + mode +
-                            " --stage-template '" + kTemplate + "' --json 2>/dev/null";
-    EXPECT_EQ(RunCommand(cmd, &out), 0) << cmd;
-    return json::parse(out, nullptr, false);
+    const ProcessResult r = RunProcess({OdlmBinary(),
+                                        "run",
+                                        "-m",
+                                        model_,
+                                        "-t",
+                                        "2",
+                                        "--temp",
+                                        "0",
+                                        "-n",
+                                        "12",
+                                        "--ignore-eos",
+                                        "-p",
+                                        kPrompt,
+                                        "--lora",
+                                        "a=" + a_,
+                                        "--lora",
+                                        "b=" + b_ + ":0.8",
+                                        "--compose",
+                                        "a,b",
+                                        "--mode",
+                                        mode,
+                                        "--stage-template",
+                                        kTemplate,
+                                        "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
   }
   json Compose(const std::string& mode) {
     return {

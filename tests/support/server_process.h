@@ -39,15 +39,6 @@ class TempDir {
   std::string path_;
 };
 
-// Runs a shell command line (subprocess.h RunShell); returns its exit status and appends its
-// stdout to *out (stderr as the command line redirects it, else the test's log).
-inline int RunCommand(const std::string& cmd, std::string* out) {
-  const ProcessResult r = RunShell(cmd);
-  out->append(r.out);
-  if (!r.err.empty()) std::fprintf(stderr, "%s", r.err.c_str());
-  return r.exit_code;
-}
-
 // A small random-weight llama (dim 64, 2 layers, built-in byte-level vocabulary) in `dir`.
 inline std::string GenerateSmallModel(const std::string& dir, int ctx = 512) {
   const std::string path = dir + "/small.gguf";
