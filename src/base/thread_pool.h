@@ -3,10 +3,12 @@
 // ParallelFor cuts [0, n) into contiguous chunks that the calling thread and the workers claim
 // dynamically from an atomic counter. Nobody waits for a worker that has not started: if the OS
 // has descheduled a worker (a shared, busy machine), the others take its chunks, so one slow
-// thread cannot stall a forward pass. Workers spin briefly on a generation counter before
-// sleeping, so back-to-back loops (hundreds per generated token) cost microseconds each.
-// One ParallelFor at a time per pool (callers are serialized by a mutex); a ParallelFor from
-// inside a task runs inline on that thread.
+// thread cannot stall a forward pass. While all threads keep pace there is one chunk per thread
+// (one long memory stream each); once the caller is left waiting on a slow one, loops are cut
+// into four chunks per thread for a while, so the fast threads take over the slow one's share.
+// Workers spin briefly on a generation counter before sleeping, so back-to-back loops (hundreds per
+// generated token) cost microseconds each. One ParallelFor at a time per pool (callers are
+// serialized by a mutex); a ParallelFor from inside a task runs inline on that thread.
 #pragma once
 
 #include <atomic>
@@ -52,7 +54,8 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex call_mu_;  // serializes ParallelFor callers
+  std::mutex call_mu_;      // serializes ParallelFor callers
+  int fine_jobs_left_ = 0;  // loops still split finely after a stall (guarded by call_mu_)
   Job job_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};

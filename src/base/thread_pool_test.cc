@@ -62,5 +62,28 @@ TEST(ThreadPoolTest, ASlowThreadDoesNotLoseOrRepeatWork) {
   }
 }
 
+// While the threads keep pace a loop is one chunk per thread; after the caller was left waiting
+// on a slow worker, loops are cut finer so that the caller can take over the slow one's share.
+// (Counts chunks, which do not depend on who runs them: no timing is asserted.)
+TEST(ThreadPoolTest, SplitsFinerAfterAStall) {
+  ThreadPool pool(2);
+  auto chunks_of_a_loop = [&] {
+    std::atomic<int> calls{0};
+    pool.ParallelFor(64, [&](int, int64_t, int64_t) { calls.fetch_add(1); });
+    return calls.load();
+  };
+  EXPECT_EQ(chunks_of_a_loop(), 2);
+  bool finer = false;
+  for (int attempt = 0; attempt < 50 && !finer; ++attempt) {
+    // The caller's chunk takes 0.3 ms (time for the worker to wake and claim the other); the
+    // worker's takes 5 ms.
+    pool.ParallelFor(64, [&](int t, int64_t, int64_t) {
+      std::this_thread::sleep_for(std::chrono::microseconds(t == 0 ? 300 : 5000));
+    });
+    finer = chunks_of_a_loop() > 2;
+  }
+  EXPECT_TRUE(finer);
+}
+
 }  // namespace
 }  // namespace odlm
