@@ -54,6 +54,8 @@ class ContextMemoryTest : public ::testing::Test {
     o.compress = compress;
     o.compression_ratio = ratio;
     o.measure_costs = false;
+    // Off unless a test is about it: the others exercise restores, which a warm cache skips.
+    o.keep_warm = keep_warm_;
     // Reads far cheaper than recompute: every chunk with a file is read.
     o.cost_model = {.read_fixed_s = 1e-6,
                     .read_s_per_byte = 1e-12,
@@ -112,6 +114,7 @@ class ContextMemoryTest : public ::testing::Test {
     return kl;
   }
   static std::string* path_;
+  bool keep_warm_ = false;
   std::unique_ptr<Engine> engine_;
   std::filesystem::path dir_;
 };
@@ -174,6 +177,7 @@ TEST_F(ContextMemoryTest, RestoreMixingReadsAndRecomputeMatchesResident) {
   o.swap_dir = dir_.string();
   o.compress = false;
   o.measure_costs = false;
+  o.keep_warm = false;
   // Per file reads cost 1 s, a recompute pass 0.5 s + 1 s per chunk: of 10 missing chunks the
   // planner recomputes the first 5 while it reads the other 5 (max(5.5, 5) beats any other split).
   o.cost_model = {.read_fixed_s = 1,
@@ -317,6 +321,8 @@ TEST_F(ContextMemoryTest, ContextsSurviveRestartAndKill9) {
     o.swap_dir = dir_.string();
     o.compress = false;
     o.measure_costs = false;
+    // Off unless a test is about it: the others exercise restores, which a warm cache skips.
+    o.keep_warm = keep_warm_;
     o.budget_bytes = 1;
     auto m = ContextMemory::Open(engine.get(), o);
     if (!m.ok()) ::_exit(3);
@@ -337,6 +343,62 @@ TEST_F(ContextMemoryTest, ContextsSurviveRestartAndKill9) {
   const std::vector<float> got = Call(*m, "app/one", Tokens(2, 9));
   EXPECT_EQ(m->last_restore().chunks_read, 6);  // ceil(90 / 16): all from disk, none recomputed
   EXPECT_EQ(got, want);
+}
+
+// A follow-up call on the context just released finds its working cache still complete: nothing
+// is restored, and its logits are the resident ones exactly (the KV as computed, not as
+// compressed). Another context's Acquire frees that cache first.
+TEST_F(ContextMemoryTest, WarmFollowUpRestoresNothingAndIsExact) {
+  auto ref = Memory(KvPolicy::kResident, 0, false, true);
+  Call(*ref, "a", Tokens(100, 1));
+  const std::vector<float> want = Call(*ref, "a", Tokens(2, 2));
+  keep_warm_ = true;
+  auto m = Memory(KvPolicy::kLlms, 3000, true, /*compress=*/true);
+  Call(*m, "a", Tokens(100, 1));
+  const int64_t one_cache = m->stats().working_bytes;
+  EXPECT_GT(one_cache, 0) << "the released context's cache is kept and reported";
+  EXPECT_LE(m->stats().stored_bytes, 3000);
+  EXPECT_EQ(Call(*m, "a", Tokens(2, 2)), want);
+  EXPECT_TRUE(m->last_restore().warm);
+  EXPECT_EQ(m->last_restore().chunks_read + m->last_restore().chunks_recomputed, 0);
+  // Switching: b's Acquire frees a's cache before allocating its own.
+  auto b = m->Acquire("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(m->last_restore().warm);
+  EXPECT_LT(m->stats().working_bytes, one_cache) << "only b's (empty) cache is held";
+  ASSERT_TRUE(m->Release("b").ok());
+  // Back on a: restored from its (compressed, partly swapped) chunks, close to resident.
+  const std::vector<float> got = Call(*m, "a", Tokens(2, 3));
+  EXPECT_FALSE(m->last_restore().warm);
+  EXPECT_GT(m->last_restore().chunks_read, 0);
+  std::vector<float> want3 = Call(*ref, "a", Tokens(2, 3));
+  EXPECT_LT(Kl(want3, got), 0.5) << "as TightBudgetWithinToleranceOfResident8Bit's 50% bound";
+  // A warm context can be deleted; a new one under its name starts empty.
+  EXPECT_TRUE(m->Delete("a").ok());
+  EXPECT_EQ(m->stats().working_bytes, 0);
+  auto fresh = m->Acquire("a");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ((*fresh)->n_tokens(), 0);
+  EXPECT_FALSE(m->last_restore().warm);
+  ASSERT_TRUE(m->Release("a").ok());
+}
+
+// The budget holds after every step of a trace with warm caches too, and the trace ends with the
+// same logits within the compressed tolerance.
+TEST_F(ContextMemoryTest, BudgetHoldsWithWarmCaches) {
+  auto ref = Memory(KvPolicy::kResident, 0, false, true);
+  const std::vector<float> want = RunTrace(*ref, 0);
+  const int64_t budget = ref->stats().stored_bytes / 4;
+  auto cold = Memory(KvPolicy::kLlms, budget, true, true);
+  const double kl_cold = Kl(want, RunTrace(*cold, budget));
+  std::filesystem::remove_all(dir_);
+  keep_warm_ = true;
+  auto m = Memory(KvPolicy::kLlms, budget, true, true);
+  const double kl_warm = Kl(want, RunTrace(*m, budget));
+  EXPECT_LE(m->stats().peak_stored_bytes, budget);
+  EXPECT_LT(kl_warm, 0.5) << "as TightBudgetWithinToleranceOfResident8Bit's 50% bound";
+  std::cout << "next-token KL vs resident after the trace: cold " << kl_cold << ", warm " << kl_warm
+            << "\n";
 }
 
 }  // namespace

@@ -22,7 +22,10 @@
 // Budget: `budget_bytes` bounds the KV *stored* for contexts — compressed chunks (llms) or the
 // fp16 caches of contexts not in use (baselines) — after every Acquire and Release. The working
 // fp16 cache of a context between Acquire and Release is reported apart (stats().working_bytes):
-// every policy needs exactly one such cache per context in use.
+// every policy needs exactly one such cache per context in use. llms (keep_warm) leaves the last
+// released context's working cache in place until the next Acquire of another context, which
+// frees it before restoring: the number of working caches never exceeds the most ever acquired at
+// once, and a follow-up call on the same context (a conversation going on) restores nothing.
 //
 // Durability (llms with swap_dir): chunk files are checksummed and renamed into place; each
 // context's manifest (tokens, chunk table, attention statistics) is written atomically after
@@ -63,8 +66,12 @@ struct ContextMemoryOptions {
   int32_t keep_sink_chunks = 1;    // llms: first chunks (attention sinks) always 8-bit
   int32_t keep_recent_chunks = 1;  // llms: newest chunks always 8-bit
   bool direct_io = true;           // read swap files with O_DIRECT where possible
-  bool measure_costs = true;       // time reads and recompute at Open (else `cost_model`)
-  RestoreCostModel cost_model;     // used when measure_costs is false
+  // llms: the most recently released context keeps its fp16 working cache (reported in
+  // working_bytes, outside the budget) until another context is acquired, so a follow-up call on
+  // the same context restores nothing and sees its KV as computed, not as compressed.
+  bool keep_warm = true;
+  bool measure_costs = true;    // time reads and recompute at Open (else `cost_model`)
+  RestoreCostModel cost_model;  // used when measure_costs is false
 };
 
 struct ContextMemoryStats {
@@ -81,6 +88,7 @@ struct ContextMemoryStats {
 struct RestoreInfo {
   int64_t tokens = 0;
   int64_t chunks_resident = 0, chunks_read = 0, chunks_recomputed = 0, chunks_corrupt = 0;
+  bool warm = false;  // llms: the working cache still held the context (nothing restored)
   double predicted_s = 0, seconds = 0;
 };
 
@@ -128,6 +136,8 @@ class ContextMemory {
   Status RestoreWhole(Context& c, RestoreInfo* info);
   Status ReleaseLlms(Context& c);
   Status RecomputeChunks(Context& c, const std::vector<int32_t>& chunks);
+  // Frees the warm working cache unless it belongs to `keep`.
+  void DropWarm(const Context* keep);
 
   Engine* engine_;
   ContextMemoryOptions options_;
@@ -137,6 +147,7 @@ class ContextMemory {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Context>> contexts_;
   uint64_t clock_ = 0;
+  Context* warm_ = nullptr;  // llms: released, working cache still complete (keep_warm)
   ContextMemoryStats stats_;
   RestoreInfo last_;
 };

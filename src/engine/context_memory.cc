@@ -192,9 +192,7 @@ void ContextMemory::Note() {
   stats_.peak_stored_bytes = std::max(stats_.peak_stored_bytes, stats_.stored_bytes);
   int64_t working = 0;
   for (const auto& [k, c] : contexts_) {
-    if (c->pinned || options_.policy != KvPolicy::kLlms) {
-      working += c->pinned ? c->session->kv().allocated_bytes() : 0;
-    }
+    if (c->pinned || c.get() == warm_) working += c->session->kv().allocated_bytes();
   }
   stats_.working_bytes = working;
   if (store_) {
@@ -298,7 +296,21 @@ StatusOr<Session*> ContextMemory::Acquire(const std::string& key) {
   RestoreInfo info;
   info.tokens = c->session->n_tokens();
   const double t0 = Now();
-  Status s = options_.policy == KvPolicy::kLlms ? RestoreLlms(*c, &info) : RestoreWhole(*c, &info);
+  Status s = Status::Ok();
+  if (options_.policy != KvPolicy::kLlms) {
+    s = RestoreWhole(*c, &info);
+  } else if (c == warm_ && c->session->kv().n_tokens() == c->session->n_tokens()) {
+    warm_ = nullptr;  // pinned now: its cache is this call's working cache
+    KvCache& kv = c->session->kv();
+    kv.set_track_attention(true);
+    std::fill(kv.attention_received().begin(), kv.attention_received().end(), 0.0f);
+    for (Chunk& ch : c->chunks) ch.last_use = clock_;
+    info.warm = true;
+    info.chunks_resident = static_cast<int64_t>(c->chunks.size());
+  } else {
+    DropWarm(nullptr);  // before this context's cache is allocated
+    s = RestoreLlms(*c, &info);
+  }
   if (!s.ok()) {
     c->session->kv().Clear();
     c->pinned = false;
@@ -354,6 +366,13 @@ Status ContextMemory::RestoreWhole(Context& c, RestoreInfo* info) {
   return Status::Ok();
 }
 
+void ContextMemory::DropWarm(const Context* keep) {
+  if (warm_ == nullptr || warm_ == keep) return;
+  CHECK(!warm_->pinned);
+  warm_->session->kv().Clear();
+  warm_ = nullptr;
+}
+
 Status ContextMemory::Release(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   Context* c = Find(key);
@@ -364,7 +383,12 @@ Status ContextMemory::Release(const std::string& key) {
   Status s = Status::Ok();
   if (options_.policy == KvPolicy::kLlms) {
     s = ReleaseLlms(*c);
-    c->session->kv().Clear();
+    if (s.ok() && options_.keep_warm) {
+      DropWarm(c);
+      warm_ = c;
+    } else {
+      c->session->kv().Clear();
+    }
   } else if (c->session->tokens() != c->tokens_at_acquire) {
     c->whole_on_disk = false;
   }
@@ -388,6 +412,7 @@ Status ContextMemory::Delete(const std::string& key) {
     std::snprintf(name, sizeof(name), "/%016llx.manifest", static_cast<unsigned long long>(c->id));
     std::filesystem::remove(store_->dir() + name);
   }
+  if (warm_ == c) warm_ = nullptr;
   contexts_.erase(key);
   Note();
   return Status::Ok();

@@ -212,7 +212,7 @@ std::string Metrics::Render() const {
            "KV bytes the context memory stores for contexts (bounded by the budget).",
            static_cast<double>(cm_stored_));
     Scalar(&out, "odlm_kv_context_working_bytes", "gauge",
-           "fp16 KV caches of contexts answering now (one per context in use).",
+           "fp16 working KV caches: one per context answering now, and llms' warm one.",
            static_cast<double>(cm_working_));
     Scalar(&out, "odlm_kv_budget_bytes", "gauge", "The context memory's budget (0: none).",
            static_cast<double>(cm_budget_));

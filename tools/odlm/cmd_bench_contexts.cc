@@ -145,7 +145,7 @@ int RunBenchContexts(int argc, char** argv) {
   int64_t min_tokens = 256, max_tokens = 2048;
   double budget_frac = 0.25, ratio = 0.5, rate = 1.0;
   std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
-  bool quick = false;
+  bool quick = false, no_warm = false;
   uint64_t seed = 1;
   std::string svg_path;
   AddModelOptions(app, &model);
@@ -165,6 +165,8 @@ int RunBenchContexts(int argc, char** argv) {
   app.add_option("--seed", seed, "trace seed");
   app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
   app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
+  app.add_flag("--no-warm", no_warm,
+               "llms frees each context's working cache when its call ends (no warm follow-up)");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
   if (quick) contexts = 4, calls = 16, min_tokens = 64, max_tokens = 256;
   if (min_tokens < 1 || max_tokens < min_tokens) {
@@ -252,6 +254,7 @@ int RunBenchContexts(int argc, char** argv) {
     o.budget_bytes = policy == KvPolicy::kResident ? 0 : budget;
     o.swap_dir = swap_dir;
     o.compression_ratio = ratio;
+    o.keep_warm = !no_warm;
     auto mem = ContextMemory::Open(engine.get(), o);
     if (!mem.ok()) {
       std::fprintf(stderr, "%s: %s\n", argv[0], mem.status().ToString().c_str());

@@ -103,7 +103,7 @@ int RunServe(int argc, char** argv) {
       ->capture_default_str();
   double kv_budget_mib = -1;
   std::string kv_policy, swap_dir;
-  bool kv_no_compress = false;
+  bool kv_no_compress = false, kv_no_warm = false;
   app.add_option("--kv-budget", kv_budget_mib,
                  "MiB of KV stored for persistent contexts (fractions allowed); contexts' KV is "
                  "then managed by the context memory (default policy llms)")
@@ -115,8 +115,13 @@ int RunServe(int argc, char** argv) {
                  "directory for evicted context KV (llms, swap); llms contexts survive restarts");
   app.add_flag("--kv-no-compress", kv_no_compress,
                "llms: keep chunks fp16 (bit-exact restore) instead of 8/4/2-bit");
+  app.add_flag("--kv-no-warm", kv_no_warm,
+               "llms: free a context's working fp16 cache when its call ends (all KV in memory "
+               "between calls within --kv-budget) instead of keeping the last one for a "
+               "follow-up call");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
-  if (kv_budget_mib >= 0 || !kv_policy.empty() || !swap_dir.empty() || kv_no_compress) {
+  if (kv_budget_mib >= 0 || !kv_policy.empty() || !swap_dir.empty() || kv_no_compress ||
+      kv_no_warm) {
     ContextMemoryOptions cm;
     if (!kv_policy.empty()) {
       auto p = ParseKvPolicy(kv_policy);
@@ -133,6 +138,7 @@ int RunServe(int argc, char** argv) {
     }
     cm.swap_dir = swap_dir;
     cm.compress = !kv_no_compress;
+    cm.keep_warm = !kv_no_warm;
     if (cm.policy == KvPolicy::kSwap && cm.swap_dir.empty()) {
       std::fprintf(stderr, "%s: --kv-policy swap needs --swap-dir DIR\n", argv[0]);
       return kExitUsage;
