@@ -355,6 +355,8 @@ TEST_F(ContextMemoryTest, WarmFollowUpRestoresNothingAndIsExact) {
   keep_warm_ = true;
   auto m = Memory(KvPolicy::kLlms, 3000, true, /*compress=*/true);
   Call(*m, "a", Tokens(100, 1));
+  EXPECT_EQ(m->CachedTokens("a"), 100) << "warm: all of it";
+  EXPECT_EQ(m->CachedTokens("nosuch"), 0);
   const int64_t one_cache = m->stats().working_bytes;
   EXPECT_GT(one_cache, 0) << "the released context's cache is kept and reported";
   EXPECT_LE(m->stats().stored_bytes, 3000);
@@ -366,6 +368,8 @@ TEST_F(ContextMemoryTest, WarmFollowUpRestoresNothingAndIsExact) {
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(m->last_restore().warm);
   EXPECT_LT(m->stats().working_bytes, one_cache) << "only b's (empty) cache is held";
+  // a's compressed chunks do not all fit the budget: some of its tokens are only on disk.
+  EXPECT_LT(m->CachedTokens("a"), 102);
   ASSERT_TRUE(m->Release("b").ok());
   // Back on a: restored from its (compressed, partly swapped) chunks, close to resident.
   const std::vector<float> got = Call(*m, "a", Tokens(2, 3));

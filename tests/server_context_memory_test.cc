@@ -4,6 +4,7 @@
 // context's KV resident.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "tests/support/server_process.h"
@@ -29,6 +30,7 @@ struct Transcript {
   double max_kv = -1;                // odlm_kv_memory_bytes, the most seen
   double max_kv_not_working = -1;    // the same less odlm_kv_context_working_bytes
   double max_working = 0;            // odlm_kv_context_working_bytes between calls
+  int64_t min_cached_after_reply = INT64_MAX;  // GET context's cached_tokens right after a reply
   int64_t reused = 0;                // reused prompt tokens over all turns
   double evictions = -1;             // odlm_kv_evictions_total after the last turn
 };
@@ -68,6 +70,11 @@ Transcript Converse(ServerProcess& server) {
       t.max_kv = std::max(t.max_kv, kv);
       t.max_kv_not_working = std::max(t.max_kv_not_working, kv - working);
       t.max_working = std::max(t.max_working, working);
+      // The context that just answered: how much of its KV is in memory.
+      const json info = BodyJson(c.Get("/v1/contexts/" + ids[i]));
+      const int64_t cached = info.value("cached_tokens", int64_t{-1});
+      EXPECT_GE(cached, 0) << info.dump();
+      t.min_cached_after_reply = std::min(t.min_cached_after_reply, cached);
     }
   }
   t.evictions = Gauge(c.Get("/metrics")->body, "odlm_kv_evictions_total");
@@ -150,6 +157,7 @@ TEST_F(ServerContextMemoryTest, LosslessLlmsUnderBudgetAnswersAsResident) {
   const Transcript t = Converse(server);
   ExpectSameAsResident(t);
   ExpectWithinBudget(t, /*strict=*/false);
+  EXPECT_GT(t.min_cached_after_reply, 0) << "the context that just answered is warm";
   EXPECT_GT(t.max_stored, 0) << "llms keeps the chunks that fit";
   EXPECT_GT(t.reused, 0);
 }

@@ -3,12 +3,14 @@
 // A context is a named token history (an app's conversation) whose KV the engine keeps across
 // calls. ContextMemory owns every context's KV and decides, by policy, what stays in memory:
 //
-//   llms       (default) KV in chunks of 16 tokens spanning all layers, compressed per chunk to 8,
-//   4
-//              or 2 bits by tolerance (attention received) to `compression_ratio` of 8-bit; dirty
-//              chunks written to `swap_dir` right after each call (ahead of time), so eviction
-//              (LCTRU order) only drops clean memory; on a switch, missing chunks are partly read
-//              and partly recomputed (overlapped), the split planned from measured cost models.
+//   llms       (default) KV in chunks of 16 tokens spanning all layers, compressed per chunk
+//              to 8, 4 or 2 bits by tolerance (attention received) to `compression_ratio` of
+//              8-bit; dirty chunks written to `swap_dir` right after each call (ahead of time),
+//              so eviction (LCTRU order) only drops clean memory; on a switch, missing chunks are
+//              partly read and partly recomputed (overlapped), the split planned from measured
+//              cost models (kv/restore_planner.h: the recomputed chunks are the earliest missing
+//              ones, which attend only to chunks before them, so no recompute waits for a read
+//              and the reads overlap the whole recompute, not one layer at a time).
 //   recompute  whole contexts kept fp16 while they fit; an evicted context is re-prefilled.
 //   swap       whole contexts kept fp16 while they fit; an evicted one is written to swap_dir
 //              uncompressed and read back whole on a switch.
@@ -115,6 +117,10 @@ class ContextMemory {
   RestoreInfo last_restore() const;
   const RestoreCostModel& cost_model() const { return cost_; }
   const ContextMemoryOptions& options() const { return options_; }
+  // Tokens of the context whose KV is in memory now, at any precision (llms: the tokens of its
+  // resident chunks, or all of them while acquired or warm; baselines: all of them while its fp16
+  // cache is held). 0 for an unknown key.
+  int64_t CachedTokens(const std::string& key) const;
   // Chunk levels of a context (llms; for tests and reports): one entry per chunk.
   std::vector<KvLevel> ChunkLevels(const std::string& key) const;
 

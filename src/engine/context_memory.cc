@@ -428,6 +428,18 @@ RestoreInfo ContextMemory::last_restore() const {
   return last_;
 }
 
+int64_t ContextMemory::CachedTokens(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = contexts_.find(key);
+  if (it == contexts_.end()) return 0;
+  const Context& c = *it->second;
+  const int64_t in_cache = c.session->kv().n_tokens();  // acquired, warm, or a baseline's cache
+  if (options_.policy != KvPolicy::kLlms || in_cache > 0) return in_cache;
+  int64_t tokens = 0;
+  for (const Chunk& ch : c.chunks) tokens += ch.mem ? ch.n_valid : 0;
+  return tokens;
+}
+
 std::vector<KvLevel> ContextMemory::ChunkLevels(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<KvLevel> levels;

@@ -392,15 +392,21 @@ StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::st
 }
 
 StatusOr<ContextInfo> Service::GetContext(const AppRecord& app, const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = contexts_.find(id);
-  if (it == contexts_.end() || it->second.stored.app != app.name) {
-    return NotFoundError("no context '" + id + "'");
-  }
   ContextInfo info;
-  info.stored = it->second.stored;
-  info.busy = it->second.busy;
-  if (it->second.session && !it->second.busy) info.cached_tokens = it->second.session->n_tokens();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = contexts_.find(id);
+    if (it == contexts_.end() || it->second.stored.app != app.name) {
+      return NotFoundError("no context '" + id + "'");
+    }
+    info.stored = it->second.stored;
+    info.busy = it->second.busy;
+    if (memory_ == nullptr && it->second.session && !it->second.busy) {
+      info.cached_tokens = it->second.session->n_tokens();
+    }
+  }
+  // Outside mu_: the context memory's lock may be held by a restore for a while.
+  if (memory_ != nullptr) info.cached_tokens = memory_->CachedTokens(id);
   return info;
 }
 

@@ -260,6 +260,10 @@ int RunBenchContexts(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", argv[0], mem.status().ToString().c_str());
       return kExitFailure;
     }
+    if (policy == KvPolicy::kLlms) {
+      std::printf("llms restore cost model (measured at start-up): %s\n",
+                  (*mem)->cost_model().ToString().c_str());
+    }
     PolicyResult r;
     r.name = std::string(KvPolicyName(policy));
     std::vector<float> logits;
