@@ -31,8 +31,8 @@ struct Transcript {
   double max_kv_not_working = -1;    // the same less odlm_kv_context_working_bytes
   double max_working = 0;            // odlm_kv_context_working_bytes between calls
   int64_t min_cached_after_reply = INT64_MAX;  // GET context's cached_tokens right after a reply
-  int64_t reused = 0;                // reused prompt tokens over all turns
-  double evictions = -1;             // odlm_kv_evictions_total after the last turn
+  int64_t reused = 0;                          // reused prompt tokens over all turns
+  double evictions = -1;                       // odlm_kv_evictions_total after the last turn
 };
 
 // Creates kContexts contexts and lets them answer kTurns messages each, round robin (every turn
