@@ -308,7 +308,8 @@ StatusOr<Session*> ContextMemory::Acquire(const std::string& key) {
     info.warm = true;
     info.chunks_resident = static_cast<int64_t>(c->chunks.size());
   } else {
-    DropWarm(nullptr);  // before this context's cache is allocated
+    if (warm_ == c) warm_ = nullptr;  // (incomplete: restored below like any other)
+    DropWarm(nullptr);                // before this context's cache is allocated
     s = RestoreLlms(*c, &info);
   }
   if (!s.ok()) {
@@ -433,7 +434,9 @@ int64_t ContextMemory::CachedTokens(const std::string& key) const {
   auto it = contexts_.find(key);
   if (it == contexts_.end()) return 0;
   const Context& c = *it->second;
-  const int64_t in_cache = c.session->kv().n_tokens();  // acquired, warm, or a baseline's cache
+  // An acquired context's session belongs to its caller: report what it held at Acquire.
+  if (c.pinned) return static_cast<int64_t>(c.tokens_at_acquire.size());
+  const int64_t in_cache = c.session->kv().n_tokens();  // warm, or a baseline's cache
   if (options_.policy != KvPolicy::kLlms || in_cache > 0) return in_cache;
   int64_t tokens = 0;
   for (const Chunk& ch : c.chunks) tokens += ch.mem ? ch.n_valid : 0;
