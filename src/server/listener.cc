@@ -15,6 +15,7 @@
 
 #include "base/logging.h"
 #include "server/api_error.h"
+#include "server/log_throttle.h"
 
 namespace odlm::server {
 namespace {
@@ -131,18 +132,24 @@ class Listener::Gate : public httplib::Server {
   bool PeerAllowed(int sock) {
     ucred cred{};
     socklen_t len = sizeof(cred);
+    int64_t held = 0;
     if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      LOG(WARNING) << name_ << ": refused a connection: cannot read the peer's credentials "
-                   << "(SO_PEERCRED: " << Errno() << ")";
       refused_.fetch_add(1);
+      if (log_throttle_.Allow("no credentials", LogThrottle::Clock::now(), &held)) {
+        LOG(WARNING) << name_ << ": refused a connection: cannot read the peer's credentials "
+                     << "(SO_PEERCRED: " << Errno() << ")" << HeldBack(held);
+      }
       return false;
     }
     if (std::find(allow_uids_.begin(), allow_uids_.end(), cred.uid) != allow_uids_.end()) {
       return true;
     }
     refused_.fetch_add(1);
-    LOG(WARNING) << name_ << ": refused a connection from uid " << cred.uid << " (pid " << cred.pid
-                 << "): the uid is not allowed (--allow-uid)";
+    // One line per uid per interval: a peer retrying in a loop cannot flood the log.
+    if (log_throttle_.Allow("uid " + std::to_string(cred.uid), LogThrottle::Clock::now(), &held)) {
+      LOG(WARNING) << name_ << ": refused a connection from uid " << cred.uid << " (pid "
+                   << cred.pid << "): the uid is not allowed (--allow-uid)" << HeldBack(held);
+    }
     DrainRequestHead(sock);
     const ApiError e{403, "permission_error", "uid_not_allowed",
                      "uid " + std::to_string(cred.uid) +
@@ -155,11 +162,18 @@ class Listener::Gate : public httplib::Server {
     return false;
   }
 
+  static std::string HeldBack(int64_t held) {
+    return held > 0 ? " (" + std::to_string(held) + " more since the last such line, not logged)"
+                    : "";
+  }
+
+  static constexpr int kRefusalLogSeconds = 10;
   RoutingServer* routes_;
   std::vector<uid_t> allow_uids_;
   bool check_peer_;
   std::string name_;
   std::atomic<int64_t> refused_{0};
+  LogThrottle log_throttle_{std::chrono::seconds(kRefusalLogSeconds)};
 };
 
 // --- Listener ------------------------------------------------------------------------------------
