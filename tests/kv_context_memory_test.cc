@@ -1,6 +1,7 @@
 // tests/kv_context_memory_test.cc — ContextMemory (LLMS context memory) on a generated model:
 // attention accumulation, recompute of chunk subsets, the budget after every step, exact restore
-// with compression off, tolerance with it on, corrupt chunk files, restart and kill -9.
+// with compression off, tolerance with it on, corrupt chunk files, restart and kill -9, and the
+// warm working cache of the context released last.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>

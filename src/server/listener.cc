@@ -134,10 +134,11 @@ class Listener::Gate : public httplib::Server {
     socklen_t len = sizeof(cred);
     int64_t held = 0;
     if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      const std::string why = Errno();  // before the throttle's allocations can touch errno
       refused_.fetch_add(1);
       if (log_throttle_.Allow("no credentials", LogThrottle::Clock::now(), &held)) {
         LOG(WARNING) << name_ << ": refused a connection: cannot read the peer's credentials "
-                     << "(SO_PEERCRED: " << Errno() << ")" << HeldBack(held);
+                     << "(SO_PEERCRED: " << why << ")" << HeldBack(held);
       }
       return false;
     }
