@@ -22,6 +22,8 @@ ALLOWED = {
     "kv": {"base", "platform", "tensor", "kernels"},
     "engine": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "sample", "model",
                "adapters", "kv", "odlm"},
+    "train": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "sample", "model",
+              "adapters", "kv"},
 }
 CORE = set(ALLOWED)
 FRONTENDS = {"eval", "codi", "server"}

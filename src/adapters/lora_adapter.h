@@ -94,6 +94,9 @@ class LoraAdapter {
   // (alpha / rank) of a pair: what B·A is multiplied by before the user's scale.
   float Scaling(const LoraPair& p) const { return alpha_ / static_cast<float>(p.rank); }
   const std::vector<LoraPair>& pairs() const { return pairs_; }
+  // The pairs' values for an adapter being trained (train/): the owner of an adapter that no one
+  // else uses may change A and B in place between forward passes. Shapes must not change.
+  std::vector<LoraPair>& mutable_pairs() { return pairs_; }
   // The pair adapting (layer, target), or nullptr. O(1).
   const LoraPair* Find(int32_t layer, LoraTarget target) const {
     const size_t i = static_cast<size_t>(layer) * kLoraTargetCount + static_cast<size_t>(target);
@@ -117,6 +120,15 @@ class LoraAdapter {
   std::vector<LoraPair> pairs_;
   std::vector<int32_t> index_;  // [n_layer * kLoraTargetCount] → pairs_ index or -1
 };
+
+// Writes `adapter` as a Hugging Face PEFT directory `dir` (created if needed): adapter_config.json
+// (peft_type LORA, r, lora_alpha, target_modules) and adapter_model.safetensors (F32
+// base_model.model.model.layers.N.<module>.lora_A.weight [r, in] / lora_B.weight [out, r]). q/k
+// lora_B rows are put back in Hugging Face's half-split order when base.permute_qk_from_hf, so
+// FromPeftDirectory reads back exactly `adapter`. Each file is written crash-safely. The adapter
+// must have one rank for all pairs (InvalidArgument otherwise: PEFT's config has one r).
+Status WritePeftDirectory(const LoraAdapter& adapter, const LoraBaseShape& base,
+                          const std::string& dir);
 
 // Parses "blk.N.<target>.weight" into (layer, target); false if it is not such a name.
 bool ParseLoraBaseName(std::string_view name, int32_t* layer, LoraTarget* target);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "base/check.h"
+#include "kernels/matmul_float.h"
 #include "kernels/quant.h"
 #include "kernels/vec_ops.h"
 #include "tensor/half.h"
@@ -95,15 +96,37 @@ Status LlamaModel::Validate(std::span<const SequenceStep> batch) const {
   return Status::Ok();
 }
 
-Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool,
-                           std::vector<float>* logits) {
+std::unique_ptr<LlamaModel> LlamaModel::FromWeights(ModelConfig config, ModelWeights weights) {
+  CHECK_EQ(static_cast<int64_t>(weights.layers.size()), config.n_layer);
+  CHECK_EQ(weights.token_embd.cols, config.n_embd);
+  CHECK_EQ(weights.output.rows, config.n_vocab);
+  return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(config), std::move(weights)));
+}
+
+void LlamaModel::Product(const kernels::WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
+                         ThreadPool* pool) const {
+  if (float_matmul_) {
+    kernels::MatMulFloat(w, x, n_tokens, y, pool);
+  } else {
+    kernels::MatMul(w, x, n_tokens, y, pool);
+  }
+}
+
+void LlamaModel::ProductMany(std::span<const kernels::MatMulOutput> outs, const float* x,
+                             int64_t n_tokens, ThreadPool* pool) const {
+  if (float_matmul_) {
+    for (const auto& o : outs) kernels::MatMulFloat(*o.w, x, n_tokens, o.y, pool);
+  } else {
+    kernels::MatMulMany(outs, x, n_tokens, pool);
+  }
+}
+
+Status LlamaModel::BeginForward(std::span<const SequenceStep> batch) {
   RETURN_IF_ERROR(Validate(batch));
   const ModelConfig& c = config_;
-  int64_t T = 0, n_rows = 0;
-  for (const auto& s : batch) {
-    T += s.n_tokens;
-    n_rows += s.all_logits ? s.n_tokens : 1;
-  }
+  int64_t T = 0;
+  for (const auto& s : batch) T += s.n_tokens;
+  n_tokens_ = T;
   const int64_t d = c.n_embd;
   x_.resize(T * d);
   xb_.resize(T * d);
@@ -119,69 +142,101 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
   for (const auto& s : batch) lora_.AddSequence(s.adapters, s.n_tokens);
 
   // Embedding lookup: one row of token_embd per token, dequantized.
-  {
-    int64_t t = 0;
-    for (const auto& s : batch) {
-      for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
-        const auto* row = static_cast<const uint8_t*>(weights_.token_embd.data) +
-                          static_cast<int64_t>(s.tokens[i]) * weights_.token_embd.row_bytes;
-        kernels::DequantizeRow(weights_.token_embd.type, row, &x_[t * d], d);
-      }
+  int64_t t = 0;
+  for (const auto& s : batch) {
+    for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
+      const auto* row = static_cast<const uint8_t*>(weights_.token_embd.data) +
+                        static_cast<int64_t>(s.tokens[i]) * weights_.token_embd.row_bytes;
+      kernels::DequantizeRow(weights_.token_embd.type, row, &x_[t * d], d);
     }
   }
+  return Status::Ok();
+}
 
-  for (int32_t l = 0; l < c.n_layer; ++l) {
-    const LayerWeights& w = weights_.layers[l];
-    for (int64_t t = 0; t < T; ++t) {
-      RmsNorm(&x_[t * d], w.attn_norm.data(), d, c.norm_eps, &xb_[t * d]);
-    }
-    const kernels::MatMulOutput qkv[] = {
-        {&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
-    kernels::MatMulMany(qkv, xb_.data(), T, pool);
-    if (!lora_.empty()) {
-      lora_.Apply(l, LoraTarget::kAttnQ, xb_.data(), d, q_.data(), c.q_dim(), pool);
-      lora_.Apply(l, LoraTarget::kAttnK, xb_.data(), d, k_.data(), c.kv_dim(), pool);
-      lora_.Apply(l, LoraTarget::kAttnV, xb_.data(), d, v_.data(), c.kv_dim(), pool);
-    }
-    AddBias(q_.data(), w.bq, T);
-    AddBias(k_.data(), w.bk, T);
-    AddBias(v_.data(), w.bv, T);
-    // RoPE at each token's position, then K/V into the sequence's cache.
-    int64_t t = 0;
-    for (const auto& s : batch) {
-      for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
-        const int64_t pos = s.kv->n_past + i;
-        rope_.Apply(&q_[t * c.q_dim()], c.n_head, pos);
-        rope_.Apply(&k_[t * c.kv_dim()], c.n_head_kv, pos);
-        StoreRow(s.kv->type, &k_[t * c.kv_dim()], s.kv->KRow(l, pos), c.kv_dim());
-        StoreRow(s.kv->type, &v_[t * c.kv_dim()], s.kv->VRow(l, pos), c.kv_dim());
-      }
-    }
-    Attention(batch, l, pool);
-    kernels::MatMul(w.wo, attn_.data(), T, proj_.data(), pool);
-    if (!lora_.empty()) {
-      lora_.Apply(l, LoraTarget::kAttnOutput, attn_.data(), c.q_dim(), proj_.data(), d, pool);
-    }
-    for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+namespace {
+void Record(std::vector<float>* dst, const std::vector<float>& src, int64_t n) {
+  dst->assign(src.begin(), src.begin() + n);
+}
+}  // namespace
 
-    for (int64_t t2 = 0; t2 < T; ++t2) {
-      RmsNorm(&x_[t2 * d], w.ffn_norm.data(), d, c.norm_eps, &xb_[t2 * d]);
-    }
-    const kernels::MatMulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
-    kernels::MatMulMany(gate_up, xb_.data(), T, pool);
-    if (!lora_.empty()) {
-      lora_.Apply(l, LoraTarget::kFfnGate, xb_.data(), d, gate_.data(), c.n_ff, pool);
-      lora_.Apply(l, LoraTarget::kFfnUp, xb_.data(), d, up_.data(), c.n_ff, pool);
-    }
-    SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
-    kernels::MatMul(w.w_down, gate_.data(), T, proj_.data(), pool);
-    if (!lora_.empty()) {
-      lora_.Apply(l, LoraTarget::kFfnDown, gate_.data(), c.n_ff, proj_.data(), d, pool);
-    }
-    for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+void LlamaModel::ForwardLayer(std::span<const SequenceStep> batch, int32_t l, ThreadPool* pool,
+                              LayerActivations* rec) {
+  const ModelConfig& c = config_;
+  const int64_t T = n_tokens_, d = c.n_embd;
+  const LayerWeights& w = weights_.layers[l];
+  if (rec != nullptr) Record(&rec->x_in, x_, T * d);
+  for (int64_t t = 0; t < T; ++t) {
+    RmsNorm(&x_[t * d], w.attn_norm.data(), d, c.norm_eps, &xb_[t * d]);
   }
+  const kernels::MatMulOutput qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+  ProductMany(qkv, xb_.data(), T, pool);
+  if (!lora_.empty()) {
+    lora_.Apply(l, LoraTarget::kAttnQ, xb_.data(), d, q_.data(), c.q_dim(), pool);
+    lora_.Apply(l, LoraTarget::kAttnK, xb_.data(), d, k_.data(), c.kv_dim(), pool);
+    lora_.Apply(l, LoraTarget::kAttnV, xb_.data(), d, v_.data(), c.kv_dim(), pool);
+  }
+  AddBias(q_.data(), w.bq, T);
+  AddBias(k_.data(), w.bk, T);
+  AddBias(v_.data(), w.bv, T);
+  // RoPE at each token's position, then K/V into the sequence's cache.
+  int64_t t = 0;
+  for (const auto& s : batch) {
+    for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
+      const int64_t pos = s.kv->n_past + i;
+      rope_.Apply(&q_[t * c.q_dim()], c.n_head, pos);
+      rope_.Apply(&k_[t * c.kv_dim()], c.n_head_kv, pos);
+      StoreRow(s.kv->type, &k_[t * c.kv_dim()], s.kv->KRow(l, pos), c.kv_dim());
+      StoreRow(s.kv->type, &v_[t * c.kv_dim()], s.kv->VRow(l, pos), c.kv_dim());
+    }
+  }
+  Attention(batch, l, pool);
+  if (rec != nullptr) {
+    Record(&rec->xb_attn, xb_, T * d);
+    Record(&rec->q, q_, T * c.q_dim());
+    Record(&rec->k, k_, T * c.kv_dim());
+    Record(&rec->v, v_, T * c.kv_dim());
+    Record(&rec->attn, attn_, T * c.q_dim());
+  }
+  Product(w.wo, attn_.data(), T, proj_.data(), pool);
+  if (!lora_.empty()) {
+    lora_.Apply(l, LoraTarget::kAttnOutput, attn_.data(), c.q_dim(), proj_.data(), d, pool);
+  }
+  for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+  if (rec != nullptr) Record(&rec->x_mid, x_, T * d);
+
+  for (int64_t t2 = 0; t2 < T; ++t2) {
+    RmsNorm(&x_[t2 * d], w.ffn_norm.data(), d, c.norm_eps, &xb_[t2 * d]);
+  }
+  const kernels::MatMulOutput gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};
+  ProductMany(gate_up, xb_.data(), T, pool);
+  if (!lora_.empty()) {
+    lora_.Apply(l, LoraTarget::kFfnGate, xb_.data(), d, gate_.data(), c.n_ff, pool);
+    lora_.Apply(l, LoraTarget::kFfnUp, xb_.data(), d, up_.data(), c.n_ff, pool);
+  }
+  if (rec != nullptr) {
+    Record(&rec->xb_ffn, xb_, T * d);
+    Record(&rec->gate, gate_, T * c.n_ff);
+    Record(&rec->up, up_, T * c.n_ff);
+  }
+  SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
+  if (rec != nullptr) Record(&rec->act, gate_, T * c.n_ff);
+  Product(w.w_down, gate_.data(), T, proj_.data(), pool);
+  if (!lora_.empty()) {
+    lora_.Apply(l, LoraTarget::kFfnDown, gate_.data(), c.n_ff, proj_.data(), d, pool);
+  }
+  for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+}
+
+Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool,
+                           std::vector<float>* logits) {
+  RETURN_IF_ERROR(BeginForward(batch));
+  const ModelConfig& c = config_;
+  for (int32_t l = 0; l < c.n_layer; ++l) ForwardLayer(batch, l, pool, nullptr);
 
   // Final norm on the rows that need logits, then the output projection.
+  const int64_t d = c.n_embd;
+  int64_t n_rows = 0;
+  for (const auto& s : batch) n_rows += s.all_logits ? s.n_tokens : 1;
   out_x_.resize(n_rows * d);
   int64_t t = 0, row = 0;
   for (const auto& s : batch) {
@@ -192,7 +247,7 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
     }
   }
   logits->resize(n_rows * c.n_vocab);
-  kernels::MatMul(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
+  Product(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
   return Status::Ok();
 }
 

@@ -41,12 +41,19 @@ Rope::Rope(const ModelConfig& c)
   }
 }
 
-void Rope::Apply(float* x, int32_t n_heads, int64_t pos) const {
+void Rope::Apply(float* x, int32_t n_heads, int64_t pos) const { Rotate(x, n_heads, pos, 1.0f); }
+
+void Rope::ApplyInverse(float* x, int32_t n_heads, int64_t pos) const {
+  Rotate(x, n_heads, pos, -1.0f);
+}
+
+void Rope::Rotate(float* x, int32_t n_heads, int64_t pos, float sign) const {
   const int32_t half = head_dim_ / 2;
   const double p = static_cast<double>(pos) * position_scale_;
   for (int32_t i = 0; i < half; ++i) {
     const double theta = p * inv_freq_[i];
-    const float c = static_cast<float>(std::cos(theta)), s = static_cast<float>(std::sin(theta));
+    const float c = static_cast<float>(std::cos(theta)),
+                s = sign * static_cast<float>(std::sin(theta));
     for (int32_t h = 0; h < n_heads; ++h) {
       float* v = x + static_cast<int64_t>(h) * head_dim_;
       // normal: pairs (2i, 2i+1); neox: pairs (i, i + half)

@@ -25,8 +25,11 @@ class Rope {
  public:
   explicit Rope(const ModelConfig& config);
   void Apply(float* x, int32_t n_heads, int64_t pos) const;
+  // The inverse rotation (by -angle): the transpose of Apply, which backward passes need.
+  void ApplyInverse(float* x, int32_t n_heads, int64_t pos) const;
 
  private:
+  void Rotate(float* x, int32_t n_heads, int64_t pos, float sign) const;
   RopeStyle style_;
   int32_t head_dim_;
   double position_scale_;         // 1 / linear factor
