@@ -9,6 +9,32 @@
 
 namespace odlm {
 
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+void LoraDropout(float p, uint64_t seed, int32_t layer, LoraTarget target, int64_t row,
+                 const float* x, int64_t n, float* out) {
+  CHECK(p >= 0.0f && p < 1.0f);
+  const uint64_t base =
+      SplitMix64(seed ^ (static_cast<uint64_t>(layer) << 40) ^
+                 (static_cast<uint64_t>(target) << 32) ^ static_cast<uint64_t>(row));
+  // Kept when the top 32 bits of the element's hash are >= p·2³².
+  const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(p) * 4294967296.0);
+  const float keep_scale = 1.0f / (1.0f - p);
+  for (int64_t i = 0; i < n; ++i) {
+    const bool kept = (SplitMix64(base + static_cast<uint64_t>(i)) >> 32) >= threshold;
+    out[i] = kept ? x[i] * keep_scale : 0.0f;
+  }
+}
+
 void LoraBatch::Reset() {
   groups_.clear();
   n_tokens_ = 0;
@@ -21,7 +47,7 @@ void LoraBatch::AddSequence(std::span<const ActiveLora> adapters, int64_t n_toke
     auto it = std::find_if(groups_.begin(), groups_.end(),
                            [&](const Group& g) { return g.adapter == a.adapter; });
     if (it == groups_.end()) {
-      groups_.push_back({a.adapter, {}, {}});
+      groups_.push_back({a.adapter, {}, {}, a.dropout, a.dropout_seed});
       it = groups_.end() - 1;
     }
     for (int64_t i = 0; i < n_tokens; ++i) {
@@ -49,10 +75,16 @@ void LoraBatch::Apply(int32_t layer, LoraTarget target, const float* x, int64_t 
     const int64_t first = g.tokens.front();
     const bool contiguous = g.tokens.back() - first + 1 == n;
     const float* xs = x + first * n_in;
-    if (!contiguous) {
+    if (!contiguous || g.dropout > 0.0f) {
       xg_.resize(static_cast<size_t>(n * n_in));  // [n, n_in]
       for (int64_t i = 0; i < n; ++i) {
-        std::memcpy(&xg_[i * n_in], x + g.tokens[i] * n_in, n_in * sizeof(float));
+        const float* src = x + g.tokens[i] * n_in;
+        if (g.dropout > 0.0f) {
+          LoraDropout(g.dropout, g.dropout_seed, layer, target, g.tokens[i], src, n_in,
+                      &xg_[i * n_in]);
+        } else {
+          std::memcpy(&xg_[i * n_in], src, n_in * sizeof(float));
+        }
       }
       xs = xg_.data();
     }

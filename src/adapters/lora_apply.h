@@ -27,7 +27,18 @@ namespace odlm {
 struct ActiveLora {
   const LoraAdapter* adapter = nullptr;
   float scale = 1.0f;
+  // Training only (train/): LoRA dropout on the adapter's input with probability `dropout`, masks
+  // drawn by LoraDropout from `dropout_seed`. 0 at inference.
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0;
 };
+
+// LoRA dropout (PEFT's lora_dropout): out[i] = x[i] / (1 − p) where the element is kept, 0 where it
+// is dropped (probability p). The mask is a pure function of (seed, layer, target, row, i) — row is
+// the token's row in the batch — so a backward pass recomputes exactly the forward's mask without
+// storing it. out may alias x. p in [0, 1) (CHECKed).
+void LoraDropout(float p, uint64_t seed, int32_t layer, LoraTarget target, int64_t row,
+                 const float* x, int64_t n, float* out);
 
 class LoraBatch {
  public:
@@ -48,6 +59,8 @@ class LoraBatch {
     const LoraAdapter* adapter;
     std::vector<int64_t> tokens;  // batch rows, ascending
     std::vector<float> scales;    // [tokens.size()] user scale of each token's sequence
+    float dropout = 0.0f;         // training: LoRA dropout of this adapter's input
+    uint64_t dropout_seed = 0;
   };
   std::vector<Group> groups_;
   int64_t n_tokens_ = 0;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "adapters/lora_adapter.h"
+#include "adapters/qk_row_order.h"
 #include "gguf/json_lite.h"
 #include "gguf/safetensors_reader.h"
 #include "platform/file_util.h"
@@ -84,22 +85,6 @@ std::vector<float> ToFloat(const SafetensorsTensor& t) {
     }
   }
   return out;
-}
-
-// Rows of B [n_out, r] from Hugging Face's per-head half-split order into GGUF's interleaved one.
-void PermuteRows(std::vector<float>* b, int64_t r, int32_t n_heads, int32_t head_dim) {
-  std::vector<float> out(b->size());
-  const int32_t half = head_dim / 2;
-  for (int32_t h = 0; h < n_heads; ++h) {
-    for (int32_t j = 0; j < 2; ++j) {
-      for (int32_t i = 0; i < half; ++i) {
-        const int64_t src = static_cast<int64_t>(h) * head_dim + j * half + i;
-        const int64_t dst = static_cast<int64_t>(h) * head_dim + 2 * i + j;
-        std::memcpy(&out[dst * r], &(*b)[src * r], r * sizeof(float));
-      }
-    }
-  }
-  *b = std::move(out);
 }
 
 }  // namespace
@@ -222,7 +207,7 @@ StatusOr<std::unique_ptr<LoraAdapter>> LoraAdapter::FromPeftDirectory(const std:
         (p.target == LoraTarget::kAttnQ || p.target == LoraTarget::kAttnK)) {
       const int32_t heads = p.target == LoraTarget::kAttnQ ? base.n_head : base.n_head_kv;
       CHECK_EQ(static_cast<int64_t>(heads) * base.head_dim, p.n_out);
-      PermuteRows(&p.b, r, heads, base.head_dim);
+      internal::ReorderQkRows(&p.b, r, heads, base.head_dim, /*to_gguf=*/true);
     }
     pairs.push_back(std::move(p));
   }

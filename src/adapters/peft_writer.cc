@@ -8,6 +8,7 @@
 #include <set>
 
 #include "adapters/lora_adapter.h"
+#include "adapters/qk_row_order.h"
 #include "base/check.h"
 #include "platform/file_util.h"
 
@@ -32,23 +33,6 @@ const char* PeftModule(LoraTarget t) {
       return "mlp.down_proj";
   }
   return "";
-}
-
-// GGUF's adjacent-pair row order of a q/k projection back to Hugging Face's half-split order.
-std::vector<float> UnpermuteRows(const std::vector<float>& b, int64_t r, int32_t n_heads,
-                                 int32_t head_dim) {
-  std::vector<float> out(b.size());
-  const int32_t half = head_dim / 2;
-  for (int32_t h = 0; h < n_heads; ++h) {
-    for (int32_t j = 0; j < 2; ++j) {
-      for (int32_t i = 0; i < half; ++i) {
-        const int64_t hf = static_cast<int64_t>(h) * head_dim + j * half + i;
-        const int64_t gguf = static_cast<int64_t>(h) * head_dim + 2 * i + j;
-        std::memcpy(&out[hf * r], &b[gguf * r], r * sizeof(float));
-      }
-    }
-  }
-  return out;
 }
 
 std::string FormatFloat(float v) {
@@ -93,7 +77,7 @@ Status WritePeftDirectory(const LoraAdapter& adapter, const LoraBaseShape& base,
         (p.target == LoraTarget::kAttnQ || p.target == LoraTarget::kAttnK)) {
       const int32_t heads = p.target == LoraTarget::kAttnQ ? base.n_head : base.n_head_kv;
       CHECK_EQ(static_cast<int64_t>(heads) * base.head_dim, p.n_out);
-      b = UnpermuteRows(b, p.rank, heads, base.head_dim);
+      internal::ReorderQkRows(&b, p.rank, heads, base.head_dim, /*to_gguf=*/false);
     }
     add(prefix + ".lora_B.weight", p.n_out, p.rank, b);
   }

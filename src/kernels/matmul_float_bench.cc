@@ -1,13 +1,13 @@
 // kernels/matmul_float_bench.cc — MatMulFloat / MatMulTransposed / AccumulateOuter per variant.
 //
 // Training shapes of a TinyLlama-1.1B layer: 256 tokens through a 2048×2048 (attention) and a
-// 5632×2048 (FFN) matrix, with frozen Q4_0 and trainable F32 weights. GFLOP/s counts
-// 2·rows·cols·n_tokens flops per call. Every variant this CPU can run is timed (the label names
-// it); 1 and 2 threads.
-// "GFLOP/s" is per wall-clock second; "GFLOP/s_cpu" per second of process CPU time, which is the
-// steadier number on a shared machine (with 2 threads it counts both, spinning included).
-//   build-X/src/kernels/matmul_float_bench --benchmark_repetitions=3
-//   --benchmark_report_aggregates_only
+// 5632×2048 (FFN) matrix, with frozen Q4_0 and trainable F32 weights (also Q4_K and F16 for the
+// SIMD variants; the scalar reference only does Q4_0 and F32). GFLOP/s counts 2·rows·cols·n_tokens
+// flops per call. Every variant this CPU can run is timed (the label names it; the others are
+// skipped); 1 and 2 threads. "GFLOP/s" is per wall-clock second; "GFLOP/s_cpu" per second of
+// process CPU time, the steadier number on a shared machine (with 2 threads it counts both threads,
+// spinning included). BM_MatMulFloatSmall adds LoRA-sized and few-token shapes.
+//   matmul_float_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only
 #include <benchmark/benchmark.h>
 
 #include <ctime>
@@ -31,8 +31,8 @@ void BM_MatMulFloat(benchmark::State& state) {
   const Product product = static_cast<Product>(state.range(0));
   const int variant = static_cast<int>(state.range(1));
   const DType type = kTypes[state.range(2)];
-  const int64_t rows = state.range(3), cols = 2048, n_tokens = 256;
-  const int threads = static_cast<int>(state.range(4));
+  const int64_t rows = state.range(3), cols = state.range(4), n_tokens = state.range(5);
+  const int threads = static_cast<int>(state.range(6));
   const MatMulFloatOps* all[3];
   if (variant >= RunnableFloatOps(all)) {
     state.SkipWithError("variant not runnable on this CPU");
@@ -85,21 +85,42 @@ void BM_MatMulFloat(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
 }
 
-void Args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"product", "variant", "type", "rows", "threads"});
+// The layer shapes: 256 tokens, 2048 or 5632 rows × 2048 columns.
+void LayerArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"product", "variant", "type", "rows", "cols", "tokens", "threads"});
   for (int product : {kForward, kTransposed, kOuter}) {
     for (int variant = 0; variant < 3; ++variant) {
       for (int type = 0; type < static_cast<int>(std::size(kTypes)); ++type) {
         if (product == kOuter && type > 0) continue;  // f32 in, f32 out: the type does not apply
+        if (variant == 0 && type > 1) continue;       // the slow reference: Q4_0 and F32 only
         for (int64_t rows : {2048, 5632}) {
-          for (int threads : {1, 2}) b->Args({product, variant, type, rows, threads});
+          for (int threads : {1, 2}) b->Args({product, variant, type, rows, 2048, 256, threads});
         }
       }
     }
   }
 }
 
-BENCHMARK(BM_MatMulFloat)->Apply(Args)->UseRealTime()->MinTime(0.3);
+// Small shapes, one thread: rank-16 LoRA matrices (A: 16 × 2048, B: 2048 × 16, F32) at 256
+// tokens, and a Q4_0 2048 × 2048 matrix at 1, 3 and 64 tokens (where decoding weights dominates).
+void SmallArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"product", "variant", "type", "rows", "cols", "tokens", "threads"});
+  for (int product : {kForward, kTransposed, kOuter}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      b->Args({product, variant, 1, 16, 2048, 256, 1});
+      b->Args({product, variant, 1, 2048, 16, 256, 1});
+      if (product == kOuter) continue;
+      for (int64_t tokens : {1, 3, 64}) b->Args({product, variant, 0, 2048, 2048, tokens, 1});
+    }
+  }
+}
+
+BENCHMARK(BM_MatMulFloat)->Apply(LayerArgs)->UseRealTime()->MinTime(0.3);
+BENCHMARK(BM_MatMulFloat)
+    ->Name("BM_MatMulFloatSmall")
+    ->Apply(SmallArgs)
+    ->UseRealTime()
+    ->MinTime(0.2);
 
 }  // namespace
 }  // namespace odlm::kernels::internal

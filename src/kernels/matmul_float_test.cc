@@ -1,7 +1,8 @@
 // kernels/matmul_float_test.cc — MatMulFloat, MatMulTransposed and AccumulateOuter: every variant
-// this CPU can run (reference, AVX2, AVX-512) against float64 math on the dequantized weights, for
-// every weight block type, odd shapes and accumulate on/off; and bit-identical results across
-// pool sizes, repeated calls and arbitrary splits of the output into rectangles.
+// this CPU can run (reference, AVX2, AVX-512; on AVX2-only machines also the AVX-512 variant's
+// blocking emulated with AVX2) against float64 math on the dequantized weights, for every weight
+// block type, odd shapes and accumulate on/off; exact dequantization; and bit-identical results
+// across pool sizes, repeated calls and arbitrary splits of the output into rectangles.
 //
 // Tolerance: each output element is a chain of n f32 multiply-adds (n = the contraction length)
 // onto 0 or an old value, and the inputs (decoded weights, x, dy) are exact f32 numbers. Whatever

@@ -1,6 +1,8 @@
 // train/backward_ops.cc — backward of RMSNorm, SwiGLU, causal GQA attention; weighted CE.
 #include "train/backward_ops.h"
 
+#include "kernels/matmul_float.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -42,59 +44,51 @@ void AttentionBackward(const AttentionShape& sh, int64_t n, const float* q, cons
   const int64_t q_dim = static_cast<int64_t>(sh.n_head) * hd;
   const int64_t kv_dim = static_cast<int64_t>(sh.n_head_kv) * hd;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  auto run = [&](int, int64_t begin, int64_t end) {
-    std::vector<float> p(n), dp(n);
-    for (int64_t kvh = begin; kvh < end; ++kvh) {
-      // This task owns dk/dv of its KV head and dq of its group's query heads.
-      for (int64_t j = 0; j < n; ++j) {
-        std::fill(dk + j * kv_dim + kvh * hd, dk + j * kv_dim + (kvh + 1) * hd, 0.0f);
-        std::fill(dv + j * kv_dim + kvh * hd, dv + j * kv_dim + (kvh + 1) * hd, 0.0f);
-      }
-      for (int32_t g = 0; g < group; ++g) {
-        const int64_t h = kvh * group + g;
-        for (int64_t i = 0; i < n; ++i) {
-          const float* qi = q + i * q_dim + h * hd;
-          const float* doi = d_out + i * q_dim + h * hd;
-          const int64_t n_ctx = i + 1;
-          // Recompute the probabilities exactly as the forward does (scaled dot, then softmax).
-          for (int64_t j = 0; j < n_ctx; ++j) {
-            const float* kj = k + j * kv_dim + kvh * hd;
-            float s = 0.0f;
-            for (int32_t e = 0; e < hd; ++e) s += qi[e] * kj[e];
-            p[j] = s * scale;
-          }
-          SoftmaxInPlace(p.data(), n_ctx);
-          double pdp = 0.0;  // Σ_j p_j dp_j
-          for (int64_t j = 0; j < n_ctx; ++j) {
-            const float* vj = v + j * kv_dim + kvh * hd;
-            float s = 0.0f;
-            for (int32_t e = 0; e < hd; ++e) s += doi[e] * vj[e];
-            dp[j] = s;
-            pdp += static_cast<double>(p[j]) * s;
-          }
-          float* dqi = dq + i * q_dim + h * hd;
-          std::fill(dqi, dqi + hd, 0.0f);
-          const float pdp_f = static_cast<float>(pdp);
-          for (int64_t j = 0; j < n_ctx; ++j) {
-            const float ds = p[j] * (dp[j] - pdp_f) * scale;
-            const float* kj = k + j * kv_dim + kvh * hd;
-            float* dkj = dk + j * kv_dim + kvh * hd;
-            float* dvj = dv + j * kv_dim + kvh * hd;
-            const float pj = p[j];
-            for (int32_t e = 0; e < hd; ++e) {
-              dqi[e] += ds * kj[e];
-              dkj[e] += ds * qi[e];
-              dvj[e] += pj * doi[e];
-            }
-          }
-        }
-      }
-    }
+  // Per head, as dense products (kernels/matmul_float.h) over contiguous [n, hd] copies:
+  //   S = Q·Kᵀ (masked causal, scaled), P = softmax rows, dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP)),
+  //   dQ = dS·K·scale, dK += dSᵀ·Q·scale, dV += Pᵀ·dO.
+  // The full n×n products cost twice the causal half but run at GEMM speed.
+  std::vector<float> qh(n * hd), kh(n * hd), vh(n * hd), doh(n * hd), dqh(n * hd), dkh(n * hd),
+      dvh(n * hd), sm(n * n), dp(n * n);
+  auto gather = [&](const float* src, int64_t stride, int64_t offset, float* dst) {
+    for (int64_t i = 0; i < n; ++i) std::copy_n(src + i * stride + offset, hd, dst + i * hd);
   };
-  if (pool != nullptr && pool->num_threads() > 1 && sh.n_head_kv > 1) {
-    pool->ParallelFor(sh.n_head_kv, run);
-  } else {
-    run(0, 0, sh.n_head_kv);
+  auto scatter = [&](const float* src, float* dst, int64_t stride, int64_t offset) {
+    for (int64_t i = 0; i < n; ++i) std::copy_n(src + i * hd, hd, dst + i * stride + offset);
+  };
+  const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(float));
+  for (int64_t kvh = 0; kvh < sh.n_head_kv; ++kvh) {
+    gather(k, kv_dim, kvh * hd, kh.data());
+    gather(v, kv_dim, kvh * hd, vh.data());
+    std::fill(dkh.begin(), dkh.end(), 0.0f);
+    std::fill(dvh.begin(), dvh.end(), 0.0f);
+    const kernels::WeightMatrix km{DType::kF32, kh.data(), n, hd, row_bytes};
+    const kernels::WeightMatrix vm{DType::kF32, vh.data(), n, hd, row_bytes};
+    for (int32_t g = 0; g < group; ++g) {
+      const int64_t h = kvh * group + g;
+      gather(q, q_dim, h * hd, qh.data());
+      gather(d_out, q_dim, h * hd, doh.data());
+      kernels::MatMulFloat(km, qh.data(), n, sm.data(), pool);   // [n, n] q_i·k_j
+      kernels::MatMulFloat(vm, doh.data(), n, dp.data(), pool);  // [n, n] do_i·v_j
+      for (int64_t i = 0; i < n; ++i) {
+        float* row = &sm[i * n];
+        float* dpr = &dp[i * n];
+        for (int64_t j = 0; j <= i; ++j) row[j] *= scale;
+        SoftmaxInPlace(row, i + 1);
+        double pdp = 0.0;  // Σ_j p_j dp_j
+        for (int64_t j = 0; j <= i; ++j) pdp += static_cast<double>(row[j]) * dpr[j];
+        const float pdp_f = static_cast<float>(pdp);
+        for (int64_t j = 0; j <= i; ++j) dpr[j] = row[j] * (dpr[j] - pdp_f) * scale;  // dS
+        std::fill(row + i + 1, row + n, 0.0f);
+        std::fill(dpr + i + 1, dpr + n, 0.0f);
+      }
+      kernels::MatMulTransposed(km, dp.data(), n, dqh.data(), false, pool);         // dS·K
+      kernels::AccumulateOuter(dp.data(), n, qh.data(), hd, n, dkh.data(), pool);   // dSᵀ·Q
+      kernels::AccumulateOuter(sm.data(), n, doh.data(), hd, n, dvh.data(), pool);  // Pᵀ·dO
+      scatter(dqh.data(), dq, q_dim, h * hd);
+    }
+    scatter(dkh.data(), dk, kv_dim, kvh * hd);
+    scatter(dvh.data(), dv, kv_dim, kvh * hd);
   }
 }
 

@@ -26,8 +26,9 @@ void SiluMulBackward(const float* g, const float* u, const float* dh, int64_t n,
 // Causal grouped-query attention of one sequence, as LlamaModel::Attention computes it:
 //   s_ij = q_i·k_j / √hd (j ≤ i), p_i = softmax(s_i), o_i = Σ_j p_ij v_j,
 // per query head h reading KV head h / (n_head / n_head_kv). Given do: dq (overwritten), dk and dv
-// (overwritten). Probabilities are recomputed from q and k (nothing of size n² is kept).
-// q, dq, d_out: [n, n_head·hd];  k, v, dk, dv: [n, n_head_kv·hd]. Threads split (KV head).
+// (overwritten). Probabilities are recomputed from q and k; per head two n×n f32 scratch
+// matrices are used (not kept), the products running on kernels/matmul_float.h.
+// q, dq, d_out: [n, n_head·hd];  k, v, dk, dv: [n, n_head_kv·hd]. Threads split each product.
 struct AttentionShape {
   int32_t n_head, n_head_kv, head_dim;
 };

@@ -182,15 +182,37 @@ void ForwardBackward::ProjectionBackward(int32_t layer, int target, const kernel
                                 n_in * static_cast<int64_t>(sizeof(float))};
   const kernels::WeightMatrix b{DType::kF32, p.b.data(), n_out, r,
                                 r * static_cast<int64_t>(sizeof(float))};
+  // LoRA dropout: the branch saw x∘mask/(1−p); the same masks again (a pure function of the seed).
+  const ActiveLora& active = tm_->active()[0];
+  const bool dropout = active.dropout > 0.0f;
+  const float* xa = x;
+  if (dropout) {
+    xd_.resize(T * n_in);  // [T, n_in]
+    for (int64_t t = 0; t < T; ++t) {
+      LoraDropout(active.dropout, active.dropout_seed, layer, static_cast<LoraTarget>(target), t,
+                  x + t * n_in, n_in, &xd_[t * n_in]);
+    }
+    xa = xd_.data();
+  }
   u_.resize(T * r);  // [T, r] s·A·x
-  kernels::MatMulFloat(a, x, T, u_.data(), pool);
+  kernels::MatMulFloat(a, xa, T, u_.data(), pool);
   Scale(u_.data(), T * r, lo.scaling);
   kernels::AccumulateOuter(dy, n_out, u_.data(), r, T, lo.db, pool);
   du_.resize(T * r);  // [T, r] s·Bᵀ·dy
   kernels::MatMulTransposed(b, dy, T, du_.data(), false, pool);
   Scale(du_.data(), T * r, lo.scaling);
-  kernels::AccumulateOuter(du_.data(), r, x, n_in, T, lo.da, pool);
-  kernels::MatMulTransposed(a, du_.data(), T, dx, true, pool);
+  kernels::AccumulateOuter(du_.data(), r, xa, n_in, T, lo.da, pool);
+  if (!dropout) {
+    kernels::MatMulTransposed(a, du_.data(), T, dx, true, pool);
+    return;
+  }
+  kernels::MatMulTransposed(a, du_.data(), T, xd_.data(), false, pool);
+  for (int64_t t = 0; t < T; ++t) {
+    float* row = &xd_[t * n_in];
+    LoraDropout(active.dropout, active.dropout_seed, layer, static_cast<LoraTarget>(target), t, row,
+                n_in, row);
+    for (int64_t i = 0; i < n_in; ++i) dx[t * n_in + i] += row[i];
+  }
 }
 
 void ForwardBackward::LayerBackward(int32_t l, const LayerActivations& a, float* dx,

@@ -68,7 +68,7 @@ class ForwardBackward {
   std::vector<std::vector<float>> layer_in_;  // checkpointing: per layer [T, n_embd]
   std::vector<int32_t> seq_start_;            // first batch row of each sequence
   // Scratch of the backward, [T, ·].
-  std::vector<float> dx_, d_ff_, d_gate_, d_up_, d_xb_, d_attn_, dq_, dk_, dv_, tmp_, u_, du_;
+  std::vector<float> dx_, d_ff_, d_gate_, d_up_, d_xb_, d_attn_, dq_, dk_, dv_, tmp_, u_, du_, xd_;
 };
 
 }  // namespace odlm::train

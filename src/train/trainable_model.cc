@@ -207,10 +207,20 @@ StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Lora(const GgufFile& b
     ASSIGN_OR_RETURN(adapter,
                      LoraAdapter::FromPairs(shape.arch, spec.alpha, std::move(pairs), shape));
   }
+  if (!(spec.dropout >= 0.0f && spec.dropout < 1.0f)) {
+    return InvalidArgumentError("LoRA dropout must be in [0, 1)");
+  }
   tm->adapter_ = std::move(adapter);
   tm->active_ = {ActiveLora{tm->adapter_.get(), 1.0f}};
+  tm->lora_dropout_ = spec.dropout;
   tm->BuildLoraParams();
   return tm;
+}
+
+void TrainableModel::SetDropout(bool training, uint64_t seed) {
+  if (active_.empty()) return;
+  active_[0].dropout = training ? lora_dropout_ : 0.0f;
+  active_[0].dropout_seed = seed;
 }
 
 void TrainableModel::BuildLoraParams() {

@@ -64,7 +64,8 @@ struct LoraSpec {
   std::vector<LoraTarget> targets = {
       LoraTarget::kAttnQ,   LoraTarget::kAttnK, LoraTarget::kAttnV,  LoraTarget::kAttnOutput,
       LoraTarget::kFfnGate, LoraTarget::kFfnUp, LoraTarget::kFfnDown};
-  uint64_t seed = 0;  // A ~ U(-1/√n_in, 1/√n_in) (PEFT's default), B = 0
+  float dropout = 0.0f;  // LoRA dropout on each adapted matrix's input while training
+  uint64_t seed = 0;     // A ~ U(-1/√n_in, 1/√n_in) (PEFT's default), B = 0
   // Continue training this adapter (GGUF or PEFT, adapters/lora_adapter.h) instead of a new one:
   // rank, alpha and targets then come from it.
   std::string from_adapter;
@@ -89,6 +90,10 @@ class TrainableModel {
   const LoraAdapter* adapter() const { return adapter_.get(); }
   // The ActiveLora list a forward pass of this model uses (empty in full mode).
   std::span<const ActiveLora> active() const { return active_; }
+  // LoRA dropout of the next passes: `training` turns on the spec's dropout with masks from
+  // `seed` (a new seed per micro-batch), false turns it off (validation). No-op in full mode.
+  void SetDropout(bool training, uint64_t seed);
+  float lora_dropout() const { return lora_dropout_; }
 
  private:
   TrainableModel() = default;
@@ -98,6 +103,7 @@ class TrainableModel {
   std::vector<std::vector<float>> owned_;  // full mode: f32 copies of the weight matrices
   std::unique_ptr<LoraAdapter> adapter_;
   std::vector<ActiveLora> active_;
+  float lora_dropout_ = 0.0f;
   ParamSet params_;
   GradTargets grads_;
 };

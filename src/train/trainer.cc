@@ -68,6 +68,7 @@ double Trainer::WeightOf(const std::vector<TrainSequence>& seqs) const {
 
 StatusOr<double> Trainer::ValidationLoss() {
   if (val_rows_.empty()) return NAN;
+  tm_->SetDropout(false, 0);
   double loss = 0.0, weight = 0.0;
   ForwardBackwardOptions fo;
   fo.backward = false;
@@ -172,6 +173,9 @@ StatusOr<StepMetrics> Trainer::Run(const std::function<void(const StepMetrics&)>
     ZeroGrads(&params);
     double loss_sum = 0.0;
     for (int32_t a = 0; a < o_.grad_accum; ++a) {
+      // Dropout masks per (seed, step, micro-batch): a resumed run draws the same ones.
+      tm_->SetDropout(true, o_.seed * 0x9e3779b97f4a7c15ull +
+                                static_cast<uint64_t>(progress.step) * 1000003ull + a);
       ASSIGN_OR_RETURN(LossSum s, fb_.Run(seqs[a], weight, fo, pool_));
       loss_sum += s.weighted_loss;
       progress.tokens += s.tokens;

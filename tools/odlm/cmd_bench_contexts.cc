@@ -19,6 +19,7 @@
 #include "common_options.h"
 #include "odlm/context_memory.h"
 #include "platform/file_util.h"
+#include "svg_writer.h"
 
 namespace odlm::cli {
 namespace {
@@ -81,24 +82,15 @@ Status WriteBarChartSvg(const std::string& path, const std::string& title,
     const double d = v >= kFloor ? std::log10(v) : d_lo;
     return top + (h - top - bottom) * (1 - (std::max(d, d_lo) - d_lo) / span);
   };
-  std::string o;
-  char buf[512];
-  auto add = [&](const char* fmt, auto... args) {
-    std::snprintf(buf, sizeof(buf), fmt, args...);
-    o += buf;
-  };
-  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-      "fill=\"white\"/>\n",
-      w, h);
-  add("<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", w / 2,
-      title.c_str());
+  SvgWriter o(w, h);
+  o.Add("<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", w / 2,
+        title.c_str());
   for (double d = d_lo; d <= d_lo + span + 1e-9; d += 1) {
     const double y = y_of(std::pow(10.0, d));
-    add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
-        w - right, y, y);
-    add("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g ms</text>\n", left - 6, y + 4,
-        std::pow(10.0, d));
+    o.Add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
+          w - right, y, y);
+    o.Add("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g ms</text>\n", left - 6, y + 4,
+          std::pow(10.0, d));
   }
   const double group_w = (w - left - right) / std::max<size_t>(1, groups.size());
   const double bar_w = group_w * 0.8 / std::max<size_t>(1, series.size());
@@ -106,22 +98,21 @@ Status WriteBarChartSvg(const std::string& path, const std::string& title,
     const double x0 = left + g * group_w + group_w * 0.1;
     for (size_t k = 0; k < groups[g].values.size() && k < series.size(); ++k) {
       const double v = groups[g].values[k], y = y_of(v);
-      add("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
-          x0 + k * bar_w, y, bar_w - 1, h - bottom - y, colors[k % 6]);
-      add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.3g</text>\n",
-          x0 + (k + 0.5) * bar_w, y - 3, v);
+      o.Add("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+            x0 + k * bar_w, y, bar_w - 1, h - bottom - y, colors[k % 6]);
+      o.Add("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%.3g</text>\n",
+            x0 + (k + 0.5) * bar_w, y - 3, v);
     }
-    add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", x0 + group_w * 0.4,
-        h - bottom + 16, groups[g].name.c_str());
+    o.Add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", x0 + group_w * 0.4,
+          h - bottom + 16, groups[g].name.c_str());
   }
   for (size_t k = 0; k < series.size(); ++k) {
-    add("<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n", left + k * 150.0,
-        h - 22, colors[k % 6]);
-    add("<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", left + k * 150.0 + 14, h - 13,
-        series[k].c_str());
+    o.Add("<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n",
+          left + k * 150.0, h - 22, colors[k % 6]);
+    o.Add("<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", left + k * 150.0 + 14, h - 13,
+          series[k].c_str());
   }
-  o += "</svg>\n";
-  return WriteFileAtomically(path, o);
+  return WriteFileAtomically(path, o.Finish());
 }
 
 struct Summary {

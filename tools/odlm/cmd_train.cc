@@ -35,7 +35,7 @@ struct TrainArgs {
                             chat_template = "chatml";
   std::string schedule = "cosine", optimizer = "adamw", checkpoint_dir, log, plot, name;
   int32_t rank = 8, batch = 1, grad_accum = 1, ctx = 256, threads = 0;
-  float alpha = 16;
+  float alpha = 16, dropout = 0;
   double lr = 1e-3, epochs = 1, val_frac = 0, weight_decay = 0.01, momentum = 0, max_grad_norm = 1;
   double min_lr_ratio = 0.1, beta1 = 0.9, beta2 = 0.999;
   int64_t steps = 0, warmup = 0, checkpoint_every = 50, eval_every = 0;
@@ -208,6 +208,7 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
     LoraSpec spec;
     spec.rank = a.rank;
     spec.alpha = a.alpha;
+    spec.dropout = a.dropout;
     spec.seed = a.seed;
     spec.from_adapter = a.from_adapter;
     auto targets = ParseLoraTargets(a.targets);
@@ -247,19 +248,19 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
   const int threads = a.threads > 0 ? a.threads : HardwareThreads();
   // Everything that shapes the trajectory (the thread count too: bit-exactness is per count).
   char fp[1024];
-  std::snprintf(fp, sizeof fp,
-                "mode=%s model=%s init=%s data=%016llx val=%s/%g fmt=%s rw=%s rank=%d alpha=%g "
-                "targets=%s from=%s lr=%g steps=%lld epochs=%g batch=%d accum=%d ctx=%d pack=%d "
-                "seed=%llu sched=%s warmup=%lld min=%g opt=%s wd=%g b=%g/%g mom=%g clip=%g "
-                "threads=%d",
-                lora ? "lora" : "full", a.model.c_str(), a.init.c_str(),
-                static_cast<unsigned long long>(HashFile(a.data)), a.val.c_str(), a.val_frac,
-                a.format.c_str(), a.role_weights.c_str(), a.rank, a.alpha, a.targets.c_str(),
-                a.from_adapter.c_str(), a.lr, static_cast<long long>(a.steps), a.epochs, a.batch,
-                a.grad_accum, a.ctx, o.pack ? 1 : 0, static_cast<unsigned long long>(a.seed),
-                a.schedule.c_str(), static_cast<long long>(a.warmup), a.min_lr_ratio,
-                a.optimizer.c_str(), a.weight_decay, a.beta1, a.beta2, a.momentum, a.max_grad_norm,
-                threads);
+  std::snprintf(
+      fp, sizeof fp,
+      "mode=%s model=%s init=%s data=%016llx val=%s/%g fmt=%s rw=%s rank=%d alpha=%g drop=%g "
+      "targets=%s from=%s lr=%g steps=%lld epochs=%g batch=%d accum=%d ctx=%d pack=%d "
+      "seed=%llu sched=%s warmup=%lld min=%g opt=%s wd=%g b=%g/%g mom=%g clip=%g "
+      "threads=%d",
+      lora ? "lora" : "full", a.model.c_str(), a.init.c_str(),
+      static_cast<unsigned long long>(HashFile(a.data)), a.val.c_str(), a.val_frac,
+      a.format.c_str(), a.role_weights.c_str(), a.rank, a.alpha, a.dropout, a.targets.c_str(),
+      a.from_adapter.c_str(), a.lr, static_cast<long long>(a.steps), a.epochs, a.batch,
+      a.grad_accum, a.ctx, o.pack ? 1 : 0, static_cast<unsigned long long>(a.seed),
+      a.schedule.c_str(), static_cast<long long>(a.warmup), a.min_lr_ratio, a.optimizer.c_str(),
+      a.weight_decay, a.beta1, a.beta2, a.momentum, a.max_grad_norm, threads);
   o.fingerprint = fp;
   if (!a.checkpoint_dir.empty()) {
     std::error_code ec;
@@ -368,6 +369,8 @@ int RunTrain(int argc, char** argv) {
   lora->add_option("-m,--model", a.model, "base model (GGUF, any block type)")->required();
   lora->add_option("--rank", a.rank, "LoRA rank")->capture_default_str();
   lora->add_option("--alpha", a.alpha, "LoRA alpha (scaling alpha/rank)")->capture_default_str();
+  lora->add_option("--dropout", a.dropout, "LoRA dropout on each adapted input (0 to <1)")
+      ->capture_default_str();
   lora->add_option("--targets", a.targets, "projections: q,k,v,o,gate,up,down or all")
       ->capture_default_str();
   lora->add_option("--init-adapter", a.from_adapter,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "platform/file_util.h"
+#include "svg_writer.h"
 
 namespace odlm::cli {
 
@@ -42,38 +43,23 @@ Status WriteLossPlotSvg(const std::string& log_path, const std::string& svg_path
   const double w = 760, h = 420, left = 70, right = 130, top = 45, bottom = 50;
   auto x_of = [&](double s) { return left + (w - left - right) * s / x_hi; };
   auto y_of = [&](double v) { return top + (h - top - bottom) * (1 - (v - y_lo) / (y_hi - y_lo)); };
-  std::string o;
-  char buf[256];
-  auto add = [&](const char* fmt, auto... args) {
-    std::snprintf(buf, sizeof(buf), fmt, args...);
-    o += buf;
-  };
-  add("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-      "fill=\"white\"/>\n",
-      w, h);
-  add("<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">", w / 2);
-  for (char c : title) {
-    if (c == '<')
-      o += "&lt;";
-    else if (c == '&')
-      o += "&amp;";
-    else
-      o += c;
-  }
-  o += "</text>\n";
+  SvgWriter o(w, h);
+  o.Add("<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">", w / 2);
+  o.Escaped(title);
+  o.Raw("</text>\n");
   for (int i = 0; i <= 5; ++i) {
     const double v = y_lo + (y_hi - y_lo) * i / 5, y = y_of(v);
-    add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
-        w - right, y, y);
-    add("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", left - 6, y + 4, v);
+    o.Add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left,
+          w - right, y, y);
+    o.Add("<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", left - 6, y + 4, v);
     const double s = x_hi * i / 5;
-    add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", x_of(s),
-        h - bottom + 16, s);
+    o.Add("<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", x_of(s),
+          h - bottom + 16, s);
   }
-  add("<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">optimizer step</text>\n",
-      (left + w - right) / 2, h - 12);
-  add("<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" text-anchor=\"middle\">"
+  o.Add("<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">optimizer step</text>\n",
+        (left + w - right) / 2, h - 12);
+  o.Add(
+      "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" text-anchor=\"middle\">"
       "loss (nats per weighted token)</text>\n",
       (top + h - bottom) / 2, (top + h - bottom) / 2);
   const char* colors[] = {"#1f77b4", "#d62728"};
@@ -81,19 +67,19 @@ Status WriteLossPlotSvg(const std::string& log_path, const std::string& svg_path
   int k = 0;
   for (const auto* s : {&train, &val}) {
     if (!s->empty()) {
-      o += "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"" + std::string(colors[k]) +
-           "\" points=\"";
-      for (const Point& p : *s) add("%.1f,%.1f ", x_of(p.step), y_of(p.value));
-      o += "\"/>\n";
-      add("<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
+      o.Add("<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"%s\" points=\"", colors[k]);
+      for (const Point& p : *s) o.Add("%.1f,%.1f ", x_of(p.step), y_of(p.value));
+      o.Raw("\"/>\n");
+      o.Add(
+          "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" "
           "stroke-width=\"2\"/>\n",
           w - right + 10, w - right + 30, top + 10.0 + 18 * k, top + 10.0 + 18 * k, colors[k]);
-      add("<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", w - right + 34, top + 14.0 + 18 * k, names[k]);
+      o.Add("<text x=\"%.0f\" y=\"%.0f\">%s</text>\n", w - right + 34, top + 14.0 + 18 * k,
+            names[k]);
     }
     ++k;
   }
-  o += "</svg>\n";
-  return WriteFileAtomically(svg_path, o);
+  return WriteFileAtomically(svg_path, o.Finish());
 }
 
 }  // namespace odlm::cli
