@@ -133,7 +133,7 @@ StatusOr<LossSum> ForwardBackward::Run(const std::vector<TrainSequence>& batch, 
                                               c.n_vocab, scale, backward ? logits.data() : nullptr);
     if (!backward) continue;
     df.resize(nr * d);
-    kernels::MatMulTransposed(mw.output, logits.data(), nr, df.data(), false, pool);
+    BackwardThrough(mw.output, logits.data(), nr, df.data(), false, pool);
     if (g.output != nullptr) {
       kernels::AccumulateOuter(logits.data(), c.n_vocab, f.data(), d, nr, g.output, pool);
     }
@@ -164,12 +164,29 @@ StatusOr<LossSum> ForwardBackward::Run(const std::vector<TrainSequence>& batch, 
   return sum;
 }
 
+void ForwardBackward::BackwardThrough(const kernels::WeightMatrix& w, const float* dy,
+                                      int64_t n_tokens, float* dx, bool accumulate,
+                                      ThreadPool* pool) {
+  const kernels::WeightMatrix* wt = tm_->TransposedBase(w);
+  if (wt == nullptr) {
+    kernels::MatMulTransposed(w, dy, n_tokens, dx, accumulate, pool);
+    return;
+  }
+  if (!accumulate) {
+    kernels::MatMul(*wt, dy, n_tokens, dx, pool);
+    return;
+  }
+  through_.resize(n_tokens * w.cols);  // [T, cols]
+  kernels::MatMul(*wt, dy, n_tokens, through_.data(), pool);
+  AddInto(dx, through_.data(), n_tokens * w.cols);
+}
+
 void ForwardBackward::ProjectionBackward(int32_t layer, int target, const kernels::WeightMatrix& w,
                                          const float* x, int64_t n_in, const float* dy,
                                          int64_t n_out, float* dx, bool accumulate,
                                          ThreadPool* pool) {
   const int64_t T = static_cast<int64_t>(dx_.size()) / tm_->config().n_embd;
-  kernels::MatMulTransposed(w, dy, T, dx, accumulate, pool);
+  BackwardThrough(w, dy, T, dx, accumulate, pool);
   const LayerGrads& lg = tm_->grads().layers[layer];
   if (lg.w[target] != nullptr) kernels::AccumulateOuter(dy, n_out, x, n_in, T, lg.w[target], pool);
   const LoraGrad& lo = lg.lora[target];

@@ -56,6 +56,9 @@ class ForwardBackward {
 
  private:
   void LayerBackward(int32_t layer, const LayerActivations& a, float* dx, ThreadPool* pool);
+  // dx (+)= dy·W through a frozen or trained matrix: the int8 transpose when the model has one.
+  void BackwardThrough(const kernels::WeightMatrix& w, const float* dy, int64_t n_tokens, float* dx,
+                       bool accumulate, ThreadPool* pool);
   // dx_in (+)= dY·W (+ LoRA), dW/dA/dB += …, for one projection y = x·Wᵀ (+ s·B·A·x).
   void ProjectionBackward(int32_t layer, int target, const kernels::WeightMatrix& w, const float* x,
                           int64_t n_in, const float* dy, int64_t n_out, float* dx, bool accumulate,
@@ -68,7 +71,8 @@ class ForwardBackward {
   std::vector<std::vector<float>> layer_in_;  // checkpointing: per layer [T, n_embd]
   std::vector<int32_t> seq_start_;            // first batch row of each sequence
   // Scratch of the backward, [T, ·].
-  std::vector<float> dx_, d_ff_, d_gate_, d_up_, d_xb_, d_attn_, dq_, dk_, dv_, tmp_, u_, du_, xd_;
+  std::vector<float> dx_, d_ff_, d_gate_, d_up_, d_xb_, d_attn_, dq_, dk_, dv_, tmp_, u_, du_, xd_,
+      through_;
 };
 
 }  // namespace odlm::train

@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "kernels/quant.h"
+#include "kernels/transpose_quantize.h"
 
 namespace odlm::train {
 namespace {
@@ -162,11 +163,53 @@ StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Full(const GgufFile& f
   return tm;
 }
 
+StatusOr<BaseArithmetic> ParseBaseArithmetic(const std::string& name) {
+  if (name == "auto") return BaseArithmetic::kAuto;
+  if (name == "f32") return BaseArithmetic::kF32;
+  if (name == "int8") return BaseArithmetic::kInt8;
+  return InvalidArgumentError("unknown base arithmetic '" + name +
+                              "' (expected auto, f32 or int8)");
+}
+
+const kernels::WeightMatrix* TrainableModel::TransposedBase(const kernels::WeightMatrix& w) const {
+  auto it = transposed_.find(w.data);
+  return it == transposed_.end() ? nullptr : &it->second;
+}
+
 StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Lora(const GgufFile& base,
-                                                               const LoraSpec& spec) {
+                                                               const LoraSpec& spec,
+                                                               ThreadPool* pool) {
   std::unique_ptr<TrainableModel> tm(new TrainableModel());
   ASSIGN_OR_RETURN(tm->model_, LlamaModel::Load(base));
-  tm->model_->set_float_matmul(true);
+  const ModelWeights& mw = *tm->model_->mutable_weights();
+  bool int8 = spec.arithmetic == BaseArithmetic::kInt8;
+  if (spec.arithmetic == BaseArithmetic::kAuto) {
+    // int8 pays off where inference's integer GEMM is fast (AVX-512 VNNI: ~3x the f32 rate); with
+    // AVX2 alone the f32 products are faster (docs/PERFORMANCE.md, Training).
+    int8 = GetDTypeInfo(mw.layers[0].wq.type).quantized &&
+           kernels::MatMulVariant(mw.layers[0].wq.type) == "avx512vnni" &&
+           kernels::MatMulVariant(DType::kQ8_0) == "avx512vnni";
+  }
+  tm->model_->set_float_matmul(!int8);
+  if (int8) {
+    // Wᵀ of every frozen matrix in Q8_0, once (a row count that is not a multiple of 32 keeps
+    // the f32 backward for that matrix).
+    std::vector<const kernels::WeightMatrix*> frozen = {&mw.output};
+    for (const LayerWeights& l : mw.layers) {
+      for (const kernels::WeightMatrix* m :
+           {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+        frozen.push_back(m);
+      }
+    }
+    for (const kernels::WeightMatrix* m : frozen) {
+      if (tm->transposed_.count(m->data) != 0 || !kernels::CanTransposeQuantize(*m, DType::kQ8_0)) {
+        continue;
+      }
+      tm->transposed_storage_.emplace_back();
+      tm->transposed_[m->data] =
+          kernels::TransposeQuantize(*m, DType::kQ8_0, &tm->transposed_storage_.back(), pool);
+    }
+  }
   const LoraBaseShape shape = tm->model_->LoraBase();
   std::unique_ptr<LoraAdapter> adapter;
   if (!spec.from_adapter.empty()) {

@@ -22,6 +22,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "adapters/lora_adapter.h"
@@ -58,6 +59,16 @@ struct GradTargets {
   std::vector<LayerGrads> layers;
 };
 
+// How products with a frozen base run in LoRA mode.
+enum class BaseArithmetic {
+  kAuto,  // int8 for a quantized base on a CPU with AVX-512 VNNI, f32 otherwise
+  kF32,   // f32 activations × exactly dequantized weights (matches a float reference)
+  kInt8,  // inference's kernels: Q8 activations × the stored blocks forward; backward through
+          // a Q8_0 copy of each Wᵀ (kernels/transpose_quantize.h, 1.06 bytes per base weight)
+};
+// "auto", "f32", "int8"; InvalidArgument otherwise.
+StatusOr<BaseArithmetic> ParseBaseArithmetic(const std::string& name);
+
 struct LoraSpec {
   int32_t rank = 8;
   float alpha = 16.0f;
@@ -69,6 +80,7 @@ struct LoraSpec {
   // Continue training this adapter (GGUF or PEFT, adapters/lora_adapter.h) instead of a new one:
   // rank, alpha and targets then come from it.
   std::string from_adapter;
+  BaseArithmetic arithmetic = BaseArithmetic::kAuto;
 };
 
 // Parses "q,k,v,o,gate,up,down" (also the GGUF names attn_q …, and "all"); InvalidArgument.
@@ -79,7 +91,9 @@ class TrainableModel {
   // Full fine-tuning of `file`'s model.
   static StatusOr<std::unique_ptr<TrainableModel>> Full(const GgufFile& file);
   // LoRA on the frozen `base`: a new adapter from `spec`, or spec.from_adapter's.
-  static StatusOr<std::unique_ptr<TrainableModel>> Lora(const GgufFile& base, const LoraSpec& spec);
+  // `pool` (may be null) builds the int8 mode's transposed copies.
+  static StatusOr<std::unique_ptr<TrainableModel>> Lora(const GgufFile& base, const LoraSpec& spec,
+                                                        ThreadPool* pool = nullptr);
 
   LlamaModel& model() { return *model_; }
   const ModelConfig& config() const { return model_->config(); }
@@ -94,6 +108,10 @@ class TrainableModel {
   // `seed` (a new seed per micro-batch), false turns it off (validation). No-op in full mode.
   void SetDropout(bool training, uint64_t seed);
   float lora_dropout() const { return lora_dropout_; }
+  // int8 mode: the Q8_0 transpose of frozen weight `w` (by its data pointer), or nullptr (then
+  // backward uses kernels::MatMulTransposed in f32).
+  const kernels::WeightMatrix* TransposedBase(const kernels::WeightMatrix& w) const;
+  bool int8_base() const { return !transposed_.empty(); }
 
  private:
   TrainableModel() = default;
@@ -104,6 +122,8 @@ class TrainableModel {
   std::unique_ptr<LoraAdapter> adapter_;
   std::vector<ActiveLora> active_;
   float lora_dropout_ = 0.0f;
+  std::vector<std::vector<uint8_t>> transposed_storage_;
+  std::unordered_map<const void*, kernels::WeightMatrix> transposed_;
   ParamSet params_;
   GradTargets grads_;
 };

@@ -76,7 +76,7 @@ double StepFlops(const ModelConfig& c, bool full, int64_t seq, int64_t n_seq, bo
 
 StatusOr<CaseResult> RunCase(const std::string& name, const std::string& path, bool full,
                              int64_t seq, int64_t n_seq, int warmup, int steps, bool checkpoint,
-                             ThreadPool* pool) {
+                             train::BaseArithmetic arithmetic, ThreadPool* pool) {
   ASSIGN_OR_RETURN(auto file, GgufFile::Open(path));
   std::unique_ptr<train::TrainableModel> tm;
   if (full) {
@@ -85,7 +85,8 @@ StatusOr<CaseResult> RunCase(const std::string& name, const std::string& path, b
     train::LoraSpec spec;
     spec.rank = 16;
     spec.alpha = 32;
-    ASSIGN_OR_RETURN(tm, train::TrainableModel::Lora(*file, spec));
+    spec.arithmetic = arithmetic;
+    ASSIGN_OR_RETURN(tm, train::TrainableModel::Lora(*file, spec, pool));
   }
   const ModelConfig& c = tm->config();
   std::mt19937 rng(1);
@@ -141,6 +142,7 @@ int RunBenchTrain(int argc, char** argv) {
       "  odlm bench-train --case full -t 2\n"
       "  odlm bench-train --case lora --lora-type q4_0 --lora-model /tmp/tl-q4_0.gguf\n"
       "Generated models are written to --work-dir and reused when present.\n");
+  std::string arithmetic_name = "auto";
   std::string which = "all", full_model, lora_model, lora_type = "q4_0", work_dir = "/tmp";
   int threads = 0, steps = 3, warmup = 1;
   int64_t ctx = 256;
@@ -154,12 +156,19 @@ int RunBenchTrain(int argc, char** argv) {
   app.add_option("--ctx", ctx, "tokens per sequence")->capture_default_str();
   app.add_option("--steps", steps, "timed steps")->capture_default_str();
   app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
+  app.add_option("--base-arithmetic", arithmetic_name, "LoRA base products: auto, f32 or int8")
+      ->capture_default_str();
   app.add_flag("--checkpoint-activations", checkpoint, "recompute each layer in backward");
   app.add_option("-t,--threads", threads, "threads (default: all)");
   app.add_flag("--json", json, "print one JSON object");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
   if (steps < 1 || ctx < 2) {
     std::fprintf(stderr, "%s: --steps >= 1 and --ctx >= 2\n", argv[0]);
+    return kExitUsage;
+  }
+  auto arith = train::ParseBaseArithmetic(arithmetic_name);
+  if (!arith.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], arith.status().message().c_str());
     return kExitUsage;
   }
   ThreadPool pool(threads > 0 ? threads : HardwareThreads());
@@ -177,7 +186,7 @@ int RunBenchTrain(int argc, char** argv) {
         }
       }
     }
-    auto r = RunCase(name, path, full, ctx, n_seq, warmup, steps, checkpoint, &pool);
+    auto r = RunCase(name, path, full, ctx, n_seq, warmup, steps, checkpoint, *arith, &pool);
     if (!r.ok()) {
       std::fprintf(stderr, "%s: %s\n", argv[0], r.status().ToString().c_str());
       return kExitFailure;

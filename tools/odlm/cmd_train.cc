@@ -33,6 +33,7 @@ struct TrainArgs {
   std::string model, init, data, val, format = "auto", out, peft_out, out_type = "f32";
   std::string role_weights, targets = "q,k,v,o,gate,up,down", from_adapter,
                             chat_template = "chatml";
+  std::string arithmetic = "auto";
   std::string schedule = "cosine", optimizer = "adamw", checkpoint_dir, log, plot, name;
   int32_t rank = 8, batch = 1, grad_accum = 1, ctx = 256, threads = 0;
   float alpha = 16, dropout = 0;
@@ -211,10 +212,14 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
     spec.dropout = a.dropout;
     spec.seed = a.seed;
     spec.from_adapter = a.from_adapter;
+    auto arith = ParseBaseArithmetic(a.arithmetic);
+    if (!arith.ok()) return Fail(prog, arith.status());
+    spec.arithmetic = *arith;
     auto targets = ParseLoraTargets(a.targets);
     if (!targets.ok()) return Fail(prog, targets.status());
     spec.targets = *targets;
-    auto m = TrainableModel::Lora(source, spec);
+    ThreadPool setup_pool(a.threads > 0 ? a.threads : HardwareThreads());
+    auto m = TrainableModel::Lora(source, spec, &setup_pool);
     if (!m.ok()) return Fail(prog, m.status());
     tm = std::move(*m);
   } else {
@@ -251,7 +256,7 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
   std::snprintf(
       fp, sizeof fp,
       "mode=%s model=%s init=%s data=%016llx val=%s/%g fmt=%s rw=%s rank=%d alpha=%g drop=%g "
-      "targets=%s from=%s lr=%g steps=%lld epochs=%g batch=%d accum=%d ctx=%d pack=%d "
+      "targets=%s from=%s arith=%s lr=%g steps=%lld epochs=%g batch=%d accum=%d ctx=%d pack=%d "
       "seed=%llu sched=%s warmup=%lld min=%g opt=%s wd=%g b=%g/%g mom=%g clip=%g "
       "threads=%d",
       lora ? "lora" : "full", a.model.c_str(), a.init.c_str(),
@@ -375,6 +380,12 @@ int RunTrain(int argc, char** argv) {
       ->capture_default_str();
   lora->add_option("--init-adapter", a.from_adapter,
                    "continue training this adapter (GGUF or PEFT directory)");
+  lora->add_option("--base-arithmetic", a.arithmetic,
+                   "products with the frozen base: auto (int8 for a quantized base where the CPU "
+                   "has AVX-512 VNNI), f32 (exact "
+                   "float math of the dequantized weights) or int8 (inference's kernels; backward "
+                   "through a Q8_0 copy of each transposed weight)")
+      ->capture_default_str();
   lora->add_option("--peft-out", a.peft_out, "also write a PEFT directory here");
   AddCommon(lora, &a);
   CLI::App* full = app.add_subcommand("full", "fine-tune every weight, or train from --init");
