@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "base/thread_pool.h"
@@ -17,6 +18,7 @@
 #include "gguf/gguf_reader.h"
 #include "platform/file_util.h"
 #include "platform/process_stats.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "train/dataset.h"
 #include "train/model_io.h"
@@ -31,8 +33,7 @@ void OnSignal(int) { g_stop.store(true); }
 
 struct TrainArgs {
   std::string model, init, data, val, format = "auto", out, peft_out, out_type = "f32";
-  std::string role_weights, targets = "q,k,v,o,gate,up,down", from_adapter,
-                            chat_template = "chatml";
+  std::string role_weights, targets = "q,k,v,o,gate,up,down", from_adapter, chat_template;
   std::string arithmetic = "auto";
   std::string schedule = "cosine", optimizer = "adamw", checkpoint_dir, log, plot, name;
   int32_t rank = 8, batch = 1, grad_accum = 1, ctx = 256, threads = 0;
@@ -50,8 +51,8 @@ void AddCommon(CLI::App* app, TrainArgs* a) {
       ->capture_default_str();
   app->add_option("--role-weights", a->role_weights,
                   "loss weight per role, e.g. CONTEXT=0,USER=0,AGENT=1 (default: the data's)");
-  app->add_option("--chat-template", a->chat_template, "template for chat JSONL")
-      ->capture_default_str();
+  app->add_option("--chat-template", a->chat_template,
+                  "template for chat JSONL (default: the model's own, else chatml)");
   app->add_option("--val", a->val, "validation data (same format)");
   app->add_option("--val-frac", a->val_frac, "hold out this share of --data for validation");
   app->add_option("--out", a->out, "output file")->required();
@@ -174,7 +175,6 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
       dopt.role_weights = *rw;
     }
     dopt.max_tokens = a.ctx;
-    dopt.chat_template = a.chat_template;
   }
 
   // The model: a file, or built from an init config.
@@ -193,6 +193,13 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
   auto tokenizer = Tokenizer::FromGguf(source);
   if (!tokenizer.ok()) return Fail(prog, tokenizer.status());
 
+  // Chat data renders with the model's own template unless --chat-template names one.
+  dopt.chat_template = a.chat_template;
+  if (dopt.chat_template.empty()) {
+    auto jinja = source.GetString("tokenizer.chat_template");
+    dopt.chat_template = jinja.ok() ? DetectChatTemplate(*jinja) : "";
+    if (dopt.chat_template.empty()) dopt.chat_template = "chatml";
+  }
   auto data = LoadDataSet(a.data, **tokenizer, dopt);
   if (!data.ok()) return Fail(prog, data.status());
   DataSet val;
@@ -252,21 +259,18 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
   o.log_path = a.log.empty() ? a.out + ".train.jsonl" : a.log;
   const int threads = a.threads > 0 ? a.threads : HardwareThreads();
   // Everything that shapes the trajectory (the thread count too: bit-exactness is per count).
-  char fp[1024];
-  std::snprintf(
-      fp, sizeof fp,
-      "mode=%s model=%s init=%s data=%016llx val=%s/%g fmt=%s rw=%s rank=%d alpha=%g drop=%g "
-      "targets=%s from=%s arith=%s lr=%g steps=%lld epochs=%g batch=%d accum=%d ctx=%d pack=%d "
-      "seed=%llu sched=%s warmup=%lld min=%g opt=%s wd=%g b=%g/%g mom=%g clip=%g "
-      "threads=%d",
-      lora ? "lora" : "full", a.model.c_str(), a.init.c_str(),
-      static_cast<unsigned long long>(HashFile(a.data)), a.val.c_str(), a.val_frac,
-      a.format.c_str(), a.role_weights.c_str(), a.rank, a.alpha, a.dropout, a.targets.c_str(),
-      a.from_adapter.c_str(), a.lr, static_cast<long long>(a.steps), a.epochs, a.batch,
-      a.grad_accum, a.ctx, o.pack ? 1 : 0, static_cast<unsigned long long>(a.seed),
-      a.schedule.c_str(), static_cast<long long>(a.warmup), a.min_lr_ratio, a.optimizer.c_str(),
-      a.weight_decay, a.beta1, a.beta2, a.momentum, a.max_grad_norm, threads);
-  o.fingerprint = fp;
+  std::ostringstream fp;
+  fp << "mode=" << (lora ? "lora" : "full") << " model=" << a.model << " init=" << a.init
+     << " data=" << HashFile(a.data) << " val=" << a.val << "/" << a.val_frac << " fmt=" << a.format
+     << " tmpl=" << dopt.chat_template << " rw=" << a.role_weights << " rank=" << a.rank
+     << " alpha=" << a.alpha << " drop=" << a.dropout << " targets=" << a.targets
+     << " from=" << a.from_adapter << " arith=" << a.arithmetic << " lr=" << a.lr
+     << " steps=" << a.steps << " epochs=" << a.epochs << " batch=" << a.batch
+     << " accum=" << a.grad_accum << " ctx=" << a.ctx << " pack=" << o.pack << " seed=" << a.seed
+     << " sched=" << a.schedule << " warmup=" << a.warmup << " min=" << a.min_lr_ratio
+     << " opt=" << a.optimizer << " wd=" << a.weight_decay << " b=" << a.beta1 << "/" << a.beta2
+     << " mom=" << a.momentum << " clip=" << a.max_grad_norm << " threads=" << threads;
+  o.fingerprint = fp.str();
   if (!a.checkpoint_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.checkpoint_dir, ec);
