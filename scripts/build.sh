@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# scripts/build.sh — configures and builds odlm (Release) into build/. Extra args go to cmake.
+# scripts/build.sh — configures and builds odlm (Release) into build/. Extra args go to cmake's
+# configure step; ODLM_BUILD_TARGETS="a b" builds only those targets (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${ODLM_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 fi
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+targets=()
+for t in ${ODLM_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j "$(nproc)" "${targets[@]}"

@@ -1,6 +1,7 @@
 // server/adapter_routes.cc — LoRA adapters at run time: GET /v1/adapters (any app), POST
-// /v1/adapters {"name","path","scale"?} and DELETE /v1/adapters/{name} (only when the server was
-// started with --allow-adapter-admin: registering reads a file by path on the server's machine).
+// /v1/adapters {"name","path","scale"?}, PUT /v1/adapters/{name} {"path","scale"?} (replace or
+// create) and DELETE /v1/adapters/{name} (only when the server was started with
+// --allow-adapter-admin: registering reads a file by path on the server's machine).
 #include "server/http_util.h"
 
 namespace odlm::server {
@@ -40,6 +41,25 @@ void RegisterAdapter(Service& service, const httplib::Request& req, httplib::Res
   SendError(res, Conflict("adapter '" + r.name + "' was unregistered meanwhile"));
 }
 
+// 201 when the name was free, 200 when a registered version was swapped for the new one.
+void ReplaceAdapter(Service& service, const httplib::Request& req, httplib::Response& res) {
+  if (!service.options().allow_adapter_admin) return SendError(res, AdminRefused());
+  auto parsed = ParseReplaceAdapter(req.body, req.matches[1]);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
+  const RegisterAdapterRequest& r = std::get<RegisterAdapterRequest>(parsed);
+  bool created = false;
+  Status st =
+      service.ReplaceAdapter({.name = r.name, .path = r.path, .scale = r.scale}, &created, nullptr);
+  if (!st.ok()) return SendError(res, FromStatus(st, "path"));
+  for (const ServedAdapter& a : service.ListAdapters()) {
+    if (a.info.name != r.name) continue;
+    json body = AdapterJson(a);
+    body["replaced"] = !created;
+    return SendJson(res, created ? 201 : 200, body);
+  }
+  SendError(res, Conflict("adapter '" + r.name + "' was unregistered meanwhile"));
+}
+
 void UnregisterAdapter(Service& service, const httplib::Request& req, httplib::Response& res) {
   if (!service.options().allow_adapter_admin) return SendError(res, AdminRefused());
   const std::string name = req.matches[1];
@@ -57,6 +77,10 @@ void RegisterAdapterRoutes(httplib::Server& http, Service& service) {
   http.Post("/v1/adapters", [&service](const httplib::Request& req, httplib::Response& res) {
     RegisterAdapter(service, req, res);
   });
+  http.Put("/v1/adapters/([A-Za-z0-9_.-]{1,64})",
+           [&service](const httplib::Request& req, httplib::Response& res) {
+             ReplaceAdapter(service, req, res);
+           });
   http.Delete("/v1/adapters/([A-Za-z0-9_.-]{1,64})",
               [&service](const httplib::Request& req, httplib::Response& res) {
                 UnregisterAdapter(service, req, res);

@@ -153,6 +153,14 @@ void Metrics::SetContextMemory(int64_t stored, int64_t working, int64_t budget, 
   cm_evictions_ = evictions;
 }
 
+void Metrics::SetAdapterDir(int64_t adapters, int64_t loads, int64_t load_errors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  has_adapter_dir_ = true;
+  dir_adapters_ = adapters;
+  dir_loads_ = loads;
+  dir_load_errors_ = load_errors;
+}
+
 int64_t Metrics::prompt_tokens() const {
   std::lock_guard<std::mutex> lock(mu_);
   return prompt_tokens_;
@@ -219,6 +227,16 @@ std::string Metrics::Render() const {
     Scalar(&out, "odlm_kv_evictions_total", "counter",
            "KV evictions by the context memory (chunks for llms, contexts otherwise).",
            static_cast<double>(cm_evictions_));
+  }
+  if (has_adapter_dir_) {
+    Scalar(&out, "odlm_adapter_dir_adapters", "gauge",
+           "Adapters registered from --adapters-dir now.", static_cast<double>(dir_adapters_));
+    Scalar(&out, "odlm_adapter_dir_loads_total", "counter",
+           "Adapter versions loaded from --adapters-dir (new and replaced).",
+           static_cast<double>(dir_loads_));
+    Scalar(&out, "odlm_adapter_dir_load_errors_total", "counter",
+           "Adapter versions in --adapters-dir that failed to load (each logged once).",
+           static_cast<double>(dir_load_errors_));
   }
   Header(&out, "odlm_time_to_first_token_seconds", "histogram",
          "Time from a request's arrival to its first generated token.");

@@ -54,6 +54,9 @@ class Metrics {
   // With a context memory (--kv-budget / --kv-policy): its stored and working bytes, its budget
   // (0: none) and evictions so far. Rendered only once set.
   void SetContextMemory(int64_t stored, int64_t working, int64_t budget, int64_t evictions);
+  // With --adapters-dir: adapters registered from it now, loads so far, versions that failed to
+  // load so far. Rendered only once set.
+  void SetAdapterDir(int64_t adapters, int64_t loads, int64_t load_errors);
 
   std::string Render() const;
 
@@ -80,6 +83,8 @@ class Metrics {
   int64_t kv_bytes_ = 0;
   bool has_context_memory_ = false;
   int64_t cm_stored_ = 0, cm_working_ = 0, cm_budget_ = 0, cm_evictions_ = 0;
+  bool has_adapter_dir_ = false;
+  int64_t dir_adapters_ = 0, dir_loads_ = 0, dir_load_errors_ = 0;
   Histogram ttft_;
 };
 

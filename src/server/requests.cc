@@ -455,4 +455,23 @@ ParseResult<RegisterAdapterRequest> ParseRegisterAdapter(std::string_view body) 
   return r;
 }
 
+ParseResult<RegisterAdapterRequest> ParseReplaceAdapter(std::string_view body,
+                                                        const std::string& name) {
+  auto parsed = ParseObject(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
+  const json& o = std::get<json>(parsed);
+  RegisterAdapterRequest r;
+  if (auto e = GetString(o, "name", false, &r.name)) return *e;
+  if (!r.name.empty() && r.name != name) {
+    return BadRequest("'name' is \"" + r.name + "\" but the path names adapter \"" + name +
+                          "\"; leave 'name' out of a PUT body",
+                      "name", "invalid_value");
+  }
+  r.name = name;
+  if (auto e = GetString(o, "path", true, &r.path)) return *e;
+  if (r.path.empty()) return BadRequest("'path' must not be empty", "path", "invalid_value");
+  if (auto e = GetNumber(o, "scale", -kMaxAdapterScale, kMaxAdapterScale, &r.scale)) return *e;
+  return r;
+}
+
 }  // namespace odlm::server

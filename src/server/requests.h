@@ -119,5 +119,8 @@ struct RegisterAdapterRequest {
   float scale = 1.0f;  // the scale requests get when they name it without one
 };
 ParseResult<RegisterAdapterRequest> ParseRegisterAdapter(std::string_view body);
+// PUT /v1/adapters/{name}: {"path", "scale"?} (a "name" field, if any, must be `name`).
+ParseResult<RegisterAdapterRequest> ParseReplaceAdapter(std::string_view body,
+                                                        const std::string& name);
 
 }  // namespace odlm::server

@@ -272,5 +272,19 @@ TEST(AdapterRequestTest, RegisterAdapterBody) {
   EXPECT_EQ(Err(ParseRegisterAdapter(R"({"name":"a","path":"x","scale":99})")).param, "scale");
 }
 
+TEST(AdapterRequestTest, ReplaceAdapterBody) {
+  const auto r = Ok(ParseReplaceAdapter(R"({"path":"/a/b.gguf","scale":0.5})", "sum"));
+  EXPECT_EQ(r.name, "sum");  // from the route
+  EXPECT_EQ(r.path, "/a/b.gguf");
+  EXPECT_FLOAT_EQ(r.scale, 0.5f);
+  EXPECT_FLOAT_EQ(Ok(ParseReplaceAdapter(R"({"path":"p"})", "sum")).scale, 1.0f);
+  EXPECT_EQ(Ok(ParseReplaceAdapter(R"({"name":"sum","path":"p"})", "sum")).name, "sum");
+  EXPECT_EQ(Err(ParseReplaceAdapter(R"({"name":"other","path":"p"})", "sum")).param, "name");
+  EXPECT_EQ(Err(ParseReplaceAdapter(R"({})", "sum")).param, "path");
+  EXPECT_EQ(Err(ParseReplaceAdapter(R"({"path":""})", "sum")).param, "path");
+  EXPECT_EQ(Err(ParseReplaceAdapter(R"({"path":"p","scale":-17})", "sum")).param, "scale");
+  EXPECT_EQ(Err(ParseReplaceAdapter("[1]", "sum")).http_status, 400);
+}
+
 }  // namespace
 }  // namespace odlm::server

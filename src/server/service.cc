@@ -259,11 +259,9 @@ StatusOr<std::unique_ptr<Job>> Service::StartPooled(const AppRecord& app,
     job->pooled_ = TakeSession(app.name, prompt, adapters);
   }
   // From here the job owns the slot and the session. A set that differs from the session's
-  // drops its KV (Engine::SetAdapters); NotFound only if unregistered since ResolveAdapters.
+  // (or a version of an adapter replaced since) drops its KV (Engine::SetAdapters).
   Session* session = job->pooled_.get();
-  if (Status st = engine_->SetAdapters(*session, adapters); !st.ok()) {
-    return InvalidArgumentError(std::string(st.message()));
-  }
+  RETURN_IF_ERROR(BindAdapters(*session, adapters));
   return Launch(app, std::move(prompt), p, std::move(job), session);
 }
 
@@ -336,12 +334,11 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
   ASSIGN_OR_RETURN(std::vector<int32_t> prompt, renderer_.Tokens(*engine_, messages));
   if (memory_) {
     ContextMemory* memory = memory_.get();
-    Engine* engine = engine_;
-    auto acquire = [memory, engine, id, adapters]() -> StatusOr<Session*> {
+    auto acquire = [this, memory, id, adapters]() -> StatusOr<Session*> {
       ASSIGN_OR_RETURN(Session * s, memory->Acquire(id));
-      if (Status st = engine->SetAdapters(*s, adapters); !st.ok()) {
+      if (Status st = BindAdapters(*s, adapters); !st.ok()) {
         (void)memory->Release(id);
-        return InvalidArgumentError(std::string(st.message()));
+        return st;
       }
       return s;
     };
@@ -353,9 +350,7 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
     return Launch(app, std::move(prompt), r.params, std::move(job), nullptr, std::move(acquire),
                   std::move(release));
   }
-  if (Status st = engine_->SetAdapters(*session, adapters); !st.ok()) {
-    return InvalidArgumentError(std::string(st.message()));
-  }
+  RETURN_IF_ERROR(BindAdapters(*session, adapters));
   return Launch(app, std::move(prompt), r.params, std::move(job), session);
 }
 
@@ -441,10 +436,18 @@ void Service::Shutdown(bool drain, std::chrono::steady_clock::time_point deadlin
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
   }
+  {
+    std::lock_guard<std::mutex> lock(watcher_mu_);
+    if (dir_watcher_) dir_watcher_->Stop();
+  }
   if (scheduler_) scheduler_->Shutdown(drain, deadline);
 }
 
 std::string Service::RenderMetrics() {
+  // Before mu_: the watcher's lock is held through a whole pass.
+  if (const AdapterDirStats d = adapter_dir_stats(); d.passes > 0) {
+    metrics_.SetAdapterDir(d.registered, d.loads, d.load_errors);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     int64_t bytes = 0;

@@ -21,6 +21,7 @@
 #include "odlm/compose.h"
 #include "odlm/context_memory.h"
 #include "odlm/engine.h"
+#include "server/adapter_dir_watcher.h"
 #include "server/context_store.h"
 #include "server/key_store.h"
 #include "server/metrics.h"
@@ -115,12 +116,33 @@ class Service {
   StatusOr<ContextInfo> GetContext(const AppRecord& app, const std::string& id);
   Status DeleteContext(const AppRecord& app, const std::string& id);
 
-  // LoRA adapters (the engine's registry plus each adapter's default scale). Register errors: a
-  // name in use (FailedPrecondition), a file that cannot be read or does not fit the model
-  // (InvalidArgument). Unregister: NotFound. Requests already running keep their adapters.
+  // LoRA adapters (the engine's registry plus each adapter's default scale and path). Register
+  // errors: a name in use (FailedPrecondition), a file that cannot be read or does not fit the
+  // model (InvalidArgument). Unregister: NotFound. Requests already running keep their adapters.
+  // Files are read before the registry's lock is taken: requests are not held up by a load.
   Status RegisterAdapter(const AdapterSpec& spec);
+  // Loads spec.path and registers it under spec.name whether or not that name is registered: a
+  // registered version is swapped for the new one in one step, so no request ever finds the name
+  // missing. Requests already running keep the version they started with; later ones (and
+  // cached KV, which is dropped) get the new one. Errors as RegisterAdapter except a name in use;
+  // on error the registered version stays. *created: the name was not registered before.
+  // *registered: the version now registered under the name (for UnregisterAdapterIf).
+  Status ReplaceAdapter(const AdapterSpec& spec, bool* created = nullptr,
+                        std::shared_ptr<const LoraAdapter>* registered = nullptr);
   Status UnregisterAdapter(const std::string& name);
+  // Unregisters `name` only while the version registered under it is `expected` (true then);
+  // false when it is absent or another version.
+  bool UnregisterAdapterIf(const std::string& name, const std::shared_ptr<const void>& expected);
   std::vector<ServedAdapter> ListAdapters() const;
+  // Follows `options.dir` (server/adapter_dir_watcher.h): registers every adapter in it now, then
+  // registers, replaces and unregisters as files come, change and go (checked every
+  // options.poll_interval on a background thread, stopped by Shutdown). The names registered when
+  // this is called (the --lora ones) are added to options.reserved_names: they win over files of
+  // the same name. Errors: not a directory (InvalidArgument), already watching
+  // (FailedPrecondition).
+  Status WatchAdapterDir(AdapterDirOptions options);
+  // The watcher's counters (all zero without WatchAdapterDir).
+  AdapterDirStats adapter_dir_stats() const;
   // The adapter set a request asks for (absent: the base model). InvalidArgument naming an
   // unknown adapter.
   StatusOr<std::vector<AdapterChoice>> ResolveAdapters(const GenerationParams& p) const;
@@ -207,6 +229,12 @@ class Service {
   using PassPromptFn = std::function<StatusOr<PassPrompt>(size_t index, const std::string& prev)>;
   StatusOr<ComposeRun> StartCompose(const AppRecord& app, const ComposeSpec& spec,
                                     const GenerationParams& p, const PassPromptFn& prompt_of);
+  // Reads and validates an adapter file for `spec` (named), without registering it. Errors as
+  // RegisterAdapter's for a file.
+  StatusOr<std::shared_ptr<const LoraAdapter>> LoadAdapter(const AdapterSpec& spec) const;
+  // Engine::SetAdapters under adapters_mu_, so that a swap in ReplaceAdapter (unregister, then
+  // register, in the engine) is never seen half done. InvalidArgument for an unknown name.
+  Status BindAdapters(Session& session, const std::vector<AdapterChoice>& adapters);
 
   Engine* engine_;
   ServiceOptions options_;
@@ -225,8 +253,12 @@ class Service {
   uint64_t clock_ = 0;
   bool shutting_down_ = false;
   mutable std::mutex adapters_mu_;
-  std::map<std::string, float> adapter_scales_;  // guarded by adapters_mu_
-  MergedAdapterCache compose_cache_;             // thread-safe
+  std::map<std::string, float> adapter_scales_;       // guarded by adapters_mu_
+  std::map<std::string, std::string> adapter_paths_;  // guarded by adapters_mu_
+  MergedAdapterCache compose_cache_;                  // thread-safe
+  // Last, so that it stops (destroyed first) before anything it registers into goes away.
+  mutable std::mutex watcher_mu_;
+  std::unique_ptr<AdapterDirWatcher> dir_watcher_;  // guarded by watcher_mu_
 };
 
 }  // namespace odlm::server

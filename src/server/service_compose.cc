@@ -33,7 +33,14 @@ StatusOr<Service::ComposeRun> Service::StartCompose(const AppRecord& app, const 
   run.done.mode = spec.mode;
   std::vector<std::vector<AdapterChoice>> passes;
   if (spec.mode == ComposeMode::kMerged) {
-    ASSIGN_OR_RETURN(MergedAdapterCache::Merged m, compose_cache_.Get(*engine_, spec));
+    auto merged = compose_cache_.Get(*engine_, spec);
+    if (!merged.ok() && merged.status().code() == StatusCode::kNotFound) {
+      // The cache reads the engine's registry directly: a name may have been caught between
+      // the two steps of a ReplaceAdapter swap, which holds adapters_mu_. Wait for it; retry.
+      { std::lock_guard<std::mutex> lock(adapters_mu_); }
+      merged = compose_cache_.Get(*engine_, spec);
+    }
+    ASSIGN_OR_RETURN(MergedAdapterCache::Merged m, std::move(merged));
     run.done.merge_ms = m.build_ms;
     run.merge_pin = m.pin;
     passes.emplace_back();

@@ -48,8 +48,11 @@ void AttentionBackward(const AttentionShape& sh, int64_t n, const float* q, cons
   //   S = Q·Kᵀ (masked causal, scaled), P = softmax rows, dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP)),
   //   dQ = dS·K·scale, dK += dSᵀ·Q·scale, dV += Pᵀ·dO.
   // The full n×n products cost twice the causal half but run at GEMM speed.
-  std::vector<float> qh(n * hd), kh(n * hd), vh(n * hd), doh(n * hd), dqh(n * hd), dkh(n * hd),
-      dvh(n * hd), sm(n * n), dp(n * n);
+  // Scratch kept per thread between calls (large buffers would otherwise be fresh pages each time).
+  thread_local std::vector<float> qh, kh, vh, doh, dqh, dkh, dvh, sm, dp;
+  for (std::vector<float>* b : {&qh, &kh, &vh, &doh, &dqh, &dkh, &dvh}) b->resize(n * hd);
+  sm.resize(n * n);
+  dp.resize(n * n);
   auto gather = [&](const float* src, int64_t stride, int64_t offset, float* dst) {
     for (int64_t i = 0; i < n; ++i) std::copy_n(src + i * stride + offset, hd, dst + i * hd);
   };

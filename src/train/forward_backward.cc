@@ -112,14 +112,15 @@ StatusOr<LossSum> ForwardBackward::Run(const std::vector<TrainSequence>& batch, 
   sum.tokens = T;
   for (float w : weights) sum.weight += w;
   const float* x_final = model.residual();  // [T, d] (stays valid until backward overwrites it)
-  std::vector<float> final_x;
   if (backward) {
-    final_x.assign(x_final, x_final + T * d);
-    x_final = final_x.data();
+    final_x_.assign(x_final, x_final + T * d);
+    x_final = final_x_.data();
     dx_.assign(static_cast<size_t>(T * d), 0.0f);
   }
   const int64_t chunk = std::max<int32_t>(1, options.logit_rows);
-  std::vector<float> f, logits, df, dnorm(d);
+  std::vector<float>& f = head_f_;
+  std::vector<float>& logits = head_logits_;
+  std::vector<float>& df = head_df_;
   const double scale = backward ? 1.0 / weight_total : 0.0;
   for (size_t r0 = 0; r0 < rows.size(); r0 += chunk) {
     const int64_t nr = std::min<int64_t>(chunk, static_cast<int64_t>(rows.size() - r0));

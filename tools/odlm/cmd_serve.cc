@@ -5,9 +5,12 @@
 //   odlm serve -m model.gguf --keys keys.json --state-dir state --port 8080
 //   odlm serve -m model.gguf --socket /run/odlm.sock --allow-uid 1000   # Unix socket only
 //   odlm serve -m model.gguf --lora notes=notes.gguf:0.8 --allow-adapter-admin
+//   odlm serve -m model.gguf --adapters-dir adapters/   # each adapters/NAME.gguf, live
 //
-// Adapters: --lora registers an adapter (name = NAME or the file's stem); requests choose theirs
-// with "adapters": [{"name", "scale"}] (none: the base model). See docs/SERVE.md.
+// Adapters: --lora registers an adapter (name = NAME or the file's stem); --adapters-dir registers
+// every adapter in a directory and follows it (new, replaced and deleted files; see
+// server/adapter_dir_watcher.h); requests choose theirs with "adapters": [{"name", "scale"}]
+// (none: the base model). See docs/SERVE.md.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -47,8 +50,23 @@ int RunServe(int argc, char** argv) {
       "with \"adapters\": [{\"name\", \"scale\"}]");
   bool allow_adapter_admin = false;
   app.add_flag("--allow-adapter-admin", allow_adapter_admin,
-               "allow POST /v1/adapters and DELETE /v1/adapters/{name} (any app key may then make "
-               "the server load adapter files by path)");
+               "allow POST /v1/adapters, PUT and DELETE /v1/adapters/{name} (any app key may "
+               "then make the server load adapter files by path)");
+  std::string adapters_dir;
+  int adapters_dir_max = 256, adapters_dir_poll_ms = 1000;
+  app.add_option("--adapters-dir", adapters_dir,
+                 "register every adapter in DIR (NAME.gguf files, PEFT directories NAME/) and "
+                 "follow it: new files are registered, replaced ones re-registered, deleted ones "
+                 "unregistered (names starting with '.' or containing .tmp are ignored; --lora "
+                 "names win)");
+  app.add_option("--adapters-dir-max", adapters_dir_max,
+                 "most adapters followed in --adapters-dir (the rest are logged and ignored)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--adapters-dir-poll-ms", adapters_dir_poll_ms,
+                 "how often --adapters-dir is looked at, in milliseconds")
+      ->check(CLI::Range(20, 600000))
+      ->capture_default_str();
   server::HttpOptions http;
   server::ServiceOptions service;
   std::string keys_path, add_app, state_dir, socket_path;
@@ -226,6 +244,17 @@ int RunServe(int argc, char** argv) {
   for (const AdapterSpec& spec : adapters) {
     if (Status st = s.RegisterAdapter(spec); !st.ok()) {
       std::fprintf(stderr, "%s: --lora %s: %s\n", argv[0], spec.path.c_str(),
+                   st.ToString().c_str());
+      return kExitFailure;
+    }
+  }
+  if (!adapters_dir.empty()) {
+    server::AdapterDirOptions dir;
+    dir.dir = adapters_dir;
+    dir.max_adapters = adapters_dir_max;
+    dir.poll_interval = std::chrono::milliseconds(adapters_dir_poll_ms);
+    if (Status st = s.WatchAdapterDir(dir); !st.ok()) {
+      std::fprintf(stderr, "%s: --adapters-dir %s: %s\n", argv[0], adapters_dir.c_str(),
                    st.ToString().c_str());
       return kExitFailure;
     }
