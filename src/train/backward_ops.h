@@ -19,9 +19,18 @@ namespace odlm::train {
 void RmsNormBackward(const float* x, const float* w, const float* dy, int64_t n, float eps,
                      float* dx, float* dw);
 
-// h = silu(g)·u (SiluMul). Given dh: dg and du (overwritten). [n] each.
+// RmsNormBackward over n_rows rows of n (row r: x + r·x_stride, dy + r·n, dx + r·n), split over
+// the pool. dw (may be nullptr) gets the rows' sum: partial sums over fixed 16-row chunks, added in
+// chunk order, so the result does not depend on the thread count. x_stride lets the rows be a
+// gathered subset (pass row indices in `rows`, or nullptr for rows 0..n_rows-1).
+void RmsNormBackwardRows(const float* x, const int64_t* rows, const float* w, const float* dy,
+                         int64_t n_rows, int64_t n, float eps, float* dx, float* dw,
+                         ThreadPool* pool);
+
+// h = silu(g)·u (SiluMul). Given dh: dg and du (overwritten). [n] each. Split over the pool (may
+// be nullptr); element-wise, so the split cannot change results.
 void SiluMulBackward(const float* g, const float* u, const float* dh, int64_t n, float* dg,
-                     float* du);
+                     float* du, ThreadPool* pool = nullptr);
 
 // Causal grouped-query attention of one sequence, as LlamaModel::Attention computes it:
 //   s_ij = q_i·k_j / √hd (j ≤ i), p_i = softmax(s_i), o_i = Σ_j p_ij v_j,
@@ -40,7 +49,9 @@ void AttentionBackward(const AttentionShape& shape, int64_t n, const float* q, c
 //   loss_r = −log softmax(logits_r)[target_r];  returns Σ_r weight_r · loss_r (in double).
 // When dlogits is not null, writes dlogits_r = scale · weight_r · (softmax(logits_r) − onehot).
 // logits, dlogits: [n_rows, n_vocab] (may alias: computed in place).
+// Rows run in parallel on the pool (may be nullptr); the per-row losses are summed in row order.
 double WeightedCrossEntropy(const float* logits, const int32_t* targets, const float* weights,
-                            int64_t n_rows, int64_t n_vocab, double scale, float* dlogits);
+                            int64_t n_rows, int64_t n_vocab, double scale, float* dlogits,
+                            ThreadPool* pool = nullptr);
 
 }  // namespace odlm::train

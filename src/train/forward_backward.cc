@@ -130,18 +130,20 @@ StatusOr<LossSum> ForwardBackward::Run(const std::vector<TrainSequence>& batch, 
     }
     logits.resize(nr * c.n_vocab);
     model.Product(mw.output, f.data(), nr, logits.data(), pool);
-    sum.weighted_loss += WeightedCrossEntropy(logits.data(), &targets[r0], &weights[r0], nr,
-                                              c.n_vocab, scale, backward ? logits.data() : nullptr);
+    sum.weighted_loss +=
+        WeightedCrossEntropy(logits.data(), &targets[r0], &weights[r0], nr, c.n_vocab, scale,
+                             backward ? logits.data() : nullptr, pool);
     if (!backward) continue;
     df.resize(nr * d);
     BackwardThrough(mw.output, logits.data(), nr, df.data(), false, pool);
     if (g.output != nullptr) {
       kernels::AccumulateOuter(logits.data(), c.n_vocab, f.data(), d, nr, g.output, pool);
     }
+    head_dx_.resize(nr * d);
+    RmsNormBackwardRows(x_final, &rows[r0], mw.output_norm.data(), df.data(), nr, d, c.norm_eps,
+                        head_dx_.data(), g.output_norm, pool);
     for (int64_t r = 0; r < nr; ++r) {
-      const int64_t t = rows[r0 + r];
-      RmsNormBackward(x_final + t * d, mw.output_norm.data(), &df[r * d], d, c.norm_eps,
-                      &dx_[t * d], g.output_norm);
+      std::copy_n(&head_dx_[r * d], d, &dx_[rows[r0 + r] * d]);
     }
   }
   if (!backward) return sum;
@@ -254,15 +256,14 @@ void ForwardBackward::LayerBackward(int32_t l, const LayerActivations& a, float*
   // FFN: x_out = x_mid + down(silu(gate(xb))·up(xb)), xb = norm(x_mid).
   ProjectionBackward(l, static_cast<int>(LoraTarget::kFfnDown), w.w_down, a.act.data(), ff, dx, d,
                      d_ff_.data(), false, pool);
-  SiluMulBackward(a.gate.data(), a.up.data(), d_ff_.data(), T * ff, d_gate_.data(), d_up_.data());
+  SiluMulBackward(a.gate.data(), a.up.data(), d_ff_.data(), T * ff, d_gate_.data(), d_up_.data(),
+                  pool);
   ProjectionBackward(l, static_cast<int>(LoraTarget::kFfnGate), w.w_gate, a.xb_ffn.data(), d,
                      d_gate_.data(), ff, d_xb_.data(), false, pool);
   ProjectionBackward(l, static_cast<int>(LoraTarget::kFfnUp), w.w_up, a.xb_ffn.data(), d,
                      d_up_.data(), ff, d_xb_.data(), true, pool);
-  for (int64_t t = 0; t < T; ++t) {
-    RmsNormBackward(&a.x_mid[t * d], w.ffn_norm.data(), &d_xb_[t * d], d, c.norm_eps, &tmp_[t * d],
-                    lg.ffn_norm);
-  }
+  RmsNormBackwardRows(a.x_mid.data(), nullptr, w.ffn_norm.data(), d_xb_.data(), T, d, c.norm_eps,
+                      tmp_.data(), lg.ffn_norm, pool);
   AddInto(dx, tmp_.data(), T * d);  // dx is now d x_mid
 
   // Attention: x_mid = x_in + o(attn(rope(q(xb)), rope(k(xb)), v(xb))), xb = norm(x_in).
@@ -288,10 +289,8 @@ void ForwardBackward::LayerBackward(int32_t l, const LayerActivations& a, float*
                      kvd, d_xb_.data(), true, pool);
   ProjectionBackward(l, static_cast<int>(LoraTarget::kAttnV), w.wv, a.xb_attn.data(), d, dv_.data(),
                      kvd, d_xb_.data(), true, pool);
-  for (int64_t t = 0; t < T; ++t) {
-    RmsNormBackward(&a.x_in[t * d], w.attn_norm.data(), &d_xb_[t * d], d, c.norm_eps, &tmp_[t * d],
-                    lg.attn_norm);
-  }
+  RmsNormBackwardRows(a.x_in.data(), nullptr, w.attn_norm.data(), d_xb_.data(), T, d, c.norm_eps,
+                      tmp_.data(), lg.attn_norm, pool);
   AddInto(dx, tmp_.data(), T * d);  // dx is now d x_in
 }
 

@@ -73,7 +73,8 @@ class ForwardBackward {
   // Scratch of the backward, [T, ·].
   std::vector<float> dx_, d_ff_, d_gate_, d_up_, d_xb_, d_attn_, dq_, dk_, dv_, tmp_, u_, du_, xd_,
       through_;
-  std::vector<float> final_x_, head_f_, head_logits_, head_df_;  // the output layer's rows
+  std::vector<float> final_x_, head_f_, head_logits_, head_df_,
+      head_dx_;  // the output layer's rows
 };
 
 }  // namespace odlm::train

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "base/check.h"
 
@@ -24,7 +25,21 @@ void Optimizer::Init(const ParamSet& params) {
   }
 }
 
-void Optimizer::Step(ParamSet* params, double lr) {
+namespace {
+
+// fn(begin, end) over [0, n), on the pool for large n.
+void ForElements(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool == nullptr || n < 65536) {
+    fn(0, n);
+    return;
+  }
+  pool->ParallelFor(
+      n, [&](int, int64_t b, int64_t e) { fn(b, e); }, 4096);
+}
+
+}  // namespace
+
+void Optimizer::Step(ParamSet* params, double lr, ThreadPool* pool) {
   CHECK_EQ(params->size(), m_.size());
   ++t_;
   const float lr_f = static_cast<float>(lr);
@@ -41,14 +56,18 @@ void Optimizer::Step(ParamSet* params, double lr) {
       const float decay = p.decay ? static_cast<float>(1.0 - lr * o_.weight_decay) : 1.0f;
       float* m = m_[k].data();
       float* v = v_[k].data();
-      for (int64_t i = 0; i < p.n; ++i) {
-        const float g = p.grad[i];
-        p.data[i] *= decay;
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-        const float denom = std::sqrt(v[i]) / sqrt_bc2 + eps;
-        p.data[i] -= step_size * (m[i] / denom);
-      }
+      float* data = p.data;
+      const float* grad = p.grad.data();
+      ForElements(pool, p.n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const float g = grad[i];
+          data[i] *= decay;
+          m[i] = b1 * m[i] + (1.0f - b1) * g;
+          v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+          const float denom = std::sqrt(v[i]) / sqrt_bc2 + eps;
+          data[i] -= step_size * (m[i] / denom);
+        }
+      });
     }
     return;
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "train/params.h"
 
 namespace odlm::train {
@@ -36,7 +37,8 @@ class Optimizer {
   // Sizes the state for `params` (zeros); must be called before Step or Restore.
   void Init(const ParamSet& params);
   // One update of every parameter with its current gradient at learning rate `lr`.
-  void Step(ParamSet* params, double lr);
+  // Element-wise, split over `pool` (may be nullptr) without changing results.
+  void Step(ParamSet* params, double lr, ThreadPool* pool = nullptr);
   int64_t steps() const { return t_; }
 
   // State for checkpoints: per parameter, the named state tensors ("m", "v" or "momentum").

@@ -183,7 +183,7 @@ StatusOr<StepMetrics> Trainer::Run(const std::function<void(const StepMetrics&)>
     m.loss = loss_sum / weight;
     m.grad_norm = ClipGradNorm(&params, o_.max_grad_norm, &m.clip_coef);
     m.lr = o_.schedule.At(progress.step);
-    optimizer_.Step(&params, m.lr);
+    optimizer_.Step(&params, m.lr, pool_);
     ++progress.step;
 
     m.step = progress.step;

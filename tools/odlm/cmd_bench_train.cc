@@ -108,7 +108,7 @@ StatusOr<CaseResult> RunCase(const std::string& name, const std::string& path, b
     train::ZeroGrads(&tm->params());
     ASSIGN_OR_RETURN(train::LossSum s, fb.Run(batch, (seq - 1.0) * n_seq, fo, pool));
     train::ClipGradNorm(&tm->params(), 1.0, nullptr);
-    opt.Step(&tm->params(), 1e-4);
+    opt.Step(&tm->params(), 1e-4, pool);
     if (i >= warmup) times.push_back(Seconds(t0));
     std::fprintf(stderr, "  %s step %d: %.2f s, loss %.3f\n", name.c_str(), i + 1, Seconds(t0),
                  s.weighted_loss / s.weight);
