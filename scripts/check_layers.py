@@ -26,7 +26,7 @@ ALLOWED = {
               "adapters", "kv"},
 }
 CORE = set(ALLOWED)
-FRONTENDS = {"eval", "codi", "server"}
+FRONTENDS = {"eval", "codi", "server", "world"}
 for f in FRONTENDS:
     # Frontends use the public API and the leaf modules, never each other's internals.
     ALLOWED[f] = (CORE | {"odlm"}) - {"model", "kv", "adapters"}

@@ -1,6 +1,9 @@
 // codi/export.cc — export formats (contract in export.h).
 #include "codi/export.h"
 
+#include <cctype>
+
+#include "codi/graph.h"
 #include "codi/records.h"
 #include "platform/file_util.h"
 
@@ -12,12 +15,106 @@ StatusOr<ExportFormat> ParseExportFormat(const std::string& name) {
   if (name == "hf") return ExportFormat::kHf;
   if (name == "sharegpt") return ExportFormat::kShareGpt;
   if (name == "odlm") return ExportFormat::kOdlm;
-  return InvalidArgumentError("--format '" + name + "' (expected hf, sharegpt or odlm)");
+  if (name == "coqa") return ExportFormat::kCoqa;
+  return InvalidArgumentError("--format '" + name + "' (expected hf, sharegpt, odlm or coqa)");
 }
 
 namespace {
 
 bool IsAgent(const std::string& role) { return role == "AGENT" || role == "ASSISTANT"; }
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The refusal markers a graph without "refusal_markers" uses (the graph parser's defaults, taken
+// from it so that the two lists cannot drift apart).
+const std::vector<std::string>& DefaultRefusalMarkers() {
+  static const std::vector<std::string> markers = [] {
+    auto g = ParseGraph(json::parse(R"({"name": "markers", "roles": {"CONTEXT": 0},
+        "links": {"d": {"role": "CONTEXT", "source": "document"}}, "start": {"d": 1},
+        "transitions": {"d": {"d": 1}}, "length": {"1": 1}})"));
+    CHECK(g.ok()) << g.status().ToString();
+    return g->refusal_markers;
+  }();
+  return markers;
+}
+
+// An AGENT turn that says the document does not tell: no grounding score (a grounded link's turns
+// carry one) and a refusal marker in its text.
+bool IsRefusal(const json& turn) {
+  if (turn.contains("support")) return false;
+  const std::string text = Lower(turn["text"].get<std::string>());
+  for (const auto& m : DefaultRefusalMarkers()) {
+    if (text.find(m) != std::string::npos) return true;
+  }
+  return false;
+}
+
+size_t CodePoints(const std::string& s, size_t bytes) {
+  size_t n = 0;
+  for (size_t i = 0; i < bytes && i < s.size(); ++i) {
+    n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  }
+  return n;
+}
+
+// One CoQA answer object: "unknown" for refusals, else the text with its span when the story
+// holds it (without a final '.'), found case-insensitively.
+json CoqaAnswer(const json& turn, const std::string& story, const std::string& lower_story,
+                int turn_id) {
+  if (IsRefusal(turn)) {
+    return {{"input_text", "unknown"},
+            {"span_text", "unknown"},
+            {"span_start", -1},
+            {"span_end", -1},
+            {"turn_id", turn_id}};
+  }
+  const std::string text = turn["text"];
+  json a = {{"input_text", text}, {"turn_id", turn_id}};
+  std::string needle = text;
+  while (!needle.empty() && (needle.back() == '.' || needle.back() == ' ')) needle.pop_back();
+  if (needle.empty()) return a;
+  const size_t at = lower_story.find(Lower(needle));
+  if (at == std::string::npos) return a;
+  a["span_text"] = story.substr(at, needle.size());
+  a["span_start"] = CodePoints(story, at);
+  a["span_end"] = CodePoints(story, at + needle.size());
+  return a;
+}
+
+StatusOr<json> CoqaStory(const json& record, const std::string& id) {
+  std::string story;
+  bool has_story = false;
+  json questions = json::array(), answers = json::array();
+  const json* pending = nullptr;  // the last question not answered yet
+  for (const auto& t : record["turns"]) {
+    const std::string role = t["role"];
+    if (role == "CONTEXT") {
+      if (!has_story) story = t["text"].get<std::string>();
+      has_story = true;
+    } else if (IsAgent(role)) {
+      if (pending == nullptr) continue;
+      const int turn_id = static_cast<int>(questions.size()) + 1;
+      questions.push_back({{"input_text", (*pending)["text"]}, {"turn_id", turn_id}});
+      answers.push_back(CoqaAnswer(t, story, Lower(story), turn_id));
+      pending = nullptr;
+    } else {
+      pending = &t;
+    }
+  }
+  if (!has_story || questions.empty()) return json(nullptr);
+  json out = {{"id", id},
+              // CoQA scorers require one of CoQA's domains; synthesized documents count as the
+              // encyclopedic one.
+              {"source", "wikipedia"},
+              {"story", story},
+              {"questions", std::move(questions)},
+              {"answers", std::move(answers)}};
+  if (record.contains("doc_id") && record["doc_id"].is_string()) out["filename"] = record["doc_id"];
+  return out;
+}
 
 }  // namespace
 
@@ -35,6 +132,8 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
     const std::string role = t["role"], content = t["text"];
     const double w = t["weight"];
     switch (format) {
+      case ExportFormat::kCoqa:
+        break;  // below, once every turn is known to be well formed
       case ExportFormat::kHf:
         items.push_back({{"role", role == "CONTEXT" ? "system"
                                   : IsAgent(role)   ? "assistant"
@@ -59,6 +158,8 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
     }
   }
   switch (format) {
+    case ExportFormat::kCoqa:
+      return CoqaStory(record, id);
     case ExportFormat::kHf:
       out["messages"] = std::move(items);
       out["weights"] = std::move(weights);
@@ -78,6 +179,7 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
                                    const std::string& out, bool include_failed) {
   ExportSummary s;
   std::string data;
+  json stories = json::array();
   RETURN_IF_ERROR(ForEachRecord(in, [&](const json& r, size_t line) -> Status {
     if (r["status"] != "ok" && !include_failed) {
       ++s.skipped_failed;
@@ -85,11 +187,23 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
     }
     auto e = ExportRecord(r, format);
     if (!e.ok()) return e.status().WithContext(in + ":" + std::to_string(line));
-    data += e->dump(-1, ' ', false, json::error_handler_t::replace);
-    data += '\n';
+    if (format == ExportFormat::kCoqa) {
+      if (e->is_null()) {
+        ++s.skipped_unusable;
+        return Status::Ok();
+      }
+      stories.push_back(std::move(*e));
+    } else {
+      data += e->dump(-1, ' ', false, json::error_handler_t::replace);
+      data += '\n';
+    }
     ++s.written;
     return Status::Ok();
   }));
+  if (format == ExportFormat::kCoqa) {
+    const json dataset = {{"version", "1.0"}, {"data", std::move(stories)}};
+    data = dataset.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  }
   RETURN_IF_ERROR(WriteFileAtomically(out, data));
   return s;
 }

@@ -10,6 +10,19 @@
 //            role text "[CONTEXT]…[/CONTEXT] [USER]…[/USER] [AGENT]…[/AGENT]", segments joined by
 //            one space; start/end are byte offsets of each bracketed segment (tags included) in
 //            text, weight its role's loss weight.
+//   coqa     one JSON file, not JSONL: a CoQA-format dataset (what `odlm eval score coqa` and the
+//            official evaluate-v1.0.py read), so any synthesized set can be an evaluation set:
+//            {"version": "1.0", "data": [{"id" (the conversation id), "source": "wikipedia",
+//            "filename" (the document id), "story" (the first CONTEXT turn), "questions":
+//            [{"input_text", "turn_id"}], "answers": [{"input_text", "span_text", "span_start",
+//            "span_end", "turn_id"}]}]}. Each USER-side turn followed by an AGENT turn is one
+//            question (turn_id from 1); other turns are left out. An answer that is a refusal (an
+//            AGENT turn with no grounding score whose text holds one of CoDi's default refusal
+//            markers, e.g. "does not say") becomes "unknown" with span -1..-1, as in CoQA.
+//            span_start/span_end are code-point offsets of the answer's text (without a final
+//            '.') in the story, found case-insensitively; an answer not found verbatim ("Yes.")
+//            has no span fields. Conversations without a CONTEXT turn or without a question are
+//            skipped (skipped_unusable).
 // Only conversations with status "ok" are exported unless include_failed (then their completed
 // turns are). Output is written crash-safely (temporary file + rename).
 #pragma once
@@ -21,15 +34,17 @@
 
 namespace odlm::codi {
 
-enum class ExportFormat { kHf, kShareGpt, kOdlm };
+enum class ExportFormat { kHf, kShareGpt, kOdlm, kCoqa };
 
 StatusOr<ExportFormat> ParseExportFormat(const std::string& name);
 
-// One record (as written by synth) in `format`.
+// One record (as written by synth) in `format`; for kCoqa one element of "data", or a null JSON
+// value when the conversation has no story or no question.
 StatusOr<nlohmann::json> ExportRecord(const nlohmann::json& record, ExportFormat format);
 
 struct ExportSummary {
   size_t written = 0, skipped_failed = 0;
+  size_t skipped_unusable = 0;  // coqa: no CONTEXT turn or no question-answer pair
 };
 
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,

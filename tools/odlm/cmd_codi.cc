@@ -4,7 +4,7 @@
 //                   --out OUT.jsonl -n N [--concurrency C] [--seed S] [--shard k/N] [--resume]
 //                   [--api-key-env VAR] [--rate R] [--timeout S] [--max-attempts K]
 //   odlm codi stats OUT.jsonl [--graph G.yaml] [--json]
-//   odlm codi export OUT.jsonl --format hf|sharegpt|odlm --out FILE [--include-failed]
+//   odlm codi export OUT.jsonl --format hf|sharegpt|odlm|coqa --out FILE [--include-failed]
 //   odlm codi check --graph G.yaml        # validate a graph and print its links and chain
 #include <signal.h>
 
@@ -107,9 +107,10 @@ int RunCodi(int argc, char** argv) {
   stats->add_option("FILE", file, "output of codi synth")->required();
   stats->add_option("--graph", graph_path, "the graph it was made with (enables chi-square)");
   stats->add_flag("--json", json, "print JSON");
-  auto* exp = app.add_subcommand("export", "write training data: hf, sharegpt or odlm format");
+  auto* exp = app.add_subcommand(
+      "export", "write training data (hf, sharegpt, odlm) or an evaluation set (coqa)");
   exp->add_option("FILE", file, "output of codi synth")->required();
-  exp->add_option("--format", format, "hf | sharegpt | odlm")->required();
+  exp->add_option("--format", format, "hf | sharegpt | odlm | coqa")->required();
   exp->add_option("--out", out, "output JSONL")->required();
   exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
   auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
