@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh SECONDS — builds the libFuzzer targets with clang into build-fuzz/ and runs each
-# for SECONDS on its seed corpus (fuzz/corpus/<target>). Fails on any crash, leak or timeout.
+# scripts/fuzz.sh SECONDS — builds the libFuzzer targets with clang (ASan + UBSan) into build-fuzz/
+# and runs each on its seed corpus (fuzz/corpus/<target>). Fails on any crash, leak or timeout.
+#
+# gguf_reader_fuzzer (the core's file reader) runs SECONDS (default 60); the frontends' readers —
+# request_parser, keys_file, codi_graph, eval_reader — run ODLM_FUZZ_PARSER_SECONDS each (default
+# 12, at most SECONDS), so that the test command stays short. The frontends are built without the
+# layers that drive a model (ODLM_SKIP_LAYERS): their fuzzers need only the parsers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
+PARSER_SECONDS=${ODLM_FUZZ_PARSER_SECONDS:-12}
+((PARSER_SECONDS > SECONDS_EACH)) && PARSER_SECONDS=$SECONDS_EACH
 [ -f fuzz/CMakeLists.txt ] || { echo "fuzz: no targets"; exit 0; }
-if [ ! -f build-fuzz/build.ninja ]; then
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DODLM_FUZZ=ON \
-    -DODLM_BUILD_TESTS=OFF -DODLM_BUILD_BENCHMARKS=OFF -DODLM_BUILD_FRONTENDS=OFF >/dev/null
-fi
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
-for bin in build-fuzz/fuzz/*_fuzzer; do
-  name=$(basename "$bin")
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DODLM_FUZZ=ON \
+  -DODLM_BUILD_TESTS=OFF -DODLM_BUILD_BENCHMARKS=OFF -DODLM_BUILD_FRONTENDS=ON \
+  "-DODLM_SKIP_LAYERS=kernels;sample;model;adapters;kv;engine;train;world" >/dev/null
+targets=()
+for src in fuzz/*_fuzzer.cc; do targets+=("$(basename "$src" .cc)"); done
+cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}" >/dev/null
+for name in "${targets[@]}"; do
+  bin="build-fuzz/fuzz/$name"
+  seconds=$PARSER_SECONDS
+  [ "$name" = gguf_reader_fuzzer ] && seconds=$SECONDS_EACH
   corpus_seed="fuzz/corpus/${name%_fuzzer}"
   work=$(mktemp -d)
   log="build-fuzz/${name}.log"
-  "$bin" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+  "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
     -artifact_prefix=build-fuzz/ "$work" "$corpus_seed" >"$log" 2>&1 || {
     tail -40 "$log"; echo "fuzz: $name FAILED (log $log)"; exit 1; }
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  echo "fuzz: $name ran ${SECONDS_EACH}s, $runs inputs, no crash"
+  echo "fuzz: $name ran ${seconds}s, $runs inputs, no crash"
   rm -rf "$work"
 done

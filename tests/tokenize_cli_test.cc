@@ -97,7 +97,7 @@ TEST_F(TokenizeCliTest, ExitCodes) {
   RunResult r = Odlm("tokenize --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--stdin"), std::string::npos);
-  EXPECT_EQ(Odlm("tokenize 'no model'").exit_code, 2);
+  EXPECT_EQ(Odlm("tokenize 'no model'").exit_code, 0);  // the default model, as every command
   EXPECT_EQ(Odlm("tokenize -m " + Path("vocab.gguf")).exit_code, 2);  // no text, no --stdin
   EXPECT_EQ(Odlm("tokenize --stdin -m " + Path("vocab.gguf") + " text").exit_code, 2);
   EXPECT_EQ(Odlm("tokenize --bogus -m " + Path("vocab.gguf") + " x").exit_code, 2);

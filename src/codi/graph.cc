@@ -259,7 +259,9 @@ StatusOr<Graph> ParseGraph(const json& j) {
   }
   for (const auto& [r, w] : j["roles"].items()) {
     if (!w.is_number() || !std::isfinite(w.get<double>()) || w.get<double>() < 0) {
-      return InvalidArgumentError("roles." + r + ": loss weight " + w.dump() +
+      // Only a number is quoted: the value may be anything the file holds.
+      return InvalidArgumentError("roles." + r + ": loss weight " +
+                                  (w.is_number() ? w.dump() : "of type " + TypeName(w)) +
                                   " (expected a number >= 0)");
     }
     g.role_weights[r] = w.get<double>();

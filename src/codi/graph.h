@@ -84,9 +84,14 @@ StatusOr<Graph> ParseGraph(const nlohmann::json& j);
 // Reads FILE (.json, or .yaml/.yml parsed with yaml-cpp) and parses it. Errors carry the path and,
 // for syntax errors, the line/column or byte offset.
 StatusOr<Graph> LoadGraphFile(const std::string& path);
+// The same for a file's text (JSON with comments, or YAML).
+StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml);
 
 // Parses YAML text into JSON: mappings -> objects, sequences -> arrays, plain scalars -> null,
 // bool, integer or number when they read as one, everything else (and quoted scalars) -> string.
+// Bounded, so that no file can hang or crash the reader: nesting deeper than kMaxJsonNesting (64)
+// levels, and documents whose aliases expand to more than 200,000 nodes or 64 MiB of scalars,
+// are errors (JSON text is held to the same nesting bound before it is parsed).
 StatusOr<nlohmann::json> YamlToJson(const std::string& text);
 
 // The slot names a template uses, in order of first use; error on an unknown slot or an unclosed

@@ -218,6 +218,49 @@ TEST(GraphTest, FileErrorsNameThePath) {
   EXPECT_NE(bad.status().message().find(path), std::string::npos);
 }
 
+// Issue 16 (2): a role weight nested 150,000 levels deep was printed into the error message and
+// overflowed the stack. Deep nesting is refused before parsing (JSON) or while converting (YAML).
+TEST(GraphTest, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep = std::string(150000, '[') + std::string(150000, ']');
+  json g = ValidGraph();
+  std::string text = g.dump();
+  text.replace(text.find("\"AGENT\":1"), 9, "\"AGENT\":" + deep);
+  auto from_json = ParseGraphText(text, /*yaml=*/false);
+  ASSERT_FALSE(from_json.ok());
+  EXPECT_NE(from_json.status().message().find("nested deeper than 64 levels"), std::string::npos)
+      << from_json.status().message();
+  auto from_yaml = ParseGraphText("roles: {AGENT: " + deep + "}\n", /*yaml=*/true);
+  ASSERT_FALSE(from_yaml.ok());
+  EXPECT_LT(from_yaml.status().message().size(), 300u);
+  // A value of the wrong type (but within the bound) is named by its type, not printed.
+  g["roles"]["AGENT"] = json::array({json::array({1, 2, 3})});
+  EXPECT_EQ(Error(g), "roles.AGENT: loss weight of type array (expected a number >= 0)");
+  // 64 levels are fine for YAML as for JSON (and then fail validation as usual).
+  const std::string ok_depth = std::string(60, '[') + "1" + std::string(60, ']');
+  auto within = YamlToJson("x: " + ok_depth + "\n");
+  EXPECT_TRUE(within.ok()) << within.status().ToString();
+}
+
+// Issue 16 (5): ten levels of aliases, each repeated nine times, stand for 9^10 nodes; expanding
+// them hung `codi check`. The expansion is bounded.
+TEST(GraphTest, YamlAliasExpansionIsBounded) {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level <= 10; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    yaml += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int k = 0; k < 9; ++k) yaml += (k ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  auto r = YamlToJson(yaml);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("more than 200,000 nodes"), std::string::npos)
+      << r.status().message();
+  // A few aliases, as people write them, are fine.
+  auto fine = YamlToJson("base: &b {x: 1}\none: *b\ntwo: *b\n");
+  ASSERT_TRUE(fine.ok()) << fine.status().ToString();
+  EXPECT_EQ((*fine)["two"]["x"], 1);
+}
+
 TEST(GraphTest, FillTemplate) {
   EXPECT_EQ(FillTemplate("a {document} b {{x}} {history}", {{"document", "D"}, {"history", "H"}}),
             "a D b {x} H");

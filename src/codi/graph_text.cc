@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "codi/graph.h"
+#include "gguf/json_lite.h"
 #include "platform/file_util.h"
 
 namespace odlm::codi {
@@ -40,7 +41,34 @@ nlohmann::json PlainScalar(const std::string& s) {
   return s;
 }
 
-StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path) {
+// What converting a YAML document may produce. Aliases make a small file stand for a huge tree
+// (ten levels of nine aliases each are 9^10 nodes): the conversion stops at these bounds.
+struct YamlBudget {
+  int64_t nodes = 200000;             // nodes produced, aliases expanded
+  int64_t scalar_bytes = 64ll << 20;  // bytes of scalars produced
+};
+
+StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path, int depth,
+                                    YamlBudget* budget) {
+  if (depth > kMaxJsonNesting) {
+    return InvalidArgumentError(path + ": line " + std::to_string(n.Mark().line + 1) +
+                                ": nested deeper than " + std::to_string(kMaxJsonNesting) +
+                                " levels");
+  }
+  if (--budget->nodes < 0) {
+    return InvalidArgumentError(
+        path +
+        ": the document expands to more than 200,000 nodes (aliases repeated within "
+        "aliases?); write it out, or use fewer aliases");
+  }
+  if (n.Type() == YAML::NodeType::Scalar) {
+    budget->scalar_bytes -= static_cast<int64_t>(n.Scalar().size());
+    if (budget->scalar_bytes < 0) {
+      return InvalidArgumentError(path +
+                                  ": the document expands to more than 64 MiB of text (aliases "
+                                  "repeated within aliases?)");
+    }
+  }
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -53,7 +81,8 @@ StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path
       nlohmann::json a = nlohmann::json::array();
       size_t i = 0;
       for (const auto& e : n) {
-        ASSIGN_OR_RETURN(nlohmann::json v, NodeToJson(e, path + "[" + std::to_string(i++) + "]"));
+        ASSIGN_OR_RETURN(nlohmann::json v,
+                         NodeToJson(e, path + "[" + std::to_string(i++) + "]", depth + 1, budget));
         a.push_back(std::move(v));
       }
       return a;
@@ -70,7 +99,8 @@ StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path
           return InvalidArgumentError(path + ": line " + std::to_string(kv.first.Mark().line + 1) +
                                       ": duplicate key '" + key + "'");
         }
-        ASSIGN_OR_RETURN(nlohmann::json v, NodeToJson(kv.second, path + "." + key));
+        ASSIGN_OR_RETURN(nlohmann::json v,
+                         NodeToJson(kv.second, path + "." + key, depth + 1, budget));
         o[key] = std::move(v);
       }
       return o;
@@ -94,17 +124,22 @@ StatusOr<nlohmann::json> YamlToJson(const std::string& text) {
     return InvalidArgumentError("YAML syntax error at line " + std::to_string(e.mark.line + 1) +
                                 ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
-  return NodeToJson(root, "$");
+  YamlBudget budget;
+  return NodeToJson(root, "$", 0, &budget);
 }
 
-StatusOr<Graph> LoadGraphFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml) {
   nlohmann::json j;
-  if (EndsWith(path, ".yaml") || EndsWith(path, ".yml")) {
-    auto parsed = YamlToJson(text);
-    if (!parsed.ok()) return parsed.status().WithContext(path);
-    j = std::move(parsed).value();
+  if (yaml) {
+    ASSIGN_OR_RETURN(j, YamlToJson(text));
   } else {
+    // Copying or printing a deeply nested value recurses once per level: refuse it up front.
+    if (const size_t at = FindJsonNestingOver(text, kMaxJsonNesting, /*comments=*/true);
+        at != std::string_view::npos) {
+      return InvalidArgumentError("arrays and objects nested deeper than " +
+                                  std::to_string(kMaxJsonNesting) + " levels (at byte " +
+                                  std::to_string(at) + ")");
+    }
     j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
     if (j.is_discarded()) {
       // Find the byte offset of the error for the message.
@@ -112,13 +147,20 @@ StatusOr<Graph> LoadGraphFile(const std::string& path) {
         const auto again = nlohmann::json::parse(text, nullptr, true, true);
         (void)again;
       } catch (const nlohmann::json::parse_error& e) {
-        return InvalidArgumentError(path + ": JSON syntax error at byte " + std::to_string(e.byte) +
+        return InvalidArgumentError("JSON syntax error at byte " + std::to_string(e.byte) +
                                     " (a .yaml or .yml file is read as YAML)");
+      } catch (const nlohmann::json::exception& e) {  // out_of_range: a number like 1e999
+        return InvalidArgumentError(std::string("not valid JSON: ") + e.what());
       }
-      return InvalidArgumentError(path + ": not valid JSON");
+      return InvalidArgumentError("not valid JSON");
     }
   }
-  auto g = ParseGraph(j);
+  return ParseGraph(j);
+}
+
+StatusOr<Graph> LoadGraphFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  auto g = ParseGraphText(text, EndsWith(path, ".yaml") || EndsWith(path, ".yml"));
   if (!g.ok()) return g.status().WithContext(path);
   return g;
 }

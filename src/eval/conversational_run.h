@@ -1,7 +1,7 @@
 // eval/conversational_run.h — running a model over CoQA / QuAC dialogs: the CoDi prompt and the
 // batched loop that turns an answerer's outputs into official-format predictions.
 //
-// Prompt (CoDi role format, REFERENCE.md §4), one line per role block, ending with an open AGENT
+// Prompt (CoDi role format, docs/EVAL.md), one line per role block, ending with an open AGENT
 // block for the model to complete:
 //   [CONTEXT]<document>[/CONTEXT] [USER]<q1>[/USER] [AGENT]<a1>[/AGENT] … [USER]<q>[/USER] [AGENT]
 // History answers come from the references (gold: CoQA's main answer, QuAC's orig_answer) or from

@@ -34,7 +34,7 @@ StatusOr<std::vector<std::pair<int, std::string>>> ReadAnswerList(const Json& li
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string p = path + "[" + std::to_string(i) + "]";
     ASSIGN_OR_RETURN(std::string text, GetString(list[i], "input_text", p));
-    ASSIGN_OR_RETURN(int turn_id, GetInt(list[i], "turn_id", p));
+    ASSIGN_OR_RETURN(int turn_id, GetTurnId(list[i], "turn_id", p));
     out.emplace_back(turn_id, std::move(text));
   }
   return out;
@@ -118,7 +118,7 @@ StatusOr<CoqaDataset> ParseCoqaDataset(std::string_view json_text, std::string_v
         const std::string qp = path + ".questions[" + std::to_string(i) + "]";
         CoqaTurn turn;
         ASSIGN_OR_RETURN(turn.question, GetString((*questions)[i], "input_text", qp));
-        ASSIGN_OR_RETURN(turn.turn_id, GetInt((*questions)[i], "turn_id", qp));
+        ASSIGN_OR_RETURN(turn.turn_id, GetTurnId((*questions)[i], "turn_id", qp));
         if (turn.turn_id != static_cast<int>(i) + 1) {
           out.warnings.push_back(qp + ": turn_id " + std::to_string(turn.turn_id) +
                                  " does not match its position " + std::to_string(i + 1));
@@ -166,7 +166,7 @@ StatusOr<std::vector<CoqaPrediction>> ParseCoqaPredictions(std::string_view json
     CoqaPrediction pred;
     auto status = [&]() -> Status {
       ASSIGN_OR_RETURN(pred.id, GetString(root[i], "id", p));
-      ASSIGN_OR_RETURN(pred.turn_id, GetInt(root[i], "turn_id", p));
+      ASSIGN_OR_RETURN(pred.turn_id, GetTurnId(root[i], "turn_id", p));
       ASSIGN_OR_RETURN(pred.answer, GetString(root[i], "answer", p));
       return Status::Ok();
     }();

@@ -1,5 +1,5 @@
 // eval/coqa.h — the CoQA dataset and prediction formats, and scoring exactly as the official
-// evaluate-v1.0.py does (REFERENCE.md §5), plus the token recall CoDi reports.
+// evaluate-v1.0.py does (docs/EVAL.md), plus the token recall CoDi reports.
 //
 // Scoring rules reproduced from the official script:
 //  - each turn's gold answers are the story's `answers[i].input_text` followed by each list in

@@ -121,6 +121,32 @@ TEST(CoqaDataset, MalformedInputIsAnErrorThatSaysWhere) {
             std::string::npos);
 }
 
+// Issue 16 (9, 2): a turn id below 1 or beyond an int, an out-of-range number or deep nesting is
+// an error naming where, never a silent wrap or a crash.
+TEST(CoqaPredictions, RefusesImpossibleTurnIdsAndHostileJson) {
+  for (const char* bad : {R"([{"id": "s1", "turn_id": -3, "answer": "red"}])",
+                          R"([{"id": "s1", "turn_id": 0, "answer": "red"}])",
+                          R"([{"id": "s1", "turn_id": 4294967297, "answer": "red"}])"}) {
+    auto p = ParseCoqaPredictions(bad, "p.json");
+    ASSERT_FALSE(p.ok()) << bad;
+    EXPECT_NE(p.status().message().find("[0].turn_id"), std::string::npos) << p.status().message();
+  }
+  auto huge = ParseCoqaPredictions(R"([{"id": "s1", "turn_id": 1e999, "answer": "red"}])", "p");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("not valid JSON"), std::string::npos);
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto nested = ParseCoqaPredictions(deep, "p.json");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.status().message().find("nested deeper than 64"), std::string::npos);
+  auto dataset = ParseCoqaDataset(
+      R"({"data": [{"source": "cnn", "id": "x", "story": "s",
+          "questions": [{"input_text": "q", "turn_id": -1}],
+          "answers": [{"input_text": "a", "turn_id": -1}]}]})",
+      "f.json");
+  ASSERT_FALSE(dataset.ok());
+  EXPECT_NE(dataset.status().message().find("turn_id"), std::string::npos);
+}
+
 TEST(CoqaPredictions, ParseAndRoundTrip) {
   auto p = ParseCoqaPredictions(R"([{"id": "s1", "turn_id": 2, "answer": "red"}])", "p");
   ASSERT_TRUE(p.ok()) << p.status().ToString();

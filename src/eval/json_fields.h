@@ -15,7 +15,9 @@ namespace odlm::eval {
 
 using Json = nlohmann::json;
 
-// Parses `text`; a syntax error becomes InvalidArgument with the byte offset.
+// Parses `text`; a syntax error becomes InvalidArgument with the byte offset, as do a number out
+// of a double's range (1e999) and arrays or objects nested deeper than kMaxJsonNesting (64)
+// levels (refused before parsing: printing or copying such a value would overflow the stack).
 StatusOr<Json> ParseJson(std::string_view text, std::string_view origin);
 
 // "string", "number", "object" … for messages.
@@ -25,6 +27,8 @@ std::string JsonTypeName(const Json& j);
 // InvalidArgument errors when absent or of the wrong type.
 StatusOr<std::string> GetString(const Json& obj, std::string_view key, std::string_view path);
 StatusOr<int> GetInt(const Json& obj, std::string_view key, std::string_view path);
+// An integer turn id: 1 or more.
+StatusOr<int> GetTurnId(const Json& obj, std::string_view key, std::string_view path);
 StatusOr<const Json*> GetArray(const Json& obj, std::string_view key, std::string_view path);
 StatusOr<const Json*> GetObject(const Json& obj, std::string_view key, std::string_view path);
 

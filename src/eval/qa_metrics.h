@@ -1,5 +1,5 @@
 // eval/qa_metrics.h — answer normalization and token-overlap metrics of the official CoQA and QuAC
-// scorers (REFERENCE.md §5), written from their published definitions.
+// scorers (docs/EVAL.md), written from their published definitions.
 //
 // Normalization (both scorers): Python str.lower(); delete every ASCII punctuation character
 // (Python's string.punctuation, 32 characters: non-ASCII quotes and dashes stay); replace each

@@ -1,6 +1,7 @@
 // eval/quac.cc — QuAC data/prediction parsing and official-equivalent scoring.
 #include "eval/quac.h"
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -40,6 +41,16 @@ StatusOr<std::vector<std::string>> StringList(const Json& obj, std::string_view 
     out.push_back((*list)[i].get<std::string>());
   }
   return out;
+}
+
+// The official values: yesno y (yes), n (no), x (neither); followup y, n, m (maybe).
+Status CheckDialogAct(const std::string& value, const char* field, const std::string& where) {
+  const bool yesno = std::string_view(field) == "yesno";
+  if (value == "y" || value == "n" || value == (yesno ? "x" : "m")) return Status::Ok();
+  std::string shown = value.substr(0, 16);
+  return InvalidArgumentError(where + "." + field + ": expected " +
+                              (yesno ? "\"y\", \"n\" or \"x\"" : "\"y\", \"n\" or \"m\"") +
+                              ", got \"" + shown + (value.size() > 16 ? "...\"" : "\""));
 }
 
 }  // namespace
@@ -92,6 +103,8 @@ StatusOr<QuacDataset> ParseQuacDataset(std::string_view json_text, std::string_v
           ASSIGN_OR_RETURN(question.question, GetString(jq, "question", qpath));
           ASSIGN_OR_RETURN(question.yesno, GetString(jq, "yesno", qpath));
           ASSIGN_OR_RETURN(question.followup, GetString(jq, "followup", qpath));
+          RETURN_IF_ERROR(CheckDialogAct(question.yesno, "yesno", qpath));
+          RETURN_IF_ERROR(CheckDialogAct(question.followup, "followup", qpath));
           ASSIGN_OR_RETURN(const Json* answers, GetArray(jq, "answers", qpath));
           for (size_t k = 0; k < answers->size(); ++k) {
             ASSIGN_OR_RETURN(
@@ -160,6 +173,9 @@ StatusOr<std::vector<QuacPredictionLine>> ParseQuacPredictions(std::string_view 
       }
       QuacPredictionLine l;
       for (size_t i = 0; i < qid.size(); ++i) {
+        const std::string at = "[" + std::to_string(i) + "]";
+        RETURN_IF_ERROR(CheckDialogAct(yesno[i], "yesno", at));
+        RETURN_IF_ERROR(CheckDialogAct(followup[i], "followup", at));
         l.predictions.push_back({qid[i], span[i], yesno[i], followup[i]});
       }
       out.push_back(std::move(l));
@@ -263,6 +279,9 @@ QuacScores ScoreQuac(const QuacDataset& data, const std::vector<QuacPredictionLi
 
   double f1_sum = 0, unfiltered_sum = 0, human_sum = 0, unans_sum = 0;
   int f1_n = 0, unfiltered_n = 0, human_n = 0, yes_no_n = 0, yes_no_ok = 0, followup_ok = 0;
+  // Gold labels of the questions in the yes/no and follow-up denominators, and the predicted ones.
+  std::map<std::string, int> gold_yesno, gold_followup;
+  std::set<std::string> pred_yesno, pred_followup;
   for (const auto& d : data.dialogs) {
     bool good_dialog = true;
     int index = 0;
@@ -288,6 +307,10 @@ QuacScores ScoreQuac(const QuacDataset& data, const std::vector<QuacPredictionLi
         good_dialog = false;
         f1_n += 1;  // a 0 in F1 whatever the agreement, as the official script does
         yes_no_n += 1;
+        ++gold_yesno[q.yesno];
+        ++gold_followup[q.followup];
+        pred_yesno.insert("");  // no prediction: not a constant
+        pred_followup.insert("");
         if (r.unanswerable) ++out.unanswerable_questions;
         ++out.scored_questions;
         unfiltered_n += 1;
@@ -310,6 +333,10 @@ QuacScores ScoreQuac(const QuacDataset& data, const std::vector<QuacPredictionLi
       human_sum += r.human_agreement;
       ++human_n;
       yes_no_n += 1;
+      ++gold_yesno[q.yesno];
+      ++gold_followup[q.followup];
+      pred_yesno.insert(pred->yesno);
+      pred_followup.insert(pred->followup);
       if (pred->yesno == q.yesno) ++yes_no_ok;
       if (pred->followup == q.followup) ++followup_ok;
       if (r.unanswerable) {
@@ -338,6 +365,17 @@ QuacScores ScoreQuac(const QuacDataset& data, const std::vector<QuacPredictionLi
   if (yes_no_n > 0) {
     out.yes_no = pct(yes_no_ok, yes_no_n);
     out.followup = pct(followup_ok, yes_no_n);
+    auto majority = [&](const std::map<std::string, int>& counts, std::string* label) {
+      int best = -1;
+      for (const auto& [l, n] : counts) {  // map order: ties go to the first label
+        if (n > best) best = n, *label = l;
+      }
+      return pct(best, yes_no_n);
+    };
+    out.yes_no_majority = majority(gold_yesno, &out.yes_no_majority_label);
+    out.followup_majority = majority(gold_followup, &out.followup_majority_label);
+    if (pred_yesno.size() == 1) out.constant_yesno = *pred_yesno.begin();
+    if (pred_followup.size() == 1) out.constant_followup = *pred_followup.begin();
   }
   if (out.unanswerable_questions > 0) out.unanswerable = pct(unans_sum, out.unanswerable_questions);
   if (f1_n == 0) out.warnings.push_back("no question to score: F1 and HEQ are reported as 0");

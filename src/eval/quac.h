@@ -1,5 +1,5 @@
 // eval/quac.h — the QuAC dataset and prediction formats, and scoring exactly as the official
-// scorer.py does (REFERENCE.md §5).
+// scorer.py does (docs/EVAL.md).
 //
 // Rules reproduced from the official script (min_f1 = 0.4 by default):
 //  - references = the `text` of every entry of `answers`; reduced by HandleCannotAnswer: if at
@@ -104,6 +104,15 @@ struct QuacScores {
   double heq_d = 0;
   std::optional<double> yes_no;
   std::optional<double> followup;
+  // What yes/no and follow-up accuracy are measured against, over the same questions: the most
+  // common gold label (ties: the alphabetically first) and the accuracy of predicting it always,
+  // and the one value every prediction carried ("" when the predictions differ, or none). A
+  // generative model's predictions are constant ("x" / "y"), so its accuracies equal the share of
+  // that gold label and say nothing about the model.
+  std::optional<double> yes_no_majority;
+  std::optional<double> followup_majority;
+  std::string yes_no_majority_label, followup_majority_label;
+  std::string constant_yesno, constant_followup;
   std::optional<double> unanswerable;
   double human_f1 = 0;       // mean agreement of kept questions
   int questions = 0;         // in the data

@@ -110,6 +110,30 @@ TEST(QuacScore, MisplacedPredictionIsNotFoundAsInTheOfficialScorer) {
   EXPECT_EQ(s.heq_d, 0.0);
 }
 
+// Issue 16 (9): yesno is y, n or x and followup y, n or m, in predictions and in the data.
+TEST(QuacPredictions, RefusesUnknownDialogActs) {
+  auto yesno = ParseQuacPredictions(
+      "{\"qid\": [\"A_q#0\"], \"best_span_str\": [\"x\"], \"yesno\": [\"maybe\"], "
+      "\"followup\": [\"n\"]}",
+      "p.jsonl");
+  ASSERT_FALSE(yesno.ok());
+  EXPECT_NE(yesno.status().message().find("[0].yesno: expected \"y\", \"n\" or \"x\""),
+            std::string::npos)
+      << yesno.status().message();
+  auto followup = ParseQuacPredictions(
+      "{\"qid\": [\"A_q#0\"], \"best_span_str\": [\"x\"], \"yesno\": [\"y\"], "
+      "\"followup\": [\"x\"]}",
+      "p.jsonl");
+  ASSERT_FALSE(followup.ok());
+  EXPECT_NE(followup.status().message().find("followup"), std::string::npos);
+  auto data = ParseQuacDataset(
+      R"({"data": [{"paragraphs": [{"id": "A", "context": "c", "qas": [{"id": "A_q#0",
+          "question": "q", "yesno": "Y", "followup": "n", "answers": [{"text": "c"}]}]}]}]})",
+      "d.json");
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().message().find("yesno"), std::string::npos);
+}
+
 TEST(QuacPredictions, ParseWriteAndErrors) {
   auto p = ParseQuacPredictions(
       "{\"qid\": [\"A_q#0\", \"A_q#1\"], \"best_span_str\": [\"x\", \"y\"], "

@@ -53,6 +53,8 @@ std::string CurveTable(const std::vector<ScoredRun>& runs, const std::string& me
 }
 
 std::string NumberOrNa(const Json& j) { return j.is_number() ? Fixed(j.get<double>()) : "n/a"; }
+// A CoQA domain score: "–" where the data has no turn from that domain.
+std::string NumberOrDash(const Json& j) { return j.is_number() ? Fixed(j.get<double>()) : "–"; }
 
 }  // namespace
 
@@ -133,9 +135,9 @@ StatusOr<std::string> WriteEvalReport(const ReportRequest& req) {
     for (const auto& r : runs) {
       const Json& s = r.scores;
       md += "| " + r.label + " | " + Fixed(s["f1"]) + " | " + Fixed(s["em"]) + " | " +
-            Fixed(s["recall"]) + " | " + Fixed(s["in_domain_f1"]) + " | " +
-            Fixed(s["out_domain_f1"]) + " | " + std::to_string(s["turns"].get<int>()) + " | " +
-            std::to_string(s["missing_predictions"].get<int>()) + " |\n";
+            Fixed(s["recall"]) + " | " + NumberOrDash(s["in_domain_f1"]) + " | " +
+            NumberOrDash(s["out_domain_f1"]) + " | " + std::to_string(s["turns"].get<int>()) +
+            " | " + std::to_string(s["missing_predictions"].get<int>()) + " |\n";
     }
   } else {
     md += "| run | F1 | HEQ-Q | HEQ-D | yes/no | follow-up | unanswerable | missing |\n";
@@ -146,6 +148,20 @@ StatusOr<std::string> WriteEvalReport(const ReportRequest& req) {
             Fixed(s["heq_d"]) + " | " + NumberOrNa(s["yes_no"]) + " | " +
             NumberOrNa(s["followup"]) + " | " + NumberOrNa(s["unanswerable"]) + " | " +
             std::to_string(s["missing_predictions"].get<int>()) + " |\n";
+    }
+    // What yes/no and follow-up are measured against (docs/EVAL.md).
+    const Json& s = runs.front().scores;
+    if (s["yes_no_majority"]["accuracy"].is_number()) {
+      md +=
+          "\nyes/no and follow-up: exact match of the predicted `yesno` / `followup` label with "
+          "the gold one. Predicting the most common gold label always scores " +
+          NumberOrNa(s["yes_no_majority"]["accuracy"]) + " (`" +
+          s["yes_no_majority"]["label"].get<std::string>() + "`) / " +
+          NumberOrNa(s["followup_majority"]["accuracy"]) + " (`" +
+          s["followup_majority"]["label"].get<std::string>() +
+          "`) on this data; a generative model predicts neither (`odlm eval quac` writes `x` / "
+          "`y` for every question), so for it these two columns are those shares, not a "
+          "measure of the model.\n";
     }
   }
   md += "\n## " + metric + " by turn\n\n![" + metric + " by turn](curve.svg)\n\n";

@@ -16,6 +16,9 @@ std::string Fixed(double v, int decimals = 1) {
 
 Json OptionalNumber(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// A CoQA aggregate's score, or null when it has no turn (nothing was measured; not a 0).
+Json ScoreOrNull(const CoqaAggregate& a, double v) { return a.turns > 0 ? Json(v) : Json(nullptr); }
+
 std::string EscapeXml(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -62,17 +65,20 @@ Json CoqaScoresToJson(const CoqaScores& s) {
   j["em"] = s.overall.em;
   j["recall"] = s.overall.recall;
   j["turns"] = s.overall.turns;
-  j["in_domain_f1"] = s.in_domain.f1;
-  j["in_domain_em"] = s.in_domain.em;
-  j["in_domain_recall"] = s.in_domain.recall;
+  j["in_domain_f1"] = ScoreOrNull(s.in_domain, s.in_domain.f1);
+  j["in_domain_em"] = ScoreOrNull(s.in_domain, s.in_domain.em);
+  j["in_domain_recall"] = ScoreOrNull(s.in_domain, s.in_domain.recall);
   j["in_domain_turns"] = s.in_domain.turns;
-  j["out_domain_f1"] = s.out_domain.f1;
-  j["out_domain_em"] = s.out_domain.em;
-  j["out_domain_recall"] = s.out_domain.recall;
+  j["out_domain_f1"] = ScoreOrNull(s.out_domain, s.out_domain.f1);
+  j["out_domain_em"] = ScoreOrNull(s.out_domain, s.out_domain.em);
+  j["out_domain_recall"] = ScoreOrNull(s.out_domain, s.out_domain.recall);
   j["out_domain_turns"] = s.out_domain.turns;
   Json domains = Json::object();
   for (const auto& [source, a] : s.by_source) {
-    domains[source] = {{"f1", a.f1}, {"em", a.em}, {"recall", a.recall}, {"turns", a.turns}};
+    domains[source] = {{"f1", ScoreOrNull(a, a.f1)},
+                       {"em", ScoreOrNull(a, a.em)},
+                       {"recall", ScoreOrNull(a, a.recall)},
+                       {"turns", a.turns}};
   }
   j["domains"] = std::move(domains);
   j["missing_predictions"] = s.missing_predictions;
@@ -91,6 +97,16 @@ Json QuacScoresToJson(const QuacScores& s) {
   j["heq_d"] = s.heq_d;
   j["yes_no"] = OptionalNumber(s.yes_no);
   j["followup"] = OptionalNumber(s.followup);
+  // What the two accuracies are measured against: the most common gold label alone, and the one
+  // label every prediction carried (null when they differ), so a constant scores no better.
+  j["yes_no_majority"] = {{"label", s.yes_no_majority_label},
+                          {"accuracy", OptionalNumber(s.yes_no_majority)}};
+  j["followup_majority"] = {{"label", s.followup_majority_label},
+                            {"accuracy", OptionalNumber(s.followup_majority)}};
+  j["yes_no_constant_prediction"] =
+      s.constant_yesno.empty() ? Json(nullptr) : Json(s.constant_yesno);
+  j["followup_constant_prediction"] =
+      s.constant_followup.empty() ? Json(nullptr) : Json(s.constant_followup);
   j["unanswerable"] = OptionalNumber(s.unanswerable);
   j["human_f1"] = s.human_f1;
   j["questions"] = s.questions;
@@ -114,19 +130,29 @@ std::string FormatCoqaTable(const CoqaScores& s) {
   std::snprintf(line, sizeof(line), "%-18s %7s %7s %7s %7s\n", "domain", "F1", "EM", "recall",
                 "turns");
   out += line;
+  // A row without turns shows "-": nothing was measured there (a 0.0 would read as a score).
   auto row = [&](const std::string& name, const CoqaAggregate& a) {
-    std::snprintf(line, sizeof(line), "%-18s %7s %7s %7s %7d\n", name.c_str(), Fixed(a.f1).c_str(),
-                  Fixed(a.em).c_str(), Fixed(a.recall).c_str(), a.turns);
+    auto cell = [&](double v) { return a.turns > 0 ? Fixed(v) : std::string("-"); };
+    std::snprintf(line, sizeof(line), "%-18s %7s %7s %7s %7d\n", name.c_str(), cell(a.f1).c_str(),
+                  cell(a.em).c_str(), cell(a.recall).c_str(), a.turns);
     out += line;
   };
-  for (const auto& src : CoqaInDomainSources())
-    row(CoqaDomainDisplayName(src), s.by_source.at(src));
-  for (const auto& src : CoqaOutDomainSources()) {
-    row(CoqaDomainDisplayName(src), s.by_source.at(src));
-  }
+  // Source domains without a turn in the data are left out of the table and named below it.
+  std::string absent;
+  auto domain_row = [&](const std::string& src) {
+    const CoqaAggregate& a = s.by_source.at(src);
+    if (a.turns > 0) {
+      row(CoqaDomainDisplayName(src), a);
+    } else {
+      absent += (absent.empty() ? "" : ", ") + CoqaDomainDisplayName(src);
+    }
+  };
+  for (const auto& src : CoqaInDomainSources()) domain_row(src);
+  for (const auto& src : CoqaOutDomainSources()) domain_row(src);
   row("in_domain", s.in_domain);
   row("out_domain", s.out_domain);
   row("overall", s.overall);
+  if (!absent.empty()) out += "(no turns in the data from: " + absent + ")\n";
   if (s.missing_predictions + s.unknown_predictions + s.duplicate_predictions > 0) {
     out += "warnings: " + std::to_string(s.missing_predictions) + " missing (scored 0), " +
            std::to_string(s.unknown_predictions) + " unknown (ignored), " +
@@ -146,8 +172,19 @@ std::string FormatQuacTable(const QuacScores& s) {
          std::to_string(s.scored_questions) + ")\n";
   out += "HEQ-D                " + Fixed(s.heq_d) + "  (" + std::to_string(s.heq_d_count) + " / " +
          std::to_string(s.dialogs) + ")\n";
-  out += "yes/no accuracy      " + opt(s.yes_no) + "\n";
-  out += "follow-up accuracy   " + opt(s.followup) + "\n";
+  // The two label accuracies, with what they are measured against (see QuacScores).
+  auto against = [&](const std::optional<double>& majority, const std::string& label,
+                     const std::string& constant) {
+    if (!majority) return std::string();
+    std::string note =
+        "  (exact match with the gold label; '" + label + "' alone scores " + Fixed(*majority);
+    if (!constant.empty()) note += "; every prediction is '" + constant + "'";
+    return note + ")";
+  };
+  out += "yes/no accuracy      " + opt(s.yes_no) +
+         against(s.yes_no_majority, s.yes_no_majority_label, s.constant_yesno) + "\n";
+  out += "follow-up accuracy   " + opt(s.followup) +
+         against(s.followup_majority, s.followup_majority_label, s.constant_followup) + "\n";
   out += "unanswerable acc.    " + opt(s.unanswerable) + "  (" +
          std::to_string(s.unanswerable_questions) + " questions)\n";
   out += "human F1             " + Fixed(s.human_f1) + "  (" + std::to_string(s.low_agreement) +

@@ -4,9 +4,14 @@
 // JSON keys (stable; scripts rely on them): CoQA {"task":"coqa","f1","em","recall" (overall ×100),
 // "in_domain_f1","in_domain_em","in_domain_recall","out_domain_f1",…,"turns","domains":{source:
 // {"f1","em","recall","turns"}},"missing_predictions","unknown_predictions",
-// "duplicate_predictions","warnings":[…]}; QuAC {"task":"quac","f1","unfiltered_f1","heq_q",
-// "heq_d","yes_no","followup","unanswerable" (null when no such question),"human_f1",
-// "questions","scored_questions","low_agreement","dialogs", the prediction counters,"warnings"}.
+// "duplicate_predictions","warnings":[…]} where an aggregate without turns (a domain absent from
+// the data) has null f1/em/recall; QuAC {"task":"quac","f1","unfiltered_f1","heq_q",
+// "heq_d","yes_no","followup","yes_no_majority"/"followup_majority" ({"label","accuracy"}: what
+// predicting the most common gold label scores),"yes_no_constant_prediction"/
+// "followup_constant_prediction" (the one label every prediction carried, or null),
+// "unanswerable" (null when no such question),"human_f1","questions","scored_questions",
+// "low_agreement","dialogs", the prediction counters,"warnings"}. Text tables leave out CoQA
+// domains without turns (named on a last line) and print "-" for an empty aggregate.
 // Pure functions; thread-safe.
 #pragma once
 

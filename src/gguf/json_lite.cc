@@ -314,4 +314,28 @@ class JsonParser {
 
 StatusOr<JsonValue> ParseJson(std::string_view text) { return JsonParser(text).Document(); }
 
+size_t FindJsonNestingOver(std::string_view text, int max_depth, bool comments) {
+  int depth = 0;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (c == '"') {  // a string: up to the next unescaped quote
+      for (++i; i < n && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    } else if (comments && c == '/' && i + 1 < n && text[i + 1] == '/') {
+      while (i < n && text[i] != '\n') ++i;
+    } else if (comments && c == '/' && i + 1 < n && text[i + 1] == '*') {
+      const size_t end = text.find("*/", i + 2);
+      if (end == std::string_view::npos) break;
+      i = end + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace odlm

@@ -64,4 +64,17 @@ class JsonValue {
 // offset and what was expected on malformed input.
 StatusOr<JsonValue> ParseJson(std::string_view text);
 
+// The nesting depth JSON may have in the frontends, which parse with nlohmann_json and yaml-cpp:
+// their parsers do not recurse, but copying, comparing or printing a value does, so a value nested
+// hundreds of thousands of levels deep overflows the stack. Real requests, keys files, graphs and
+// datasets nest fewer than 10 levels.
+inline constexpr int kMaxJsonNesting = 64;
+
+// Where `text`, read as JSON, first opens an array or object deeper than `max_depth` levels: the
+// byte offset of that '[' or '{', or std::string_view::npos when it never does. Strings (with
+// their escapes) are skipped; with `comments`, so are // and /* */ comments (nlohmann_json's
+// ignore_comments). Malformed text is scanned as far as it goes, so no parser reading the same
+// bytes gets deeper than this scan saw. O(text) time, no allocation, no recursion.
+size_t FindJsonNestingOver(std::string_view text, int max_depth, bool comments = false);
+
 }  // namespace odlm

@@ -47,5 +47,21 @@ TEST(JsonLiteTest, RejectsMalformedInputNamingTheOffset) {
   EXPECT_FALSE(big->ToUInt64(&u));  // overflow is reported, not wrapped
 }
 
+TEST(JsonLiteTest, FindsNestingOverTheLimitWithoutParsing) {
+  constexpr size_t kNone = std::string_view::npos;
+  EXPECT_EQ(FindJsonNestingOver(R"({"a": [1, {"b": [2]}]})", 4), kNone);
+  EXPECT_EQ(FindJsonNestingOver(R"({"a": [1, {"b": [2]}]})", 3), 16u);
+  // Brackets inside strings (with escaped quotes) and, when asked, comments do not count.
+  EXPECT_EQ(FindJsonNestingOver(R"(["[[[\"[[[", "{{"])", 1), kNone);
+  EXPECT_EQ(FindJsonNestingOver("[ // [[[\n /* {{{ */ 1]", 1, /*comments=*/true), kNone);
+  EXPECT_NE(FindJsonNestingOver("[ // [[[\n 1]", 1, /*comments=*/false), kNone);
+  // Deep input is found at its first level too many, in one pass (no recursion).
+  const std::string deep = std::string(400000, '[') + std::string(400000, ']');
+  EXPECT_EQ(FindJsonNestingOver(deep, kMaxJsonNesting), static_cast<size_t>(kMaxJsonNesting));
+  // Malformed or truncated text is scanned as far as it goes.
+  EXPECT_EQ(FindJsonNestingOver("[[[", 2), 2u);
+  EXPECT_EQ(FindJsonNestingOver("\"[[[", 0), kNone);
+}
+
 }  // namespace
 }  // namespace odlm

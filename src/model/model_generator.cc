@@ -293,7 +293,8 @@ void FillGenTensor(const GenTensorSpec& spec, uint64_t seed, ThreadPool* pool, u
   }
 }
 
-Status BuildModel(const ModelGenOptions& options, ThreadPool* pool, GgufWriter* w) {
+Status BuildModel(const ModelGenOptions& options, ThreadPool* pool, GgufWriter* w,
+                  GenProgressFn progress) {
   ASSIGN_OR_RETURN(std::unique_ptr<Resolved> resolved, Resolve(options));
   const Resolved& r = *resolved;
   const ModelGenOptions& o = r.o;
@@ -315,12 +316,35 @@ Status BuildModel(const ModelGenOptions& options, ThreadPool* pool, GgufWriter* 
   w->SetU32(a + ".rope.dimension_count", static_cast<uint32_t>(o.n_embd / o.n_head));
   SetTokenizer(r, w);
   const uint64_t seed = o.seed;
+  // Progress counters shared by the fillers, which the writer calls in file order.
+  struct Progress {
+    GenProgressFn fn;
+    int64_t tensors_total = 0, tensors_done = 0;
+    uint64_t bytes_total = 0, bytes_done = 0;
+  };
+  auto shared = std::make_shared<Progress>();
+  shared->fn = std::move(progress);
+  shared->tensors_total = static_cast<int64_t>(r.tensors.size());
   for (const GenTensorSpec& spec : r.tensors) {
-    RETURN_IF_ERROR(
-        w->AddTensor(spec.name, spec.type, spec.dims, [spec, seed, pool](uint8_t* dst, uint64_t) {
-          FillGenTensor(spec, seed, pool, dst);
-          return Status::Ok();
-        }));
+    int64_t rows = 1;
+    for (size_t i = 1; i < spec.dims.size(); ++i) rows *= spec.dims[i];
+    shared->bytes_total += static_cast<uint64_t>(RowBytes(spec.type, spec.dims[0]) * rows);
+  }
+  for (const GenTensorSpec& spec : r.tensors) {
+    RETURN_IF_ERROR(w->AddTensor(spec.name, spec.type, spec.dims,
+                                 [spec, seed, pool, shared](uint8_t* dst, uint64_t n_bytes) {
+                                   FillGenTensor(spec, seed, pool, dst);
+                                   if (shared->fn) {
+                                     if (shared->tensors_done == shared->tensors_total) {
+                                       shared->tensors_done = 0;  // written again
+                                       shared->bytes_done = 0;
+                                     }
+                                     shared->bytes_done += n_bytes;
+                                     shared->fn(++shared->tensors_done, shared->tensors_total,
+                                                shared->bytes_done, shared->bytes_total);
+                                   }
+                                   return Status::Ok();
+                                 }));
   }
   return Status::Ok();
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,17 @@ DType MixTensorType(const std::string& mix, const std::string& tensor_name, int6
 // values, quantized with the reference quantizers; rows in parallel on `pool` (may be null).
 void FillGenTensor(const GenTensorSpec& spec, uint64_t seed, ThreadPool* pool, uint8_t* dst);
 
+// Progress of writing a generated model: called by the writer's Write* calls after each tensor's
+// data is produced, with the tensors and tensor bytes done so far and in all (file order; the
+// calling thread of Write*). For progress displays; must not call back into the writer.
+using GenProgressFn = std::function<void(int64_t tensors_done, int64_t tensors_total,
+                                         uint64_t bytes_done, uint64_t bytes_total)>;
+
 // Sets all metadata and adds every tensor (data produced when the writer writes, one tensor at
-// a time). `pool` must outlive the writer's Write* calls (may be null: single-threaded).
-Status BuildModel(const ModelGenOptions& options, ThreadPool* pool, GgufWriter* writer);
+// a time). `pool` must outlive the writer's Write* calls (may be null: single-threaded), and so
+// must `progress` (may be empty).
+Status BuildModel(const ModelGenOptions& options, ThreadPool* pool, GgufWriter* writer,
+                  GenProgressFn progress = nullptr);
 
 // BuildModel + crash-safe write to `path` using `n_threads` threads (0: all hardware threads).
 Status GenerateModel(const ModelGenOptions& options, const std::string& path, int n_threads = 0);

@@ -30,6 +30,7 @@ void ListAdapters(Service& service, httplib::Response& res) {
 
 void RegisterAdapter(Service& service, const httplib::Request& req, httplib::Response& res) {
   if (!service.options().allow_adapter_admin) return SendError(res, AdminRefused());
+  if (RequireApp(service, req, res) == nullptr) return;  // revoked while the body arrived
   auto parsed = ParseRegisterAdapter(req.body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const RegisterAdapterRequest& r = std::get<RegisterAdapterRequest>(parsed);
@@ -44,6 +45,7 @@ void RegisterAdapter(Service& service, const httplib::Request& req, httplib::Res
 // 201 when the name was free, 200 when a registered version was swapped for the new one.
 void ReplaceAdapter(Service& service, const httplib::Request& req, httplib::Response& res) {
   if (!service.options().allow_adapter_admin) return SendError(res, AdminRefused());
+  if (RequireApp(service, req, res) == nullptr) return;  // revoked while the body arrived
   auto parsed = ParseReplaceAdapter(req.body, req.matches[1]);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const RegisterAdapterRequest& r = std::get<RegisterAdapterRequest>(parsed);

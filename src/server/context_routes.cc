@@ -1,5 +1,6 @@
-// server/context_routes.cc — persistent contexts: POST /v1/contexts, POST
-// /v1/contexts/{id}/messages, GET /v1/contexts/{id}, DELETE /v1/contexts/{id}.
+// server/context_routes.cc — persistent contexts: POST /v1/contexts, GET /v1/contexts (the
+// calling app's), POST /v1/contexts/{id}/messages, GET /v1/contexts/{id}, DELETE
+// /v1/contexts/{id}.
 #include "server/http_util.h"
 #include "server/sse.h"
 
@@ -18,15 +19,18 @@ json ContextUsage(const GenerateResult& g) {
 }
 
 void CreateContext(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
   auto parsed = ParseCreateContext(req.body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
-  auto id =
-      service.CreateContext(*AppOf(service, req), std::get<CreateContextRequest>(parsed).system);
+  auto id = service.CreateContext(*app, std::get<CreateContextRequest>(parsed).system);
   if (!id.ok()) return SendError(res, FromStatus(id.status()));
   SendJson(res, 201, {{"id", *id}, {"object", "context"}});
 }
 
 void PostMessage(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
   const std::string id = req.matches[1];
   auto parsed = ParseContextMessage(req.body, service.options().limits);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
@@ -34,7 +38,7 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
   if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
     return SendError(res, FromStatus(a.status(), "adapters"));
   }
-  auto started = service.StartContextTurn(*AppOf(service, req), id, r);
+  auto started = service.StartContextTurn(*app, id, r);
   if (!started.ok()) {
     return SendError(res, StartError(started.status(), "content"));
   }
@@ -73,8 +77,26 @@ void PostMessage(Service& service, const httplib::Request& req, httplib::Respons
       });
 }
 
+void ListContexts(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
+  json data = json::array();
+  for (const ContextSummary& c : service.ListContexts(*app)) {
+    data.push_back({{"id", c.id},
+                    {"object", "context"},
+                    {"created_ms", c.created_ms},
+                    {"updated_ms", c.updated_ms},
+                    {"n_messages", c.n_messages},
+                    {"cached_tokens", c.cached_tokens},
+                    {"busy", c.busy}});
+  }
+  SendJson(res, 200, {{"object", "list"}, {"data", data}});
+}
+
 void GetContext(Service& service, const httplib::Request& req, httplib::Response& res) {
-  auto info = service.GetContext(*AppOf(service, req), req.matches[1]);
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
+  auto info = service.GetContext(*app, req.matches[1]);
   if (!info.ok()) return SendError(res, FromStatus(info.status()));
   json messages = json::array();
   for (const auto& m : info->stored.messages) {
@@ -93,8 +115,10 @@ void GetContext(Service& service, const httplib::Request& req, httplib::Response
 }
 
 void DeleteContext(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
   const std::string id = req.matches[1];
-  Status st = service.DeleteContext(*AppOf(service, req), id);
+  Status st = service.DeleteContext(*app, id);
   if (!st.ok()) return SendError(res, FromStatus(st));
   SendJson(res, 200, {{"id", id}, {"object", "context"}, {"deleted", true}});
 }
@@ -104,6 +128,9 @@ void DeleteContext(Service& service, const httplib::Request& req, httplib::Respo
 void RegisterContextRoutes(httplib::Server& http, Service& service) {
   http.Post("/v1/contexts", [&service](const httplib::Request& req, httplib::Response& res) {
     CreateContext(service, req, res);
+  });
+  http.Get("/v1/contexts", [&service](const httplib::Request& req, httplib::Response& res) {
+    ListContexts(service, req, res);
   });
   const std::string one = std::string("/v1/contexts/") + kIdPattern;
   http.Post(one + "/messages", [&service](const httplib::Request& req, httplib::Response& res) {

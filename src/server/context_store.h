@@ -27,7 +27,7 @@ struct StoredMessage {
 
 struct StoredContext {
   std::string id;
-  std::string app;
+  std::string app;  // the owning app's identity (AppRecord::id)
   std::string system;
   int64_t created_ms = 0;  // Unix time in milliseconds
   int64_t updated_ms = 0;

@@ -34,6 +34,7 @@ void SendError(httplib::Response& res, const ApiError& error) {
 
 ApiError StartError(const Status& status, const std::string& param) {
   if (IsQueueFull(status)) return TooManyRequests(status.message(), "queue_full");
+  if (IsAppQueueFull(status)) return TooManyRequests(status.message(), "app_queue_full");
   return FromStatus(status, status.code() == StatusCode::kOutOfRange ? param : std::string());
 }
 
@@ -48,8 +49,10 @@ std::string BearerKey(const httplib::Request& req) {
   return h.substr(start, end - start);
 }
 
-const AppRecord* AppOf(Service& service, const httplib::Request& req) {
-  return service.Authenticate(BearerKey(req));
+const AppRecord* RequireApp(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = service.Authenticate(BearerKey(req));
+  if (app == nullptr) SendError(res, Unauthorized("invalid API key (revoked)"));
+  return app;
 }
 
 const char* OpenAiFinishReason(FinishReason r) {
@@ -85,6 +88,9 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
             out += SseEvent(e.ToJson());
           }
           out += kSseDone;
+          // The context (and the app's slot) is free again before the client can see the end: a
+          // client that posts its next message as soon as it reads [DONE] never gets 409.
+          job->Release();
         }
         if (!out.empty()) {
           if (!sink.write(out.data(), out.size())) {
@@ -95,10 +101,7 @@ void StreamJob(httplib::Response& res, std::shared_ptr<Job> job,
           job->request().Cancel();
           return false;
         }
-        if (done) {
-          job->Release();  // the context is free again before the client sees the end
-          sink.done();
-        }
+        if (done) sink.done();
         return true;
       });
 }
@@ -143,6 +146,8 @@ std::string RouteLabel(const std::string& path) {
 
 HttpServer::HttpServer(Service* service, const HttpOptions& options)
     : service_(service), options_(options), http_(std::make_unique<RoutingServer>()) {
+  // A request waiting for its app's slot gives up when its client has gone.
+  service_->set_caller_gone(&CurrentClientGone);
   Routes();
 }
 
@@ -153,16 +158,14 @@ HttpServer::~HttpServer() {
 
 void HttpServer::Routes() {
   httplib::Server& h = *http_;
-  const int threads = options_.handler_threads;
-  h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Connections, threads and timeouts are the Listeners' (listener.h); this bounds a chunked
+  // body, which the connection loop cannot size in advance.
   h.set_payload_max_length(options_.max_body_bytes);
-  h.set_keep_alive_timeout(options_.keep_alive_seconds);
-  h.set_read_timeout(30, 0);
-  h.set_write_timeout(30, 0);
 
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
     if (draining_.load()) {
+      service_->metrics().CountRejected(RejectReason::kShuttingDown);
       SendError(res, Unavailable("the service is shutting down"));
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -181,9 +184,16 @@ void HttpServer::Routes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
 
-  h.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+  h.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (CurrentRequestTimedOut()) {  // a chunked or 100-continue body that came too slowly
+          service_->metrics().CountRejected(RejectReason::kBodyTimeout);
+          SendError(res, {408, "invalid_request_error", "request_timeout",
+                          "the request body did not arrive in time", ""});
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (res.status == 413) service_->metrics().CountRejected(RejectReason::kBodyTooLarge);
         SendError(res, ForHttpStatus(res.status, req.method, req.path));
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -245,7 +255,11 @@ void HttpServer::Routes() {
 }
 
 Status HttpServer::Bind() {
-  const ListenerOptions lo{options_.handler_threads, 30, 30};
+  ListenerOptions lo;
+  lo.handler_threads = options_.handler_threads;
+  lo.limits = options_.connections;
+  lo.limits.max_body_bytes = options_.max_body_bytes;
+  lo.on_reject = [this](RejectReason r) { service_->metrics().CountRejected(r); };
   if (options_.listen_tcp) {
     ASSIGN_OR_RETURN(std::unique_ptr<Listener> tcp,
                      Listener::Tcp(http_.get(), options_.host, options_.port, lo));

@@ -1,9 +1,12 @@
 // server/http_server.h — the HTTP face of the service (cpp-httplib): routing, authentication,
 // body limits, JSON and SSE responses, over loopback TCP and/or a Unix socket (listener.h).
 //
-// Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, POST /v1/contexts,
+// Routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, POST|GET /v1/contexts,
 // POST /v1/contexts/{id}/messages, GET|DELETE /v1/contexts/{id}, GET /health, GET /metrics.
-// With a keys file every route but /health needs `Authorization: Bearer <key>`.
+// With a keys file every route but /health needs `Authorization: Bearer <key>`; the key is checked
+// before the body is read and again after (a key revoked meanwhile gets 401). Connections wait
+// for their whole request outside the handler threads, within the limits of `connections`
+// (connection_loop.h; docs/SERVE.md "Limits").
 // Thread-safety: Run blocks on the calling thread; Stop may be called from any thread.
 #pragma once
 
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "server/connection_loop.h"
 #include "server/service.h"
 
 namespace odlm::server {
@@ -31,8 +35,10 @@ struct HttpOptions {
   std::string socket_path;
   std::vector<uid_t> allow_uids;
   size_t max_body_bytes = 1 << 20;
-  int handler_threads = 64;  // concurrent connections served (streams hold one each)
-  int keep_alive_seconds = 5;
+  int handler_threads = 64;  // requests served at once (streams hold one each)
+  // Deadlines, per-peer and total connection caps (max_body_bytes above wins over
+  // connections.max_body_bytes).
+  ConnectionLimits connections;
 };
 
 class HttpServer {

@@ -21,8 +21,10 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // The bearer key of a request ("" if none).
 std::string BearerKey(const httplib::Request& req);
 
-// The app making the request (already checked by the pre-routing handler; never null there).
-const AppRecord* AppOf(Service& service, const httplib::Request& req);
+// The app making the request, authenticated again now that the body has arrived: the
+// pre-routing check ran before it, and a key revoked meanwhile (the keys file changed while the
+// body was arriving) is no longer valid. Null after answering 401 into `res`.
+const AppRecord* RequireApp(Service& service, const httplib::Request& req, httplib::Response& res);
 
 // JSON dump that never throws on invalid UTF-8 in model output (replaces bad bytes).
 std::string Dump(const nlohmann::json& j);

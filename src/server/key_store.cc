@@ -1,17 +1,23 @@
 // server/key_store.cc — keys file, SHA-256 (OpenSSL libcrypto), constant-time lookup.
 #include "server/key_store.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "base/logging.h"
+#include "gguf/json_lite.h"
 #include "platform/file_util.h"
 
 namespace odlm::server {
@@ -39,22 +45,87 @@ StatusOr<int64_t> GetInt(const json& app, const char* field, const std::string& 
   return it->get<int64_t>();
 }
 
+Status OsError(const std::string& what, const std::string& path, int err) {
+  return UnavailableError(what + " '" + path + "': " + std::strerror(err));
+}
+
+// WriteFileAtomically, but the temporary file is created with mode 0600 (never readable by
+// others, not even for a moment) under a name no other writer uses.
+Status WritePrivateFileAtomically(const std::string& path, const std::string& contents) {
+  unsigned char r[8] = {};
+  (void)RAND_bytes(r, sizeof(r));
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + ".";
+  for (unsigned char b : r) tmp += "0123456789abcdef"[b & 15];
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return OsError("cannot create", tmp, errno);
+  Status st = Status::Ok();
+  for (size_t off = 0; st.ok() && off < contents.size();) {
+    const ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      st = OsError("cannot write", tmp, n < 0 ? errno : ENOSPC);
+    } else {
+      off += static_cast<size_t>(n);
+    }
+  }
+  if (st.ok() && ::fsync(fd) != 0) st = OsError("cannot fsync", tmp, errno);
+  if (::close(fd) != 0 && st.ok()) st = OsError("cannot close", tmp, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    st = OsError("cannot rename to", path, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    const bool synced = ::fsync(dfd) == 0;
+    ::close(dfd);
+    if (!synced) return OsError("cannot fsync the directory of", path, errno);
+  }
+  return Status::Ok();
+}
+
 Status Save(const std::string& path, const std::vector<AppRecord>& apps) {
   json list = json::array();
   for (const auto& a : apps) {
     list.push_back({{"name", a.name},
+                    {"id", a.id},
                     {"key_sha256", a.key_sha256},
                     {"max_contexts", a.limits.max_contexts},
                     {"max_context_tokens", a.limits.max_context_tokens},
-                    {"max_in_flight", a.limits.max_in_flight}});
+                    {"max_in_flight", a.limits.max_in_flight},
+                    {"max_queued", a.limits.max_queued}});
   }
   const json doc = {{"version", 1}, {"apps", list}};
-  RETURN_IF_ERROR(WriteFileAtomically(path, doc.dump(2) + "\n"));
-  if (::chmod(path.c_str(), 0600) != 0) {
-    return UnavailableError("cannot restrict permissions of keys file '" + path + "'");
-  }
-  return Status::Ok();
+  return WritePrivateFileAtomically(path, doc.dump(2) + "\n");
 }
+
+// An exclusive lock on PATH.lock, held while it lives (flock: released when the descriptor
+// closes, also when the process dies).
+class KeysFileLock {
+ public:
+  static StatusOr<std::unique_ptr<KeysFileLock>> Take(const std::string& keys_path) {
+    const std::string path = keys_path + ".lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return OsError("cannot open the lock file", path, errno);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return OsError("cannot lock", path, err);
+    }
+    return std::unique_ptr<KeysFileLock>(new KeysFileLock(fd));
+  }
+  ~KeysFileLock() { ::close(fd_); }
+
+ private:
+  explicit KeysFileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace
 
@@ -93,6 +164,17 @@ StatusOr<std::vector<AppRecord>> ReadApps(const std::string& path) {
                          " --add-app NAME");
   }
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  return ParseKeysFile(text, path);
+}
+
+}  // namespace
+
+StatusOr<std::vector<AppRecord>> ParseKeysFile(std::string_view text, const std::string& path) {
+  if (const size_t at = FindJsonNestingOver(text, kMaxJsonNesting); at != std::string_view::npos) {
+    return DataLossError("keys file '" + path + "' nests deeper than " +
+                         std::to_string(kMaxJsonNesting) + " levels (at byte " +
+                         std::to_string(at) + ")");
+  }
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     return DataLossError("keys file '" + path + "' is not a JSON object");
@@ -117,20 +199,32 @@ StatusOr<std::vector<AppRecord>> ReadApps(const std::string& path) {
     }
     r.name = name->get<std::string>();
     r.key_sha256 = hash->get<std::string>();
+    if (auto id = a.find("id"); id == a.end()) {
+      r.id = r.name;  // a file from before app ids
+    } else if (!id->is_string() || !IsValidAppName(id->get<std::string>())) {
+      return DataLossError(where + ": 'id' must be 1-64 characters of [A-Za-z0-9_.-]");
+    } else {
+      r.id = id->get<std::string>();
+    }
     ASSIGN_OR_RETURN(int64_t max_contexts, GetInt(a, "max_contexts", where, r.limits.max_contexts));
     ASSIGN_OR_RETURN(r.limits.max_context_tokens,
                      GetInt(a, "max_context_tokens", where, r.limits.max_context_tokens));
     ASSIGN_OR_RETURN(int64_t max_in_flight,
                      GetInt(a, "max_in_flight", where, r.limits.max_in_flight));
+    ASSIGN_OR_RETURN(int64_t max_queued, GetInt(a, "max_queued", where, r.limits.max_queued));
     r.limits.max_contexts = static_cast<int32_t>(std::min<int64_t>(max_contexts, INT32_MAX));
     r.limits.max_in_flight = static_cast<int32_t>(std::min<int64_t>(max_in_flight, INT32_MAX));
+    r.limits.max_queued = static_cast<int32_t>(std::min<int64_t>(max_queued, INT32_MAX));
     for (const auto& other : out) {
       if (other.name == r.name) return DataLossError(where + ": app '" + r.name + "' twice");
+      if (other.id == r.id) return DataLossError(where + ": app id '" + r.id + "' twice");
     }
     out.push_back(std::move(r));
   }
   return out;
 }
+
+namespace {
 
 // What tells a changed file: inode (a rename replaced it), size and modification time.
 struct FileStamp {
@@ -193,6 +287,12 @@ void KeyStore::MaybeReload() const {
   if (stamp == l.stamp) return;
   l.stamp = stamp;  // a bad version is reported once, not on every request
   StatusOr<std::vector<AppRecord>> apps = ReadApps(l.path);
+  if (!apps.ok() && apps.status().code() == StatusCode::kNotFound) {
+    // Deleted: nobody is allowed any more (the writers replace the file by rename, so it is never
+    // missing while it is being written).
+    LOG(WARNING) << "keys file '" << l.path << "' was deleted: every key is revoked";
+    apps = std::vector<AppRecord>();
+  }
   if (!apps.ok()) {
     LOG(WARNING) << "keys file changed but cannot be used; keeping the " << l.current.load()->size()
                  << " apps loaded before: " << apps.status().ToString();
@@ -219,6 +319,8 @@ StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::strin
     return InvalidArgumentError("app name '" + name +
                                 "' must be 1-64 characters of [A-Za-z0-9_.-]");
   }
+  // Read, add and write under the lock: two AddApps never both write what they read.
+  ASSIGN_OR_RETURN(std::unique_ptr<KeysFileLock> lock, KeysFileLock::Take(path));
   std::vector<AppRecord> apps;
   if (FileExists(path)) {
     ASSIGN_OR_RETURN(apps, ReadApps(path));
@@ -229,9 +331,18 @@ StatusOr<std::string> KeyStore::AddApp(const std::string& path, const std::strin
     }
   }
   ASSIGN_OR_RETURN(std::string key, NewApiKey());
-  apps.push_back({name, Sha256Hex(key), limits});
-  RETURN_IF_ERROR(Save(path, apps));
-  return key;
+  ASSIGN_OR_RETURN(std::string id_bytes, NewApiKey());  // "odlm-" + 48 random hex digits
+  const std::string id = "app-" + id_bytes.substr(5, 24);
+  apps.push_back({name, id, Sha256Hex(key), limits});
+  RETURN_IF_ERROR(Save(path, apps).WithContext("keys file '" + path + "' (app not added)"));
+  // Read back what was written: a key is printed only once it is known to work.
+  ASSIGN_OR_RETURN(std::vector<AppRecord> stored, ReadApps(path));
+  const std::string hash = Sha256Hex(key);
+  for (const auto& a : stored) {
+    if (a.name == name && a.key_sha256 == hash) return key;
+  }
+  return DataLossError("keys file '" + path + "': app '" + name +
+                       "' is not in the file after writing it");
 }
 
 const AppRecord* KeyStore::Authenticate(std::string_view key) const {

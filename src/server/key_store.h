@@ -1,15 +1,19 @@
 // server/key_store.h — the apps allowed to use the service and their API keys.
 //
-// The keys file is JSON: {"version": 1, "apps": [{"name", "key_sha256", "max_contexts",
-// "max_context_tokens", "max_in_flight"}]}. Only the SHA-256 of each key is stored, so the file
-// does not reveal keys; a key is shown once, when AddApp creates it. The file is written crash-
-// safely (temporary file, fsync, rename) with mode 0600.
+// The keys file is JSON: {"version": 1, "apps": [{"name", "id", "key_sha256", "max_contexts",
+// "max_context_tokens", "max_in_flight", "max_queued"}]}. Only the SHA-256 of each key is stored,
+// so the file does not reveal keys; a key is shown once, when AddApp creates it. "id" is the app's
+// identity (what owns its contexts): random, made by AddApp, so an app removed and added again
+// under the same name is a new app; files written before ids existed use the name. The file is
+// written crash-safely (a temporary file created with mode 0600, fsync, rename), and AddApp's
+// read-modify-write holds an exclusive lock (flock on PATH.lock) so that concurrent AddApps all
+// land. Nesting deeper than kMaxJsonNesting levels is refused before parsing.
 //
 // A KeyStore loaded from a file follows it: Authenticate re-reads the file when it changed (inode,
 // size or mtime; looked at most every 500 ms), so `--add-app` (and removing an app, which revokes
-// its key) takes effect without a restart. A file that no longer parses keeps the apps loaded
-// before (and is logged). Records handed out stay valid for the store's lifetime: every version
-// read is kept (a few hundred bytes per change).
+// its key) takes effect without a restart. Deleting the file revokes every key. A file that no
+// longer parses keeps the apps loaded before (and is logged). Records handed out stay valid for
+// the store's lifetime: every version read is kept (a few hundred bytes per change).
 //
 // Thread-safety: Authenticate and apps() may be called from any thread.
 #pragma once
@@ -29,10 +33,14 @@ struct AppLimits {
   int32_t max_contexts = 64;       // persistent contexts the app may hold at once
   int64_t max_context_tokens = 0;  // prompt + generated tokens of one request or context
   int32_t max_in_flight = 8;       // generating requests at once
+  // Requests waiting for one of the app's in-flight slots (first come, first served) beyond
+  // max_in_flight; one more is refused with 429. Unused when max_in_flight is 0.
+  int32_t max_queued = 32;
 };
 
 struct AppRecord {
   std::string name;
+  std::string id;          // identity: owns the app's contexts and state (see above)
   std::string key_sha256;  // lowercase hex
   AppLimits limits;
 };
@@ -46,6 +54,9 @@ StatusOr<std::string> NewApiKey();
 // An app name: 1–64 characters of [A-Za-z0-9_.-].
 bool IsValidAppName(std::string_view name);
 
+// The apps of a keys file's text, validated. DataLoss naming `path` and the field otherwise.
+StatusOr<std::vector<AppRecord>> ParseKeysFile(std::string_view text, const std::string& path);
+
 class KeyStore {
  public:
   KeyStore() = default;
@@ -55,7 +66,8 @@ class KeyStore {
   static StatusOr<KeyStore> Load(const std::string& path);
 
   // Adds app `name` to the keys file at `path` (created if missing) and returns its new key.
-  // AlreadyExists-like FailedPrecondition if the name is taken.
+  // FailedPrecondition if the name is taken; the error of the lock, read or write that failed
+  // (nothing is returned, and the file is unchanged, unless the app is stored).
   static StatusOr<std::string> AddApp(const std::string& path, const std::string& name,
                                       const AppLimits& limits);
 

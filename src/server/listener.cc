@@ -1,8 +1,9 @@
-// server/listener.cc — TCP and Unix-socket listeners handing connections to the RoutingServer.
+// server/listener.cc — TCP and Unix-socket listeners handing requests to the RoutingServer.
 #include "server/listener.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <poll.h>
+#include <netdb.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,54 +21,31 @@
 namespace odlm::server {
 namespace {
 
-// httplib::Server serves one accepted connection (request loop, keep-alive, close) in
-// process_and_close_socket, a private virtual function, and has no public way to be handed a
-// connection. An explicit instantiation may name a private member ([temp.spec.general]/6), which
-// gives the Listeners a pointer to it; calls through it dispatch to the RoutingServer's
-// (httplib's own) implementation.
-using ServeConnectionFn = bool (httplib::Server::*)(socket_t);
-struct ServeConnectionTag {};
-ServeConnectionFn ServeConnection(ServeConnectionTag);
-template <ServeConnectionFn F>
-struct ExposeServeConnection {
-  friend ServeConnectionFn ServeConnection(ServeConnectionTag) { return F; }
-};
-template struct ExposeServeConnection<&httplib::Server::process_and_close_socket>;
-
-thread_local int t_connection_fd = -1;
-
 std::string Errno() { return std::strerror(errno); }
 
-void SetTimeouts(httplib::Server& s, const ListenerOptions& o) {
-  s.set_read_timeout(o.read_timeout_seconds, 0);
-  s.set_write_timeout(o.write_timeout_seconds, 0);
+// The peer key of a TCP connection: the client's address (IPv4-mapped IPv6 as IPv4).
+std::string TcpPeer(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "unknown";
+  char host[NI_MAXHOST] = {};
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), nullptr, 0,
+                    NI_NUMERICHOST) != 0) {
+    return "unknown";
+  }
+  std::string ip = host;
+  if (ip.rfind("::ffff:", 0) == 0 && ip.find('.') != std::string::npos) ip = ip.substr(7);
+  return ip;
 }
 
-// Reads what the refused client sent (up to the end of its headers, briefly), so that it is
-// sending nothing when the answer arrives and reads the 403 instead of a broken pipe.
-void DrainRequestHead(int fd) {
-  std::string head;
-  char buf[4096];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-  while (head.size() < 64 * 1024 && head.find("\r\n\r\n") == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now())
-                          .count();
-    pollfd p{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n <= 0) return;
-    head.append(buf, static_cast<size_t>(n));
-  }
-}
-
-void SendAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
+ConnectionLoop::Serve ServeThrough(RoutingServer* routes, std::chrono::milliseconds write_timeout) {
+  return [routes, write_timeout](ReadyConnection& c) {
+    ConnectionStream stream(c.fd, &c.buffer, &c.offset, c.request_bytes, c.body_deadline,
+                            write_timeout);
+    ConnectionScope scope(c.fd, &stream);
+    const bool keep = routes->ServeOne(stream, c.last);
+    return keep && !stream.timed_out();
+  };
 }
 
 }  // namespace
@@ -76,8 +54,8 @@ void SendAll(int fd, const std::string& data) {
 
 RoutingServer::~RoutingServer() { Close(); }
 
-// httplib keeps a connection's request loop going only while its server socket is valid; this
-// server has none of its own, so it holds an eventfd in that place while open.
+// cpp-httplib writes a streamed response only while its server socket is valid; this server has
+// none of its own, so it holds an eventfd in that place while open.
 void RoutingServer::Open() {
   if (svr_sock_ != INVALID_SOCKET) return;
   const int fd = ::eventfd(0, EFD_CLOEXEC);
@@ -90,46 +68,21 @@ void RoutingServer::Close() {
   if (fd != INVALID_SOCKET) ::close(fd);
 }
 
-// --- Listener::Gate ------------------------------------------------------------------------------
+bool RoutingServer::ServeOne(httplib::Stream& stream, bool last) {
+  bool closed = false;
+  const bool ok = process_request(stream, last, closed, nullptr);
+  return ok && !closed && !last;
+}
 
-class Listener::Gate : public httplib::Server {
+// --- Listener::PeerCheck -------------------------------------------------------------------------
+
+class Listener::PeerCheck {
  public:
-  Gate(RoutingServer* routes, const ListenerOptions& options, std::vector<uid_t> allow_uids,
-       bool check_peer, std::string name)
-      : routes_(routes),
-        allow_uids_(std::move(allow_uids)),
-        check_peer_(check_peer),
-        name_(std::move(name)) {
-    const int threads = options.handler_threads;
-    new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    SetTimeouts(*this, options);
-  }
+  PeerCheck(std::vector<uid_t> allow_uids, std::string name)
+      : allow_uids_(std::move(allow_uids)), name_(std::move(name)) {}
 
-  // Takes a listening socket this code created (Unix sockets).
-  void Adopt(int fd) { svr_sock_ = fd; }
-  // Closes the listening socket if Run never took it (stop() closes it only while running).
-  void CloseUnused() {
-    if (is_running()) return;
-    const socket_t fd = svr_sock_.exchange(INVALID_SOCKET);
-    if (fd != INVALID_SOCKET) ::close(fd);
-  }
-  int64_t refused() const { return refused_.load(); }
-
- private:
-  bool process_and_close_socket(socket_t sock) override {
-    if (check_peer_ && !PeerAllowed(sock)) {
-      ::shutdown(sock, SHUT_RDWR);
-      ::close(sock);
-      return false;
-    }
-    t_connection_fd = sock;
-    const bool ok =
-        (static_cast<httplib::Server&>(*routes_).*ServeConnection(ServeConnectionTag{}))(sock);
-    t_connection_fd = -1;
-    return ok;
-  }
-
-  bool PeerAllowed(int sock) {
+  // The peer's key ("uid N"), or the 403 for a uid that is not allowed.
+  std::variant<std::string, ApiError> Check(int sock) {
     ucred cred{};
     socklen_t len = sizeof(cred);
     int64_t held = 0;
@@ -140,10 +93,11 @@ class Listener::Gate : public httplib::Server {
         LOG(WARNING) << name_ << ": refused a connection: cannot read the peer's credentials "
                      << "(SO_PEERCRED: " << why << ")" << HeldBack(held);
       }
-      return false;
+      return ApiError{403, "permission_error", "uid_not_allowed",
+                      "the peer's credentials cannot be read", ""};
     }
     if (std::find(allow_uids_.begin(), allow_uids_.end(), cred.uid) != allow_uids_.end()) {
-      return true;
+      return "uid " + std::to_string(cred.uid);
     }
     refused_.fetch_add(1);
     // One line per uid per interval: a peer retrying in a loop cannot flood the log.
@@ -151,27 +105,23 @@ class Listener::Gate : public httplib::Server {
       LOG(WARNING) << name_ << ": refused a connection from uid " << cred.uid << " (pid "
                    << cred.pid << "): the uid is not allowed (--allow-uid)" << HeldBack(held);
     }
-    DrainRequestHead(sock);
-    const ApiError e{403, "permission_error", "uid_not_allowed",
-                     "uid " + std::to_string(cred.uid) +
-                         " may not use this socket; the service allows the uids given with "
-                         "--allow-uid (default: its own)",
-                     ""};
-    const std::string body = e.ToJson();
-    SendAll(sock, "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
-    return false;
+    return ApiError{403, "permission_error", "uid_not_allowed",
+                    "uid " + std::to_string(cred.uid) +
+                        " may not use this socket; the service allows the uids given with "
+                        "--allow-uid (default: its own)",
+                    ""};
   }
 
+  int64_t refused() const { return refused_.load(); }
+
+ private:
   static std::string HeldBack(int64_t held) {
     return held > 0 ? " (" + std::to_string(held) + " more since the last such line, not logged)"
                     : "";
   }
 
   static constexpr int kRefusalLogSeconds = 10;
-  RoutingServer* routes_;
   std::vector<uid_t> allow_uids_;
-  bool check_peer_;
   std::string name_;
   std::atomic<int64_t> refused_{0};
   LogThrottle log_throttle_{std::chrono::seconds(kRefusalLogSeconds)};
@@ -181,29 +131,47 @@ class Listener::Gate : public httplib::Server {
 
 StatusOr<std::unique_ptr<Listener>> Listener::Tcp(RoutingServer* routes, const std::string& host,
                                                   int port, const ListenerOptions& options) {
-  std::unique_ptr<Listener> l(new Listener());
-  l->gate_ = std::make_unique<Gate>(routes, options, std::vector<uid_t>{}, false,
-                                    host + ":" + std::to_string(port));
-  // Debian's cpp-httplib 0.11 listens with a backlog of 5, so a burst of clients connecting at
-  // once gets resets. Keep the listening socket's descriptor (set_socket_options sees it before
-  // bind) and listen again with a real backlog, which Linux applies to a listening socket.
-  int listen_fd = -1;
-  l->gate_->set_socket_options([&listen_fd](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    listen_fd = sock;
-  });
-  if (port == 0) {
-    l->port_ = l->gate_->bind_to_any_port(host.c_str());
-    if (l->port_ <= 0) return UnavailableError("cannot listen on " + host + ": bind failed");
-  } else {
-    if (!l->gate_->bind_to_port(host.c_str(), port)) {
-      return UnavailableError("cannot listen on " + host + ":" + std::to_string(port) +
-                              " (address in use, or not an address of this machine)");
-    }
-    l->port_ = port;
+  const std::string where = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0) {
+    return UnavailableError("cannot listen on " + where + ": " + ::gai_strerror(rc));
   }
-  if (listen_fd >= 0) ::listen(listen_fd, 1024);
+  int fd = -1;
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) {
+      why = Errno();
+      continue;
+    }
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+      why = Errno();
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) {
+    return UnavailableError("cannot listen on " + where + " (" + why +
+                            "; address in use, or not an address of this machine)");
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  std::unique_ptr<Listener> l(new Listener());
+  l->port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  l->loop_ = std::make_unique<ConnectionLoop>(
+      fd, options.limits, options.handler_threads,
+      [](int sock) -> std::variant<std::string, ApiError> { return TcpPeer(sock); },
+      ServeThrough(routes, options.limits.write_timeout), options.on_reject);
   return l;
 }
 
@@ -244,7 +212,7 @@ StatusOr<std::unique_ptr<Listener>> Listener::Unix(RoutingServer* routes, const 
     }
   }
 
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return UnavailableError("socket(AF_UNIX): " + Errno());
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
     const std::string why = Errno();
@@ -268,14 +236,17 @@ StatusOr<std::unique_ptr<Listener>> Listener::Unix(RoutingServer* routes, const 
   l->path_ = path;
   l->dev_ = own.st_dev;
   l->ino_ = own.st_ino;
-  l->gate_ = std::make_unique<Gate>(routes, options, std::move(allow_uids), true, "unix:" + path);
-  l->gate_->Adopt(fd);
+  l->peers_ = std::make_shared<PeerCheck>(std::move(allow_uids), "unix:" + path);
+  std::shared_ptr<PeerCheck> peers = l->peers_;
+  l->loop_ = std::make_unique<ConnectionLoop>(
+      fd, options.limits, options.handler_threads, [peers](int sock) { return peers->Check(sock); },
+      ServeThrough(routes, options.limits.write_timeout), options.on_reject);
   return l;
 }
 
 Listener::~Listener() {
   Stop();
-  gate_->CloseUnused();
+  loop_.reset();  // closes the listening socket if Run never did
   if (!path_.empty()) {
     struct stat st {};
     if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
@@ -284,28 +255,12 @@ Listener::~Listener() {
   }
 }
 
-int64_t Listener::refused() const { return gate_->refused(); }
+int64_t Listener::refused() const { return peers_ ? peers_->refused() : 0; }
 
-void Listener::Run() { gate_->listen_after_bind(); }
+void Listener::Run() { loop_->Run(); }
 
-bool Listener::is_running() const { return gate_->is_running(); }
+bool Listener::is_running() const { return loop_->is_running(); }
 
-void Listener::Stop() { gate_->stop(); }
-
-// --- CurrentClientGone ---------------------------------------------------------------------------
-
-bool CurrentClientGone() {
-  const int fd = t_connection_fd;
-  if (fd < 0) return false;
-  pollfd p{fd, POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) return true;
-  if (p.revents & POLLIN) {
-    char c;
-    const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-  }
-  return false;
-}
+void Listener::Stop() { loop_->Stop(); }
 
 }  // namespace odlm::server

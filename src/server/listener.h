@@ -1,15 +1,18 @@
 // server/listener.h — the sockets the service accepts connections on, and the hand-off of every
-// accepted connection to the one server that holds the routes.
+// request to the one server that holds the routes.
 //
-// cpp-httplib 0.11 (Debian 12) cannot listen on a Unix socket and gives handlers no way to see
-// their connection. So the routes live in a RoutingServer that never accepts anything itself; a
-// Listener owns a listening socket (loopback TCP, or a Unix socket whose peers' uids are checked
-// with SO_PEERCRED against an allow-list), accepts on its own thread pool and passes each
-// connection to the RoutingServer's connection handler on the accepting pool's thread. Nothing
-// reaches the routes except through a Listener, so a TCP client cannot pass for a socket peer.
+// cpp-httplib 0.11 (Debian 12) cannot listen on a Unix socket, serves each connection on one of
+// its threads from accept to close (so slow or idle clients hold threads and starve everyone),
+// and gives handlers no way to see their connection. So the routes live in a RoutingServer that
+// never accepts anything itself; a Listener owns a listening socket (loopback TCP, or a Unix
+// socket whose peers' uids are checked with SO_PEERCRED against an allow-list) and a
+// ConnectionLoop (connection_loop.h) that holds each connection until a whole request has
+// arrived, within deadlines and per-peer limits, and only then passes it to a handler thread,
+// which serves that one request through the RoutingServer. Nothing reaches the routes except
+// through a Listener, so a TCP client cannot pass for a socket peer.
 //
-// While a connection is served, CurrentClientGone() tells its handler (same thread) whether the
-// client has gone away, so a waiting request can be cancelled.
+// While a request is served, CurrentClientGone() (connection_stream.h) tells its handler (same
+// thread) whether the client has gone away, so a waiting request can be cancelled.
 //
 // Thread-safety: Run blocks on the calling thread; Stop may be called from any thread (not from a
 // signal handler). Listeners of one RoutingServer may run at once.
@@ -18,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,24 +29,30 @@
 #include <httplib.h>
 
 #include "base/status.h"
+#include "server/connection_loop.h"
+#include "server/connection_stream.h"
 
 namespace odlm::server {
 
-// The server that holds the routes and settings (timeouts, body limit). It accepts nothing
-// itself: Open makes it ready to serve connections handed over by Listeners; Close ends their
-// keep-alive loops (each finishes the request it is on).
+// The server that holds the routes and settings (body limit, handlers). It accepts nothing
+// itself: Listeners hand it one request at a time. Open makes it ready to serve; Close ends the
+// streams it is writing (each stops at its next piece) — cpp-httplib writes a streamed response
+// only while its server socket is valid.
 class RoutingServer : public httplib::Server {
  public:
   RoutingServer() = default;
   ~RoutingServer() override;
   void Open();
   void Close();
+  // Serves the request at the start of `stream` (its head must be there). Returns whether the
+  // connection may carry another request. `last`: answer with Connection: close.
+  bool ServeOne(httplib::Stream& stream, bool last);
 };
 
 struct ListenerOptions {
-  int handler_threads = 64;  // connections served at once
-  int read_timeout_seconds = 30;
-  int write_timeout_seconds = 30;
+  int handler_threads = 64;  // requests served at once (streams hold one each)
+  ConnectionLimits limits;
+  std::function<void(RejectReason)> on_reject;  // every refused connection or request
 };
 
 class Listener {
@@ -71,19 +81,16 @@ class Listener {
   bool is_running() const;
   void Stop();
 
-  class Gate;  // the accepting httplib::Server (listener.cc)
+  class PeerCheck;  // the Unix socket's uid allow-list (listener.cc)
 
  private:
   Listener() = default;
-  std::unique_ptr<Gate> gate_;
+  std::shared_ptr<PeerCheck> peers_;
+  std::unique_ptr<ConnectionLoop> loop_;
   int port_ = 0;
   std::string path_;  // Unix socket file, empty for TCP
   dev_t dev_ = 0;
   ino_t ino_ = 0;
 };
-
-// True when the client of the connection this handler thread serves has closed it or reset it.
-// False outside a Listener's connection, or when the client is still there. Never blocks.
-bool CurrentClientGone();
 
 }  // namespace odlm::server

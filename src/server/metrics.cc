@@ -118,9 +118,46 @@ void Metrics::AddDecodeStep(int64_t tokens, double seconds) {
   decode_seconds_ += seconds;
 }
 
-void Metrics::CountRejected() {
+const char* RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kQueueFull:
+      return "queue_full";
+    case RejectReason::kAppQueueFull:
+      return "app_queue_full";
+    case RejectReason::kAppContexts:
+      return "app_contexts";
+    case RejectReason::kConnectionsPerPeer:
+      return "connections_per_peer";
+    case RejectReason::kConnectionsTotal:
+      return "connections_total";
+    case RejectReason::kHeaderTimeout:
+      return "header_timeout";
+    case RejectReason::kBodyTimeout:
+      return "body_timeout";
+    case RejectReason::kHeadersTooLarge:
+      return "headers_too_large";
+    case RejectReason::kBodyTooLarge:
+      return "body_too_large";
+    case RejectReason::kShuttingDown:
+      return "shutting_down";
+    case RejectReason::kMalformedHead:
+      return "malformed_head";
+    case RejectReason::kPeerNotAllowed:
+      return "peer_not_allowed";
+  }
+  return "other";
+}
+
+void Metrics::CountRejected(RejectReason reason) {
+  const int i = static_cast<int>(reason);
+  CHECK(i >= 0 && i < kRejectReasons);
   std::lock_guard<std::mutex> lock(mu_);
-  ++rejected_;
+  ++rejected_[i];
+}
+
+uint64_t Metrics::rejected(RejectReason reason) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rejected_[static_cast<int>(reason)];
 }
 
 void Metrics::SetQueueDepth(int64_t n) {
@@ -202,8 +239,16 @@ std::string Metrics::Render() const {
   Scalar(&out, "odlm_decode_seconds_total", "counter",
          "Wall time of decode-only passes; decode tokens / seconds is the decode-phase rate.",
          decode_seconds_);
-  Scalar(&out, "odlm_requests_rejected_total", "counter",
-         "Requests refused with 429 because the queue was full.", static_cast<double>(rejected_));
+  Header(&out, "odlm_requests_rejected_total", "counter",
+         "Requests (and connections) refused, by reason: 429 queue_full, app_queue_full, "
+         "app_contexts, connections_per_peer; 503 connections_total, shutting_down; 408 "
+         "header_timeout, body_timeout; 431 headers_too_large; 413 body_too_large; 400 "
+         "malformed_head; 403 peer_not_allowed.");
+  for (int i = 0; i < kRejectReasons; ++i) {
+    out += std::string("odlm_requests_rejected_total{reason=\"") +
+           RejectReasonName(static_cast<RejectReason>(i)) + "\"} " + std::to_string(rejected_[i]) +
+           "\n";
+  }
   Scalar(&out, "odlm_queue_depth", "gauge", "Generation requests waiting for a slot.",
          static_cast<double>(queue_depth_));
   Scalar(&out, "odlm_active_requests", "gauge", "Generations in progress (prefill or decode).",

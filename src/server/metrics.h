@@ -32,6 +32,26 @@ class Histogram {
   uint64_t count_ = 0;
 };
 
+// Why a request (or a connection, before it could make one) was refused. Every refusal is
+// counted under exactly one reason: odlm_requests_rejected_total{reason="..."}.
+enum class RejectReason {
+  kQueueFull,           // 429 queue_full: the scheduler's queue (--max-queue) was full
+  kAppQueueFull,        // 429 app_queue_full: the app's in-flight slots and its queue were taken
+  kAppContexts,         // 429 limit_exceeded: the app holds its most contexts
+  kConnectionsPerPeer,  // 429 too_many_connections: the peer holds its most connections
+  kConnectionsTotal,    // 503 server_busy: the service holds its most connections
+  kHeaderTimeout,       // 408 request_timeout: the request line and headers came too slowly
+  kBodyTimeout,         // 408 request_timeout: the body came too slowly
+  kHeadersTooLarge,     // 431 headers_too_large
+  kBodyTooLarge,        // 413 request_too_large
+  kShuttingDown,        // 503 unavailable: the service is draining
+  kMalformedHead,       // 400: a request head the connection loop cannot frame
+  kPeerNotAllowed,      // 403 uid_not_allowed: a Unix socket peer whose uid is not allowed
+};
+inline constexpr int kRejectReasons = 12;
+// The label value of a reason ("queue_full", "app_queue_full", …).
+const char* RejectReasonName(RejectReason reason);
+
 class Metrics {
  public:
   Metrics();
@@ -41,7 +61,7 @@ class Metrics {
   void AddTokens(int64_t prompt, int64_t reused, int64_t completion);
   void ObserveTimeToFirstToken(double seconds);
   void CountCancelled();
-  void CountRejected();  // refused because the queue was full
+  void CountRejected(RejectReason reason);
   // A decode-only scheduler step: tokens sampled and its wall time. Their ratio over a window is
   // the decode-phase rate (S_TG), prefill excluded.
   void AddDecodeStep(int64_t tokens, double seconds);
@@ -64,6 +84,7 @@ class Metrics {
   int64_t prompt_tokens() const;
   int64_t completion_tokens() const;
   uint64_t requests(const std::string& route, int http_status) const;
+  uint64_t rejected(RejectReason reason) const;
 
  private:
   mutable std::mutex mu_;
@@ -72,7 +93,7 @@ class Metrics {
   int64_t reused_tokens_ = 0;
   int64_t completion_tokens_ = 0;
   uint64_t cancelled_ = 0;
-  uint64_t rejected_ = 0;
+  uint64_t rejected_[kRejectReasons] = {};
   int64_t decode_steps_ = 0;
   int64_t decode_tokens_ = 0;
   double decode_seconds_ = 0;

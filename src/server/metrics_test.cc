@@ -72,5 +72,20 @@ TEST(MetricsTest, RendersEveryFamily) {
   }
 }
 
+// Issue 16 (8): every refusal is counted, under its reason; every reason is always rendered.
+TEST(MetricsTest, CountsRejectionsByReason) {
+  Metrics m;
+  m.CountRejected(RejectReason::kAppQueueFull);
+  m.CountRejected(RejectReason::kAppQueueFull);
+  m.CountRejected(RejectReason::kConnectionsPerPeer);
+  const std::string t = m.Render();
+  EXPECT_TRUE(Has(t, "odlm_requests_rejected_total{reason=\"app_queue_full\"} 2"));
+  EXPECT_TRUE(Has(t, "odlm_requests_rejected_total{reason=\"connections_per_peer\"} 1"));
+  EXPECT_TRUE(Has(t, "odlm_requests_rejected_total{reason=\"queue_full\"} 0"));
+  EXPECT_TRUE(Has(t, "odlm_requests_rejected_total{reason=\"header_timeout\"} 0"));
+  EXPECT_EQ(m.rejected(RejectReason::kAppQueueFull), 2u);
+  EXPECT_EQ(m.rejected(RejectReason::kBodyTimeout), 0u);
+}
+
 }  // namespace
 }  // namespace odlm::server

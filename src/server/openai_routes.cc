@@ -79,7 +79,8 @@ json ComposeJson(const ComposeResult& r) {
 // The error of a failed composite: 429 when the queue is full, else by status code, naming
 // "compose" (unknown adapters, bad templates, a token-id prompt).
 ApiError ComposeError(const Status& status) {
-  return IsQueueFull(status) ? StartError(status, "compose") : FromStatus(status, "compose");
+  return IsQueueFull(status) || IsAppQueueFull(status) ? StartError(status, "compose")
+                                                       : FromStatus(status, "compose");
 }
 
 // A composite's last pass runs as an ordinary job: what the handlers need to answer for it.
@@ -96,10 +97,11 @@ json ComposeUsage(const ComposeResult& r) {
 }
 
 void ChatCompletions(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
   auto parsed = ParseChatCompletion(req.body, service.options().limits);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const ChatCompletionRequest& r = std::get<ChatCompletionRequest>(parsed);
-  const AppRecord* app = AppOf(service, req);
   if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
     return SendError(res, FromStatus(a.status(), "adapters"));
   }
@@ -192,10 +194,11 @@ void ChatCompletions(Service& service, const httplib::Request& req, httplib::Res
 }
 
 void Completions(Service& service, const httplib::Request& req, httplib::Response& res) {
+  const AppRecord* app = RequireApp(service, req, res);
+  if (app == nullptr) return;
   auto parsed = ParseCompletion(req.body, service.options().limits);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
   const CompletionRequest& r = std::get<CompletionRequest>(parsed);
-  const AppRecord* app = AppOf(service, req);
   if (auto a = service.ResolveAdapters(r.params); !a.ok()) {
     return SendError(res, FromStatus(a.status(), "adapters"));
   }

@@ -4,12 +4,27 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "gguf/json_lite.h"
+
 namespace odlm::server {
 namespace {
 
 using nlohmann::json;
 
 std::string TypeName(const json& v) { return v.type_name(); }
+
+// A value as an error message shows it: scalars as JSON (strings cut at 40 bytes), arrays and
+// objects by type only. Never the whole of a value the client sent, which may be megabytes.
+std::string Brief(const json& v) {
+  if (v.is_array() || v.is_object()) return std::string("an ") + TypeName(v);
+  const auto replace = json::error_handler_t::replace;  // invalid UTF-8 never throws
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.size() > 40) return json(s.substr(0, 40)).dump(-1, ' ', false, replace) + "...";
+  }
+  return v.dump(-1, ' ', false, replace);
+}
+std::string Brief(const std::string& s) { return Brief(json(s)); }
 
 ApiError WrongType(const std::string& field, const char* expected, const json& v) {
   return BadRequest("'" + field + "' must be " + expected + ", got " + TypeName(v), field,
@@ -21,17 +36,28 @@ std::variant<json, ApiError> ParseObject(std::string_view body) {
   if (body.empty()) {
     return BadRequest("the request body is empty; expected a JSON object", "", "invalid_json");
   }
+  // Copying or printing a deeply nested value recurses once per level: refuse depth up front.
+  if (const size_t at = FindJsonNestingOver(body, kMaxJsonNesting); at != std::string_view::npos) {
+    return BadRequest("the request body nests arrays and objects deeper than " +
+                          std::to_string(kMaxJsonNesting) + " levels (at byte " +
+                          std::to_string(at) + ")",
+                      "", "invalid_json");
+  }
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
-    // Find where it breaks, for the message (the non-throwing parse does not say).
-    std::string where;
+    // Find where it breaks, for the message (the non-throwing parse does not say). A syntax
+    // error is a parse_error; a number too large for a double (1e999) is an out_of_range.
+    std::string why;
     try {
       json probe = json::parse(body.begin(), body.end());
       (void)probe;
     } catch (const json::parse_error& e) {
-      where = " (at byte " + std::to_string(e.byte) + ")";
+      why = " (at byte " + std::to_string(e.byte) + ")";
+    } catch (const json::out_of_range&) {
+      why = ": a number is out of the range of a double";
+    } catch (const json::exception&) {
     }
-    return BadRequest("the request body is not valid JSON" + where, "", "invalid_json");
+    return BadRequest("the request body is not valid JSON" + why, "", "invalid_json");
   }
   if (!doc.is_object()) {
     return BadRequest("the request body must be a JSON object, got " + TypeName(doc), "",
@@ -49,7 +75,7 @@ std::optional<ApiError> GetNumber(const json& o, const char* field, float lo, fl
   const double v = it->get<double>();
   if (!std::isfinite(v) || v < lo || v > hi) {
     return BadRequest("'" + std::string(field) + "' must be between " + std::to_string(lo) +
-                          " and " + std::to_string(hi) + ", got " + it->dump(),
+                          " and " + std::to_string(hi) + ", got " + Brief(*it),
                       field, "out_of_range");
   }
   *out = static_cast<float>(v);
@@ -103,6 +129,11 @@ std::optional<ApiError> ParseAdapterList(const json& v, const std::string& field
     if (ap.name.empty()) {
       return BadRequest("'" + f + ".name' must not be empty", f + ".name", "invalid_value");
     }
+    if (ap.name.size() > kMaxAdapterNameBytes) {  // no registered name is longer
+      return BadRequest(
+          "'" + f + ".name' is longer than " + std::to_string(kMaxAdapterNameBytes) + " bytes",
+          f + ".name", "out_of_range");
+    }
     float scale = 1.0f;
     if (auto s = a.find("scale"); s != a.end() && !s->is_null()) {
       if (auto e = GetNumber(a, "scale", -kMaxAdapterScale, kMaxAdapterScale, &scale)) {
@@ -113,7 +144,7 @@ std::optional<ApiError> ParseAdapterList(const json& v, const std::string& field
     }
     for (const auto& prev : out) {
       if (prev.name == ap.name) {
-        return BadRequest("adapter '" + ap.name + "' is named twice in '" + field + "'",
+        return BadRequest("adapter " + Brief(ap.name) + " is named twice in '" + field + "'",
                           f + ".name", "invalid_value");
       }
     }
@@ -150,7 +181,7 @@ std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
     return e;
   }
   if (mode != "two-pass" && mode != "merged") {
-    return BadRequest("'compose.mode' must be \"two-pass\" or \"merged\", got \"" + mode + "\"",
+    return BadRequest("'compose.mode' must be \"two-pass\" or \"merged\", got " + Brief(mode),
                       "compose.mode", "invalid_value");
   }
   c.merged = mode == "merged";
@@ -162,13 +193,13 @@ std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
       c.merge_method != "cat") {
     return BadRequest(
         "'compose.merge_method' must be \"linear\", \"ties\", \"dare\" or "
-        "\"cat\", got \"" +
-            c.merge_method + "\"",
+        "\"cat\", got " +
+            Brief(c.merge_method),
         "compose.merge_method", "invalid_value");
   }
   if (auto r = it->find("merge_rank"); r != it->end() && !r->is_null()) {
     if (!r->is_number_integer() || r->get<int64_t>() < 0 || r->get<int64_t>() > 4096) {
-      return BadRequest("'compose.merge_rank' must be an integer from 0 to 4096, got " + r->dump(),
+      return BadRequest("'compose.merge_rank' must be an integer from 0 to 4096, got " + Brief(*r),
                         "compose.merge_rank", "out_of_range");
     }
     c.merge_rank = static_cast<int32_t>(r->get<int64_t>());
@@ -233,7 +264,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
     const int64_t v = it->get<int64_t>();
     if (v < 1 || v > limits.max_tokens_cap) {
       return BadRequest("'" + std::string(field) + "' must be between 1 and " +
-                            std::to_string(limits.max_tokens_cap) + ", got " + it->dump(),
+                            std::to_string(limits.max_tokens_cap) + ", got " + Brief(*it),
                         field, "out_of_range");
     }
     p->max_tokens = static_cast<int32_t>(v);
@@ -279,7 +310,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
   }
   if (auto it = o.find("n"); it != o.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() != 1) {
-      return BadRequest("only 'n': 1 is supported, got " + it->dump(), "n", "unsupported");
+      return BadRequest("only 'n': 1 is supported, got " + Brief(*it), "n", "unsupported");
     }
   }
   for (const char* field : {"tools", "functions", "logit_bias"}) {
@@ -355,9 +386,9 @@ ParseResult<ChatCompletionRequest> ParseChatCompletion(std::string_view body,
     msg.role = role->get<std::string>();
     if (msg.role == "developer") msg.role = "system";
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant") {
-      return BadRequest("'" + f + ".role' must be \"system\", \"user\" or \"assistant\", got \"" +
-                            msg.role + "\"",
-                        f + ".role", "invalid_value");
+      return BadRequest(
+          "'" + f + ".role' must be \"system\", \"user\" or \"assistant\", got " + Brief(msg.role),
+          f + ".role", "invalid_value");
     }
     auto content = m.find("content");
     if (content == m.end() || content->is_null()) {
@@ -447,7 +478,7 @@ ParseResult<RegisterAdapterRequest> ParseRegisterAdapter(std::string_view body) 
       r.name.find_first_not_of(
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
           std::string::npos) {
-    return BadRequest("'name' must be 1 to 64 characters of [A-Za-z0-9_.-], got \"" + r.name + "\"",
+    return BadRequest("'name' must be 1 to 64 characters of [A-Za-z0-9_.-], got " + Brief(r.name),
                       "name", "invalid_value");
   }
   if (r.path.empty()) return BadRequest("'path' must not be empty", "path", "invalid_value");
@@ -463,7 +494,7 @@ ParseResult<RegisterAdapterRequest> ParseReplaceAdapter(std::string_view body,
   RegisterAdapterRequest r;
   if (auto e = GetString(o, "name", false, &r.name)) return *e;
   if (!r.name.empty() && r.name != name) {
-    return BadRequest("'name' is \"" + r.name + "\" but the path names adapter \"" + name +
+    return BadRequest("'name' is " + Brief(r.name) + " but the path names adapter \"" + name +
                           "\"; leave 'name' out of a PUT body",
                       "name", "invalid_value");
   }

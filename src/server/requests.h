@@ -1,10 +1,12 @@
 // server/requests.h — parsing and validation of request bodies (OpenAI chat/completions, contexts).
 //
-// Parsing never throws and never trusts the input: a malformed body, a field of the wrong type, a
-// missing field or an out-of-range value becomes a 400 ApiError naming the field (`param`) and what
-// was expected. Unknown fields are ignored (OpenAI clients send many), except those that would
-// change the result in a way we cannot honour (n > 1, logprobs, tools), which are refused.
-// Pure functions; thread-safe.
+// Parsing never throws and never trusts the input: a malformed body (including a number beyond a
+// double's range, like 1e999, and arrays or objects nested deeper than kMaxJsonNesting = 64
+// levels, refused before parsing) is a 400 "invalid_json"; a field of the wrong type, a missing
+// field or an out-of-range value is a 400 ApiError naming the field (`param`) and what was
+// expected. Messages quote at most 40 bytes of a value the client sent. Unknown fields are ignored
+// (OpenAI clients send many), except those that would change the result in a way we cannot honour
+// (n > 1, logprobs, tools), which are refused. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,7 @@ struct AdapterParam {
 };
 inline constexpr float kMaxAdapterScale = 16.0f;  // |scale| accepted in a request
 inline constexpr size_t kMaxRequestAdapters = 8;
+inline constexpr size_t kMaxAdapterNameBytes = 255;  // a file name's longest stem
 
 // Extension: a composite task (odlm/compose.h), "compose": {"mode": "two-pass" | "merged",
 // "stages": [{"adapters": [...], "template"?: "... {output} ..."}, ...], "merge_method"?:

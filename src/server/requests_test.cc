@@ -286,5 +286,62 @@ TEST(AdapterRequestTest, ReplaceAdapterBody) {
   EXPECT_EQ(Err(ParseReplaceAdapter("[1]", "sum")).http_status, 400);
 }
 
+// Issue 16 (2): a value nested 400,000 levels deep fits in a 1 MB body; printing it into an error
+// message recursed once per level and overflowed the stack. Refused before parsing now.
+TEST(RequestHardeningTest, DeeplyNestedValuesAreRefusedWithoutRecursion) {
+  const std::string deep = std::string(400000, '[') + std::string(400000, ']');
+  const std::string chat_n = R"({"messages":[{"role":"user","content":"x"}],"n":)" + deep + "}";
+  const std::string rank = R"({"prompt":"x","compose":{"mode":"merged","merge_rank":)" + deep +
+                           R"(,"stages":[{"adapters":[]},{"adapters":[]}]}})";
+  for (const ApiError& e :
+       {Err(ParseChatCompletion(chat_n, kLimits)), Err(ParseCompletion(rank, kLimits)),
+        Err(ParseContextMessage(R"({"content":"x","seed":)" + deep + "}", kLimits)),
+        Err(ParseCreateContext(deep)), Err(ParseRegisterAdapter(deep))}) {
+    EXPECT_EQ(e.http_status, 400);
+    EXPECT_EQ(e.code, "invalid_json");
+    EXPECT_NE(e.message.find("deeper than 64 levels"), std::string::npos) << e.message;
+    EXPECT_LT(e.message.size(), 200u);
+  }
+  // 64 levels are fine (and a wrong type there is named without printing the value).
+  const std::string ok = std::string(63, '[') + std::string(63, ']');
+  const ApiError e = Err(ParseChatCompletion(
+      R"({"messages":[{"role":"user","content":"x"}],"n":)" + ok + "}", kLimits));
+  EXPECT_EQ(e.code, "unsupported");
+  EXPECT_EQ(e.message, "only 'n': 1 is supported, got an array");
+}
+
+// Issue 16 (6): a number beyond a double's range threw json::out_of_range, which only a 500
+// caught. It is malformed JSON like any other: 400 invalid_json.
+TEST(RequestHardeningTest, OutOfRangeNumberIsInvalidJson) {
+  for (const std::string body :
+       {R"({"messages":[{"role":"user","content":"x"}],"temperature":1e999})",
+        R"({"messages":[{"role":"user","content":"x"}],"unknown":[1, -1e999]})",
+        R"({"messages":[{"role":"user","content":"x"}],"n":1e400})"}) {
+    const ApiError e = Err(ParseChatCompletion(body, kLimits));
+    EXPECT_EQ(e.http_status, 400);
+    EXPECT_EQ(e.code, "invalid_json");
+    EXPECT_NE(e.message.find("out of the range of a double"), std::string::npos) << e.message;
+  }
+  EXPECT_EQ(Err(ParseCompletion(R"({"prompt":"x","seed":1e999})", kLimits)).code, "invalid_json");
+  EXPECT_EQ(Err(ParseContextMessage(R"({"content":"x","top_p":-1e999})", kLimits)).code,
+            "invalid_json");
+}
+
+// Messages quote at most 40 bytes of what the client sent.
+TEST(RequestHardeningTest, ErrorMessagesQuoteBoundedValues) {
+  const std::string big(1 << 20, 'r');
+  const ApiError role = Err(
+      ParseChatCompletion(R"({"messages":[{"role":")" + big + R"(","content":"x"}]})", kLimits));
+  EXPECT_EQ(role.param, "messages[0].role");
+  EXPECT_LT(role.message.size(), 200u);
+  const ApiError name = Err(ParseRegisterAdapter(R"({"name":")" + big + R"(","path":"p"})"));
+  EXPECT_LT(name.message.size(), 200u);
+  const ApiError adapter = Err(ParseChatCompletion(
+      R"({"messages":[{"role":"user","content":"x"}],"adapters":[{"name":")" + big + R"("}]})",
+      kLimits));
+  EXPECT_EQ(adapter.code, "out_of_range");
+  EXPECT_LT(adapter.message.size(), 200u);
+}
+
 }  // namespace
 }  // namespace odlm::server

@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -51,7 +52,14 @@ GenerateOptions ToOptions(const GenerationParams& p) {
   return o;
 }
 
+constexpr std::string_view kAppQueueFull = "the app's request queue is full";
+
 }  // namespace
+
+bool IsAppQueueFull(const Status& status) {
+  return status.code() == StatusCode::kResourceExhausted &&
+         std::string_view(status.message()).substr(0, kAppQueueFull.size()) == kAppQueueFull;
+}
 
 // --- Job ----------------------------------------------------------------------------------------
 
@@ -102,6 +110,7 @@ StatusOr<std::unique_ptr<Service>> Service::Create(Engine* engine, const Service
   std::unique_ptr<Service> s(new Service(engine, options));
   s->keys_ = std::move(keys);
   s->local_app_.name = "local";
+  s->local_app_.id = "local";
   s->local_app_.limits = options.local_limits;
   s->created_unix_ = NowMs() / 1000;
   ASSIGN_OR_RETURN(s->renderer_, PromptRenderer::Create(*engine, options.chat_template));
@@ -197,6 +206,7 @@ void Service::Release(Job* job) {
   std::lock_guard<std::mutex> lock(mu_);
   AppState& a = apps_[job->app_];
   --a.in_flight;
+  if (!a.waiting.empty()) slot_cv_.notify_all();
   if (job->pooled_) {
     a.idle.push_front(std::move(job->pooled_));
   } else if (!job->context_id_.empty()) {
@@ -233,10 +243,52 @@ StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector
   Status st = scheduler_->Submit(req);
   if (!st.ok()) {
     job->req_.reset();  // never queued: nothing to wait for
-    if (st.code() == StatusCode::kResourceExhausted) metrics_.CountRejected();
+    if (IsQueueFull(st)) metrics_.CountRejected(RejectReason::kQueueFull);
+    if (st.code() == StatusCode::kUnavailable) metrics_.CountRejected(RejectReason::kShuttingDown);
     return st;
   }
   return job;
+}
+
+Status Service::TakeSlotLocked(std::unique_lock<std::mutex>& lock, const AppRecord& app) {
+  AppState& a = apps_[app.id];  // map nodes stay put while the lock is released
+  const int32_t limit = app.limits.max_in_flight;
+  if (shutting_down_) {
+    metrics_.CountRejected(RejectReason::kShuttingDown);
+    return UnavailableError("the service is shutting down");
+  }
+  if (limit <= 0 || (a.in_flight < limit && a.waiting.empty())) {
+    ++a.in_flight;
+    return Status::Ok();
+  }
+  if (a.waiting.size() >= static_cast<size_t>(std::max(0, app.limits.max_queued))) {
+    metrics_.CountRejected(RejectReason::kAppQueueFull);
+    return ResourceExhaustedError(std::string(kAppQueueFull) + ": app '" + app.name +
+                                  "' already has " + std::to_string(a.in_flight) +
+                                  " requests in flight and " + std::to_string(a.waiting.size()) +
+                                  " waiting (its limits: max_in_flight " + std::to_string(limit) +
+                                  ", max_queued " + std::to_string(app.limits.max_queued) +
+                                  "); retry later");
+  }
+  const uint64_t ticket = ++next_ticket_;
+  a.waiting.push_back(ticket);
+  for (;;) {
+    if (a.waiting.front() == ticket && a.in_flight < limit) {
+      a.waiting.pop_front();
+      ++a.in_flight;
+      slot_cv_.notify_all();  // the next in line may find a slot too
+      return Status::Ok();
+    }
+    const bool gone = caller_gone_ && caller_gone_();
+    if (shutting_down_ || gone) {
+      a.waiting.remove(ticket);
+      slot_cv_.notify_all();
+      if (!gone) metrics_.CountRejected(RejectReason::kShuttingDown);
+      return UnavailableError(gone ? "the client went away while waiting for a slot"
+                                   : "the service is shutting down");
+    }
+    slot_cv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
 }
 
 StatusOr<std::unique_ptr<Job>> Service::StartPooled(const AppRecord& app,
@@ -245,18 +297,11 @@ StatusOr<std::unique_ptr<Job>> Service::StartPooled(const AppRecord& app,
   ASSIGN_OR_RETURN(std::vector<AdapterChoice> adapters, ResolveAdapters(p));
   std::unique_ptr<Job> job(new Job());
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutting_down_) return UnavailableError("the service is shutting down");
-    AppState& a = apps_[app.name];
-    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
-      return ResourceExhaustedError("app '" + app.name + "' already has " +
-                                    std::to_string(a.in_flight) +
-                                    " requests in flight (its limit)");
-    }
-    ++a.in_flight;
+    std::unique_lock<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(TakeSlotLocked(lock, app));
     job->service_ = this;
-    job->app_ = app.name;
-    job->pooled_ = TakeSession(app.name, prompt, adapters);
+    job->app_ = app.id;
+    job->pooled_ = TakeSession(app.id, prompt, adapters);
   }
   // From here the job owns the slot and the session. A set that differs from the session's
   // (or a version of an adapter replaced since) drops its KV (Engine::SetAdapters).
@@ -299,33 +344,35 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
   std::unique_ptr<Job> job(new Job());
   Session* session = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutting_down_) return UnavailableError("the service is shutting down");
+    std::unique_lock<std::mutex> lock(mu_);
+    if (shutting_down_) {
+      metrics_.CountRejected(RejectReason::kShuttingDown);
+      return UnavailableError("the service is shutting down");
+    }
     auto it = contexts_.find(id);
-    if (it == contexts_.end() || it->second.stored.app != app.name) {
+    if (it == contexts_.end() || it->second.stored.app != app.id) {
       return NotFoundError("no context '" + id + "'");
     }
-    Context& c = it->second;
-    if (c.busy) {
+    if (it->second.busy) {
       return FailedPreconditionError("context '" + id +
                                      "' is answering another message; wait for it to finish");
     }
-    AppState& a = apps_[app.name];
-    if (app.limits.max_in_flight > 0 && a.in_flight >= app.limits.max_in_flight) {
-      return ResourceExhaustedError("app '" + app.name + "' already has " +
-                                    std::to_string(a.in_flight) +
-                                    " requests in flight (its limit)");
+    // The context is this request's while it waits for a slot (a second message meanwhile gets
+    // 409, and it cannot be deleted under us); given back if no slot comes.
+    it->second.busy = true;
+    if (Status st = TakeSlotLocked(lock, app); !st.ok()) {
+      it->second.busy = false;  // contexts_ entries are erased only when not busy
+      return st;
     }
+    Context& c = it->second;
     if (!c.stored.system.empty()) messages.push_back({"system", c.stored.system});
     for (const auto& m : c.stored.messages) messages.push_back({m.role, m.content});
     messages.push_back({"user", r.content});
     if (!c.session && !memory_) c.session = engine_->NewSession();
-    c.busy = true;
     c.last_used = ++clock_;
-    ++a.in_flight;
     session = c.session.get();
     job->service_ = this;
-    job->app_ = app.name;
+    job->app_ = app.id;
     job->context_id_ = id;
     job->user_content_ = r.content;
   }
@@ -356,13 +403,14 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
 
 StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::string& system) {
   StoredContext c;
-  c.app = app.name;
+  c.app = app.id;
   c.system = system;
   c.created_ms = c.updated_ms = NowMs();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    AppState& a = apps_[app.name];
+    AppState& a = apps_[app.id];
     if (app.limits.max_contexts > 0 && a.contexts >= app.limits.max_contexts) {
+      metrics_.CountRejected(RejectReason::kAppContexts);
       return ResourceExhaustedError("app '" + app.name + "' already holds " +
                                     std::to_string(a.contexts) +
                                     " contexts (its limit); delete some first");
@@ -375,7 +423,7 @@ StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::st
     if (st.ok()) break;
     if (st.code() != StatusCode::kFailedPrecondition || attempt >= 3) {
       std::lock_guard<std::mutex> lock(mu_);
-      --apps_[app.name].contexts;
+      --apps_[app.id].contexts;
       return st;
     }
   }
@@ -391,7 +439,7 @@ StatusOr<ContextInfo> Service::GetContext(const AppRecord& app, const std::strin
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = contexts_.find(id);
-    if (it == contexts_.end() || it->second.stored.app != app.name) {
+    if (it == contexts_.end() || it->second.stored.app != app.id) {
       return NotFoundError("no context '" + id + "'");
     }
     info.stored = it->second.stored;
@@ -405,11 +453,37 @@ StatusOr<ContextInfo> Service::GetContext(const AppRecord& app, const std::strin
   return info;
 }
 
+std::vector<ContextSummary> Service::ListContexts(const AppRecord& app) {
+  std::vector<ContextSummary> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, c] : contexts_) {
+      if (c.stored.app != app.id) continue;
+      ContextSummary s;
+      s.id = id;
+      s.created_ms = c.stored.created_ms;
+      s.updated_ms = c.stored.updated_ms;
+      s.n_messages = static_cast<int64_t>(c.stored.messages.size());
+      s.busy = c.busy;
+      if (memory_ == nullptr && c.session && !c.busy) s.cached_tokens = c.session->n_tokens();
+      out.push_back(std::move(s));
+    }
+  }
+  // Outside mu_, as in GetContext.
+  if (memory_ != nullptr) {
+    for (ContextSummary& s : out) s.cached_tokens = memory_->CachedTokens(s.id);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ContextSummary& a, const ContextSummary& b) {
+    return a.created_ms < b.created_ms;
+  });
+  return out;
+}
+
 Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = contexts_.find(id);
-    if (it == contexts_.end() || it->second.stored.app != app.name) {
+    if (it == contexts_.end() || it->second.stored.app != app.id) {
       return NotFoundError("no context '" + id + "'");
     }
     if (it->second.busy) {
@@ -426,7 +500,7 @@ Status Service::DeleteContext(const AppRecord& app, const std::string& id) {
   auto it = contexts_.find(id);
   if (it != contexts_.end() && !it->second.busy) {
     contexts_.erase(it);
-    --apps_[app.name].contexts;
+    --apps_[app.id].contexts;
   }
   return Status::Ok();
 }
@@ -435,6 +509,7 @@ void Service::Shutdown(bool drain, std::chrono::steady_clock::time_point deadlin
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
+    slot_cv_.notify_all();
   }
   {
     std::lock_guard<std::mutex> lock(watcher_mu_);

@@ -2,14 +2,18 @@
 // persistent contexts (transcript in the ContextStore, KV in a Session), per-app session caches
 // for prefix reuse, and the Scheduler that runs generations on the one engine.
 //
-// Isolation: everything an app can reach is keyed by its name: contexts (another app's id is
-// answered exactly like an unknown id), cached sessions (prefix reuse never crosses apps), limits.
+// Isolation: everything an app can reach is keyed by its identity (AppRecord::id, not its name, so
+// an app removed and added again under the same name starts with nothing): contexts (another
+// app's id is answered exactly like an unknown id), cached sessions (prefix reuse never crosses
+// apps), limits.
 //
 // Thread-safety: all methods may be called from any thread (HTTP handler threads). One mutex
 // guards the maps; sessions are touched only by the scheduler while a request holds them.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -58,6 +62,10 @@ struct ServedAdapter {
 
 class Service;
 
+// True for the status a Start* call returns when the app's in-flight slots and its queue are
+// taken (answered 429 "app_queue_full").
+bool IsAppQueueFull(const Status& status);
+
 // One generation in flight: holds the app's in-flight slot and the session until destroyed.
 class Job {
  public:
@@ -87,6 +95,16 @@ class Job {
   bool released_ = false;
 };
 
+// One of an app's contexts as GET /v1/contexts lists it (no transcript).
+struct ContextSummary {
+  std::string id;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+  int64_t n_messages = 0;     // user and assistant messages stored
+  int64_t cached_tokens = 0;  // tokens whose KV is in memory now
+  bool busy = false;          // answering a message now
+};
+
 struct ContextInfo {
   StoredContext stored;
   int64_t cached_tokens = 0;  // tokens whose KV is in memory now
@@ -101,11 +119,18 @@ class Service {
   ~Service();
 
   bool auth_required() const { return keys_ != nullptr; }
+  // Polled (on the request's thread, every 50 ms) while a request waits for one of its app's
+  // in-flight slots: true gives up the wait. The HTTP layer sets CurrentClientGone. Set before
+  // serving; not thread-safe against requests.
+  void set_caller_gone(std::function<bool()> gone) { caller_gone_ = std::move(gone); }
   // The app a bearer key belongs to; without a keys file, always the local app. nullptr: refuse.
   const AppRecord* Authenticate(std::string_view bearer_key) const;
 
-  // Validates, tokenizes and queues a generation. Errors: 400 (too long for the context),
-  // 429 (queue full, or the app's in-flight limit), 404 / 409 for contexts.
+  // Validates, tokenizes and queues a generation. A request beyond the app's max_in_flight waits
+  // for a slot (first come, first served within the app; see TakeSlotLocked). Errors: 400 (too
+  // long for the context), 429 (the scheduler's queue full: queue_full; the app's slots and its
+  // queue of max_queued taken: app_queue_full), 404 / 409 for contexts, 503 (shutting down, or
+  // the client left while waiting).
   StatusOr<std::unique_ptr<Job>> StartChat(const AppRecord& app, const ChatCompletionRequest& r);
   StatusOr<std::unique_ptr<Job>> StartCompletion(const AppRecord& app, const CompletionRequest& r);
   StatusOr<std::unique_ptr<Job>> StartContextTurn(const AppRecord& app, const std::string& id,
@@ -114,6 +139,8 @@ class Service {
   // Contexts. NotFound for unknown ids and for ids of other apps alike.
   StatusOr<std::string> CreateContext(const AppRecord& app, const std::string& system);
   StatusOr<ContextInfo> GetContext(const AppRecord& app, const std::string& id);
+  // The app's contexts, oldest first. O(all contexts) under the service's lock.
+  std::vector<ContextSummary> ListContexts(const AppRecord& app);
   Status DeleteContext(const AppRecord& app, const std::string& id);
 
   // LoRA adapters (the engine's registry plus each adapter's default scale and path). Register
@@ -197,6 +224,7 @@ class Service {
     int32_t in_flight = 0;
     int32_t contexts = 0;
     std::list<std::unique_ptr<Session>> idle;  // most recently used first
+    std::list<uint64_t> waiting;               // tickets of requests waiting for a slot, FIFO
   };
 
   Service(Engine* engine, const ServiceOptions& options);
@@ -216,6 +244,12 @@ class Service {
   StatusOr<std::unique_ptr<Job>> StartPooled(const AppRecord& app, std::vector<int32_t> prompt,
                                              const GenerationParams& p);
   void Release(Job* job);
+  // Takes one of the app's in-flight slots for the calling request. While the app has
+  // max_in_flight requests in flight, waits in the app's FIFO (releasing `lock` meanwhile) behind
+  // at most max_queued others: ResourceExhausted (app_queue_full) when they are that many,
+  // Unavailable when the service shuts down or the caller goes away (caller_gone_) first.
+  // Called and returns with `lock` holding mu_.
+  Status TakeSlotLocked(std::unique_lock<std::mutex>& lock, const AppRecord& app);
   void EvictLocked();
   // A request's "compose" with names resolved against the registry (default scales filled in)
   // and validated (ValidateComposeSpec): InvalidArgument otherwise.
@@ -248,6 +282,9 @@ class Service {
   int64_t created_unix_ = 0;
 
   std::mutex mu_;
+  std::condition_variable slot_cv_;  // an in-flight slot was given back (or shutting down)
+  uint64_t next_ticket_ = 0;
+  std::function<bool()> caller_gone_;
   std::map<std::string, AppState> apps_;
   std::map<std::string, Context> contexts_;
   uint64_t clock_ = 0;

@@ -94,22 +94,92 @@ double MeasureReadBandwidth(ThreadPool* pool) {
   return Median(passes);
 }
 
+// Resident memory of this process now, split as the kernel counts it (/proc/self/status): pages
+// of mapped files (the model's weights when mapped: page cache shared with other processes, which
+// the OS may drop and read again) and anonymous memory (KV cache, scratch, weights read with
+// --no-mmap). MiB; 0 where unknown.
+struct ResidentSplit {
+  double file_mib = 0, anon_mib = 0, shmem_mib = 0;
+  double model_file_mib = 0;  // resident pages of mappings of the model file (its weights)
+};
+
+ResidentSplit ReadResidentSplit() {
+  ResidentSplit r;
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return r;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    long long kb = 0;
+    if (std::sscanf(line, "RssFile: %lld", &kb) == 1) r.file_mib = kb / 1024.0;
+    if (std::sscanf(line, "RssAnon: %lld", &kb) == 1) r.anon_mib = kb / 1024.0;
+    if (std::sscanf(line, "RssShmem: %lld", &kb) == 1) r.shmem_mib = kb / 1024.0;
+  }
+  std::fclose(f);
+  return r;
+}
+
+// Resident MiB of this process's mappings of `path` (/proc/self/smaps); 0 if none or unknown.
+double ResidentOfFile(const std::string& path) {
+  char real[4096];
+  if (::realpath(path.c_str(), real) == nullptr) return 0;
+  FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return 0;
+  char line[4352];
+  bool inside = false;
+  double mib = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    // A mapping's header: "start-end perms offset dev inode   [path]"; then "Key: value" lines.
+    unsigned long long lo = 0, hi = 0;
+    char dash = 0;
+    if (std::sscanf(line, "%llx%c%llx ", &lo, &dash, &hi) == 3 && dash == '-') {
+      const char* slash = std::strchr(line, '/');
+      std::string name = slash != nullptr ? slash : "";
+      while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+      inside = name == real;
+      continue;
+    }
+    long long kb = 0;
+    if (inside && std::sscanf(line, "Rss: %lld", &kb) == 1) mib += kb / 1024.0;
+  }
+  std::fclose(f);
+  return mib;
+}
+
 int RunBench(int argc, char** argv) {
   CLI::App app(
-      "Measure prefill and decode speed (medians over repetitions).\n\n"
-      "example:\n  odlm bench -m tinyllama-q4_0.gguf -p 128 -n 64 -t 2 -r 3 --json",
+      "Measure prefill and decode speed (medians over repetitions), time to first token, "
+      "resident memory, and decode against this machine's read-bandwidth roofline.",
       argv[0]);
+  app.footer(
+      "examples:\n"
+      "  odlm bench                                    # the default model, -p 128 -n 64 -r 3\n"
+      "  odlm bench -m tl-q4_0.gguf -p 128 -n 64 -t 2 -r 3 --json\n"
+      "  odlm bench -m tl-q4_0.gguf -p 1 -n 128 -r 5 --no-mmap   # single-token decode\n"
+      "\n"
+      "The context is -p + -n + 1 tokens unless -c is given: bench allocates only the KV cache it\n"
+      "uses, so 'context 193 (trained 2048)' means 193 tokens of KV for a model trained on 2048.\n"
+      "Memory: 'peak RSS' is the process's resident high-water mark during the model runs. It\n"
+      "counts the mapped weights' pages (file-backed) as well as the KV cache and scratch\n"
+      "(anonymous); bench splits it below. The bandwidth probe that follows allocates 1 GiB\n"
+      "more, so the whole-process figure (/usr/bin/time's) is ~1 GiB above; bench prints it too.");
   ModelOptions model;
   int n_prompt = 128, n_gen = 64, reps = 3;
   bool json = false;
   AddModelOptions(app, &model);
+  app.get_option("--ctx-size")
+      ->description("KV cache length in tokens (default: -p + -n + 1, what the run uses)");
   app.add_option("-p,--n-prompt", n_prompt, "prompt tokens (prefill)")
-      ->check(CLI::Range(1, 1 << 16));
-  app.add_option("-n,--n-gen", n_gen, "generated tokens (decode)")->check(CLI::Range(1, 1 << 16));
+      ->check(CLI::Range(1, 1 << 16))
+      ->capture_default_str();
+  app.add_option("-n,--n-gen", n_gen, "generated tokens (decode)")
+      ->check(CLI::Range(1, 1 << 16))
+      ->capture_default_str();
   app.add_option("-r,--repetitions", reps, "repetitions (medians are reported)")
-      ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  const bool ctx_given = model.ctx != 0;
   if (model.ctx == 0) model.ctx = n_prompt + n_gen + 1;
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
@@ -161,9 +231,13 @@ int RunBench(int argc, char** argv) {
     prefill_cpu_s.push_back(static_cast<double>(c1 - c0) / CLOCKS_PER_SEC);
     decode_cpu_s.push_back(static_cast<double>(c2 - c1) / CLOCKS_PER_SEC);
   }
-  // Peak memory of the model runs, before the bandwidth probe allocates its own buffer.
+  // Peak memory of the model runs, before the bandwidth probe allocates its own buffer, and what
+  // is resident now split into file-backed (mapped weights) and anonymous pages.
   const double peak_rss_mib = PeakResidentBytes() / 1048576.0;
+  ResidentSplit split = ReadResidentSplit();
+  split.model_file_mib = engine->options().mmap ? ResidentOfFile(engine->options().model_path) : 0;
   const double bw = MeasureReadBandwidth(engine->pool());
+  const double process_peak_rss_mib = PeakResidentBytes() / 1048576.0;
   // Bytes one decode step reads: every weight matrix but the embedding table (one row of it),
   // plus the KV cache at the average context length of the decode phase.
   const ModelWeights& w = engine->model().weights();
@@ -190,7 +264,17 @@ int RunBench(int argc, char** argv) {
       // shared machine, -t 1 runs give load-independent per-core throughput: tokens / these.
       {"prefill_cpu_s", Median(prefill_cpu_s)},
       {"decode_cpu_s", Median(decode_cpu_s)},
+      // Resident high-water mark of the model runs: file-backed pages (mapped weights) and
+      // anonymous ones (KV cache, scratch, --no-mmap weights) alike; the split is the state at
+      // the end of the runs. process_peak_rss_mib adds the bandwidth probe's 1 GiB buffer.
       {"peak_rss_mib", peak_rss_mib},
+      {"rss_file_mib", split.file_mib},
+      {"rss_model_file_mib", split.model_file_mib},
+      {"model_weights_mib", static_cast<double>(w.bytes) / 1048576.0},
+      {"rss_anon_mib", split.anon_mib + split.shmem_mib},
+      {"process_peak_rss_mib", process_peak_rss_mib},
+      {"n_ctx", engine->n_ctx()},
+      {"n_ctx_train", c.n_ctx_train},
       {"bandwidth_gb_s", bw},
       {"bytes_per_token_mib", bytes_per_token / 1048576.0},
       {"roofline_tok_s", roofline_tps},
@@ -207,11 +291,36 @@ int RunBench(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("model            %s\n", engine->Describe().c_str());
+    std::printf("context          %lld tokens of KV cache (%s; the model was trained on %lld)\n",
+                static_cast<long long>(engine->n_ctx()),
+                ctx_given ? "-c" : "-p + -n + 1, the most this run uses; -c N to change",
+                static_cast<long long>(c.n_ctx_train));
     std::printf("prefill          %.2f tok/s (pp%d, median of %d)\n", Median(prefill_tps), n_prompt,
                 reps);
     std::printf("decode           %.2f tok/s (tg%d)\n", decode, n_gen);
     std::printf("time to first    %.1f ms\n", Median(ttft_ms));
-    std::printf("peak RSS         %.1f MiB\n", peak_rss_mib);
+    std::printf("peak RSS         %.1f MiB during the model runs; resident at their end:\n",
+                peak_rss_mib);
+    if (engine->options().mmap) {
+      std::printf("                 %.1f MiB of the mapped model file (weights: %.1f MiB)\n",
+                  split.model_file_mib, static_cast<double>(w.bytes) / 1048576.0);
+      std::printf(
+          "                 %.1f MiB other file-backed pages (the odlm binary, libraries)\n",
+          std::max(0.0, split.file_mib - split.model_file_mib));
+      std::printf("                 %.1f MiB anonymous (KV cache, scratch)\n",
+                  split.anon_mib + split.shmem_mib);
+    } else {
+      std::printf("                 %.1f MiB file-backed (the odlm binary, libraries)\n",
+                  split.file_mib);
+      std::printf(
+          "                 %.1f MiB anonymous (the weights read with --no-mmap, KV cache, "
+          "scratch)\n",
+          split.anon_mib + split.shmem_mib);
+    }
+    std::printf(
+        "whole process    %.1f MiB peak, with the bandwidth probe's 1 GiB buffer (what "
+        "/usr/bin/time reports)\n",
+        process_peak_rss_mib);
     std::printf("read bandwidth   %.2f GB/s; %.1f MiB read per token → roofline %.2f tok/s\n", bw,
                 bytes_per_token / 1048576.0, roofline_tps);
     std::printf("decode/roofline  %.1f%%\n", 100.0 * decode / roofline_tps);

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "CLI/CLI.hpp"
@@ -129,33 +130,58 @@ Summary Summarize(std::vector<double> v) {
 }
 
 int RunBenchContexts(int argc, char** argv) {
-  CLI::App app("Context-switch benchmark of the KV memory policies on a synthetic call trace.",
-               argv[0]);
+  CLI::App app(
+      "Context-switch benchmark of the KV memory policies (llms, swap, recompute, against "
+      "resident) on a synthetic trace of app calls: switch and restore latency, bytes moved, and "
+      "quality against resident.",
+      argv[0]);
+  app.footer(
+      "examples:\n"
+      "  odlm bench-contexts --quick                          # default model, a few seconds\n"
+      "  odlm bench-contexts --quick --json --policies llms,swap\n"
+      "  odlm bench-contexts -m tl-q4_0.gguf -t 2 --contexts 8 --min-tokens 256 --max-tokens 2048 "
+      "\\\n"
+      "      --calls 16 --choice all --svg context_memory.svg   # docs/PERFORMANCE.md, ~16 min\n"
+      "\n"
+      "switch = call start -> first token's logits (restore + the call's prompt); restore = the\n"
+      "KV back in a working cache. KL and perplexity are measured against resident on the same\n"
+      "trace. --json prints one object with the same figures (milliseconds, MiB).");
   ModelOptions model;
   int contexts = 8, calls = 40, prompt = 16;
   int64_t min_tokens = 256, max_tokens = 2048;
   double budget_frac = 0.25, ratio = 0.5, rate = 1.0;
   std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
-  bool quick = false, no_warm = false;
+  bool quick = false, no_warm = false, json = false;
   uint64_t seed = 1;
   std::string svg_path;
   AddModelOptions(app, &model);
-  app.add_option("--contexts", contexts, "contexts")->check(CLI::Range(1, 1000));
-  app.add_option("--calls", calls, "calls in the trace")->check(CLI::Range(1, 100000));
-  app.add_option("--min-tokens", min_tokens, "shortest history");
-  app.add_option("--max-tokens", max_tokens, "longest history");
-  app.add_option("--prompt", prompt, "tokens each call appends")->check(CLI::Range(1, 4096));
-  app.add_option("--budget-frac", budget_frac, "KV budget as a fraction of all contexts' fp16 KV");
-  app.add_option("--ratio", ratio, "llms compression ratio (of 8-bit size)");
-  app.add_option("--rate", rate, "Poisson arrival rate (calls/s)");
+  app.add_option("--contexts", contexts, "contexts")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--calls", calls, "calls in the trace")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--min-tokens", min_tokens, "shortest history")->capture_default_str();
+  app.add_option("--max-tokens", max_tokens, "longest history")->capture_default_str();
+  app.add_option("--prompt", prompt, "tokens each call appends")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--budget-frac", budget_frac, "KV budget as a fraction of all contexts' fp16 KV")
+      ->capture_default_str();
+  app.add_option("--ratio", ratio, "llms compression ratio (of 8-bit size)")->capture_default_str();
+  app.add_option("--rate", rate, "Poisson arrival rate (calls/s)")->capture_default_str();
   app.add_option("--choice", choice,
                  "random | markov | skewed | all (three segments of --calls, one per choice, "
-                 "reported apart)");
-  app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)");
-  app.add_option("--policies", policies_arg, "comma list (default all four)");
-  app.add_option("--seed", seed, "trace seed");
+                 "reported apart)")
+      ->capture_default_str();
+  app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)")->capture_default_str();
+  app.add_option("--policies", policies_arg,
+                 "comma list of llms, swap, recompute (resident always runs: the reference; "
+                 "default all)");
+  app.add_option("--seed", seed, "trace seed")->capture_default_str();
   app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
   app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
+  app.add_flag("--json", json, "print one JSON object instead of the tables");
   app.add_flag("--no-warm", no_warm,
                "llms frees each context's working cache when its call ends (no warm follow-up)");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
@@ -229,13 +255,31 @@ int RunBenchContexts(int argc, char** argv) {
   for (int i = 0; i < calls * n_phases; ++i) prompts.push_back(tokens(prompt));
   const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
   const int64_t budget = static_cast<int64_t>(budget_frac * per_token_fp16 * total_tokens);
-  std::printf("model: %s\n", engine->Describe().c_str());
-  std::printf(
-      "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
-      "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
-      contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
-      static_cast<long long>(max_tokens), calls * n_phases, choice.c_str(), rate, prompt,
-      per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
+  nlohmann::json out = {
+      {"model", model.model.empty() ? std::string("default") : model.model},
+      {"model_description", engine->Describe()},
+      {"threads", engine->pool()->num_threads()},
+      {"contexts", contexts},
+      {"tokens", total_tokens},
+      {"min_tokens", min_tokens},
+      {"max_tokens", max_tokens},
+      {"calls", calls * n_phases},
+      {"choice", choice},
+      {"rate", rate},
+      {"prompt_tokens", prompt},
+      {"fp16_kv_mib", per_token_fp16 * total_tokens / 1048576.0},
+      {"budget_mib", budget / 1048576.0},
+      {"seed", seed},
+  };
+  if (!json) std::printf("model: %s\n", engine->Describe().c_str());
+  if (!json) {
+    std::printf(
+        "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
+        "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
+        contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
+        static_cast<long long>(max_tokens), calls * n_phases, choice.c_str(), rate, prompt,
+        per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
+  }
   std::vector<PolicyResult> results;
   for (KvPolicy policy : policies) {
     std::error_code ec;
@@ -252,8 +296,11 @@ int RunBenchContexts(int argc, char** argv) {
       return kExitFailure;
     }
     if (policy == KvPolicy::kLlms) {
-      std::printf("llms restore cost model (measured at start-up): %s\n",
-                  (*mem)->cost_model().ToString().c_str());
+      out["llms_cost_model"] = (*mem)->cost_model().ToString();
+      if (!json) {
+        std::printf("llms restore cost model (measured at start-up): %s\n",
+                    (*mem)->cost_model().ToString().c_str());
+      }
     }
     PolicyResult r;
     r.name = std::string(KvPolicyName(policy));
@@ -310,15 +357,19 @@ int RunBenchContexts(int argc, char** argv) {
   std::filesystem::remove_all(swap_dir);
   const PolicyResult& ref = results[0];
   std::vector<BarGroup> bars;
+  nlohmann::json segments = nlohmann::json::array();
   for (int p = 0; p < n_phases; ++p) {
     const PhaseResult& rp = ref.phases[p];
     const double ref_ppl = std::exp(rp.nll / std::max<int64_t>(1, rp.nll_n));
-    std::printf(
-        "\n%s choice, %d calls:\n\n| policy | mean switch ms | p99 ms | mean restore ms | p99 "
-        "restore ms | MiB read | MiB written | peak stored MiB | next-token KL vs resident | ppl "
-        "vs "
-        "resident |\n|---|---|---|---|---|---|---|---|---|---|\n",
-        phases[p].c_str(), calls);
+    nlohmann::json rows = nlohmann::json::array();
+    if (!json) {
+      std::printf(
+          "\n%s choice, %d calls:\n\n| policy | mean switch ms | p99 ms | mean restore ms | p99 "
+          "restore ms | MiB read | MiB written | peak stored MiB | next-token KL vs resident | ppl "
+          "vs "
+          "resident |\n|---|---|---|---|---|---|---|---|---|---|\n",
+          phases[p].c_str(), calls);
+    }
     for (const PolicyResult& r : results) {
       const PhaseResult& ph = r.phases[p];
       const Summary sw = Summarize(ph.latency_ms), rs = Summarize(ph.restore_ms);
@@ -326,14 +377,28 @@ int RunBenchContexts(int argc, char** argv) {
       for (size_t i = 0; i < ph.logits.size(); ++i) kl += Kl(rp.logits[i], ph.logits[i]);
       kl /= static_cast<double>(std::max<size_t>(1, ph.logits.size()));
       const double ppl = std::exp(ph.nll / std::max<int64_t>(1, ph.nll_n));
-      std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
-                  r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99, ph.stats.bytes_read / 1048576.0,
-                  ph.stats.bytes_written / 1048576.0, ph.stats.peak_stored_bytes / 1048576.0, kl,
-                  100 * (ppl / ref_ppl - 1));
+      rows.push_back({{"policy", r.name},
+                      {"mean_switch_ms", sw.mean},
+                      {"p99_switch_ms", sw.p99},
+                      {"mean_restore_ms", rs.mean},
+                      {"p99_restore_ms", rs.p99},
+                      {"mib_read", ph.stats.bytes_read / 1048576.0},
+                      {"mib_written", ph.stats.bytes_written / 1048576.0},
+                      {"peak_stored_mib", ph.stats.peak_stored_bytes / 1048576.0},
+                      {"next_token_kl", kl},
+                      {"ppl_vs_resident_pct", 100 * (ppl / ref_ppl - 1)}});
+      if (!json) {
+        std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
+                    r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99,
+                    ph.stats.bytes_read / 1048576.0, ph.stats.bytes_written / 1048576.0,
+                    ph.stats.peak_stored_bytes / 1048576.0, kl, 100 * (ppl / ref_ppl - 1));
+      }
       bars.push_back({r.name + (n_phases > 1 ? "/" + phases[p] : std::string()),
                       {sw.mean, sw.p99, rs.mean, rs.p99}});
     }
+    segments.push_back({{"choice", phases[p]}, {"calls", calls}, {"policies", std::move(rows)}});
   }
+  out["segments"] = std::move(segments);
   if (!svg_path.empty()) {
     const std::string title =
         std::to_string(contexts) + " contexts, " + std::to_string(total_tokens) + " tokens, " +
@@ -345,8 +410,10 @@ int RunBenchContexts(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
       return kExitFailure;
     }
-    std::printf("\nplot: %s\n", svg_path.c_str());
+    if (!json) std::printf("\nplot: %s\n", svg_path.c_str());
+    out["svg"] = svg_path;
   }
+  if (json) std::printf("%s\n", out.dump().c_str());
   return kExitOk;
 }
 

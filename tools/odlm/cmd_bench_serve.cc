@@ -73,8 +73,21 @@ double Percentile(std::vector<double> v, double q) {
 }
 
 int RunBenchServe(int argc, char** argv) {
-  CLI::App app("Benchmark odlm serve: aggregate tok/s and time to first token under concurrency.",
-               argv[0]);
+  CLI::App app(
+      "Benchmark odlm serve: aggregate tok/s and time to first token under concurrency. Runs the "
+      "service in this process on a free loopback port (nothing else to start) and drives it "
+      "with streaming /v1/completions clients.",
+      argv[0]);
+  app.footer(
+      "examples:\n"
+      "  odlm bench-serve --streams 1 4 --prompt 32 --gen 8 --rounds 1   # the default model\n"
+      "  odlm gen-model -o tl-q4_0.gguf --preset tinyllama-1.1b --type q4_0\n"
+      "  odlm bench-serve -m tl-q4_0.gguf --no-mmap -t 2                 # docs/PERFORMANCE.md\n"
+      "\n"
+      "Columns: e2e t/s = all generated tokens / wall time of the level; S_TG t/s = tokens of\n"
+      "decode-only steps / their time (llama.cpp batched-bench's S_TG); width = sequences per\n"
+      "decode step; engine S_TG = Engine::EvalBatch alone at that width; TTFT as the client saw "
+      "it.");
   ModelOptions model;
   AddModelOptions(app, &model);
   std::vector<int> levels = {1, 4, 16};
@@ -129,8 +142,8 @@ int RunBenchServe(int argc, char** argv) {
       "e2e t/s: all generated tokens / wall time. S_TG t/s: decode-phase rate (tokens of\n"
       "decode-only steps / their time, prefill excluded; llama.cpp batched-bench's S_TG), eval\n"
       "%%: its share in the forward pass. engine S_TG: EvalBatch alone, same batch width.\n");
-  std::printf("%8s %9s %9s %10s %7s %11s %12s %12s\n", "streams", "requests", "e2e t/s", "S_TG t/s",
-              "eval %", "engine S_TG", "TTFT p50 ms", "TTFT p99 ms");
+  std::printf("%8s %9s %9s %10s %7s %6s %11s %12s %12s\n", "streams", "requests", "e2e t/s",
+              "S_TG t/s", "eval %", "width", "engine S_TG", "TTFT p50 ms", "TTFT p99 ms");
   const int32_t n_vocab = engine->tokenizer().n_vocab();
   std::mt19937 rng(42);
   bool all_ok = true;

@@ -159,10 +159,12 @@ int RunReport(const std::string& task_name, const std::string& data, const std::
 int RunEval(int argc, char** argv) {
   CLI::App app{
       "Evaluate: official CoQA / QuAC scoring, ROUGE, chrF, per-turn reports, model runs.\n\n"
-      "examples:\n  odlm eval coqa --data coqa-dev.json -m model.gguf --history pred --out "
-      "preds.json\n"
-      "  odlm eval score coqa --data coqa-dev.json --preds preds.json --json\n"
-      "  odlm eval rouge --refs refs.txt --hyps hyps.txt --stem"};
+      "examples (the sample files ship in examples/eval/; see docs/EVAL.md):\n"
+      "  odlm eval coqa --data examples/eval/coqa_sample.json --history pred --out preds.json\n"
+      "  odlm eval score coqa --data examples/eval/coqa_sample.json --preds preds.json --json\n"
+      "  odlm eval score quac --data examples/eval/quac_sample.json \\\n"
+      "      --preds examples/eval/quac_sample_preds.jsonl\n"
+      "  odlm eval rouge --refs examples/eval/refs.txt --hyps examples/eval/hyps.txt --stem"};
   app.require_subcommand(1);
 
   std::string task, data, preds, preds_pred, out_dir, refs, hyps;
@@ -210,9 +212,12 @@ int RunEval(int argc, char** argv) {
     r->add_option("--out", run_args.out, "predictions file to write")->required();
     r->add_option("-t,--threads", run_args.threads, "threads (default: all)");
     r->add_option("-c,--ctx-size", run_args.ctx,
-                  "context length (long documents are cut on the left)");
-    r->add_option("--max-tokens", run_args.max_tokens, "answer length cap in tokens");
-    r->add_option("--max-batch", run_args.max_batch, "questions decoded together");
+                  "context length (default: the model's trained context; a longer prompt loses "
+                  "its oldest history, then its document's beginning)");
+    r->add_option("--max-tokens", run_args.max_tokens, "answer length cap in tokens")
+        ->capture_default_str();
+    r->add_option("--max-batch", run_args.max_batch, "questions decoded together")
+        ->capture_default_str();
     run_cmds[i] = r;
   }
 

@@ -1,5 +1,7 @@
 // tools/odlm/cmd_gen_model.cc — `odlm gen-model`: writes a deterministic random-weight llama or
 // qwen2 model (model/model_generator.h) that loads in odlm and in llama.cpp as it is.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -35,8 +37,11 @@ int RunGenModel(int argc, char** argv) {
   app.footer(
       "examples:\n"
       "  odlm gen-model -o tiny.gguf --preset tiny --type q8_0\n"
-      "  odlm gen-model -o tl.gguf --preset tinyllama-1.1b --type q4_K_M --vocab spm.gguf\n"
-      "  odlm gen-model -o q.gguf --arch qwen2 --dim 512 --layers 6 --heads 8 --kv-heads 2\n");
+      "  odlm gen-model -o tl.gguf --preset tinyllama-1.1b --type q4_0    # 591 MiB\n"
+      "  odlm gen-model -o q.gguf --arch qwen2 --dim 512 --layers 6 --heads 8 --kv-heads 2\n"
+      "  odlm gen-model -o m.gguf --preset tiny --vocab vocab.gguf   # tokenizer copied from a "
+      "GGUF file\n"
+      "The planned file size is printed before writing; progress goes to stderr.\n");
   ModelGenOptions o;
   std::string output, preset, vocab;
   int threads = 0;
@@ -85,20 +90,46 @@ int RunGenModel(int argc, char** argv) {
   }
 
   const auto start = std::chrono::steady_clock::now();
+  auto seconds_since_start = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   ThreadPool pool(threads > 0 ? threads : HardwareThreads());
   GgufWriter writer;
-  Status s = BuildModel(o, &pool, &writer);
+  // Progress on stderr: a line rewritten in place on a terminal, otherwise a line every few
+  // seconds; nothing for a file written in under two seconds (the build's default model).
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  double next_report_s = 2.0;
+  bool reported = false;
+  GenProgressFn progress = [&](int64_t done, int64_t total, uint64_t bytes_done,
+                               uint64_t bytes_total) {
+    const double now = seconds_since_start();
+    const bool last = done == total;
+    if (now < next_report_s && !(last && reported)) return;
+    next_report_s = now + (tty ? 0.25 : 5.0);
+    reported = true;
+    std::fprintf(
+        stderr, "%s  %3.0f%%  %.1f / %.1f MiB, tensor %lld of %lld, %.0f s%s", tty ? "\r" : "",
+        bytes_total ? 100.0 * static_cast<double>(bytes_done) / bytes_total : 100.0,
+        static_cast<double>(bytes_done) / (1 << 20), static_cast<double>(bytes_total) / (1 << 20),
+        static_cast<long long>(done), static_cast<long long>(total), now, tty && !last ? "" : "\n");
+    std::fflush(stderr);
+  };
+  Status s = BuildModel(o, &pool, &writer, progress);
   if (!s.ok()) {
     std::fprintf(stderr, "%s: %s\n", argv[0], s.ToString().c_str());
     return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
+  // The size up front: large presets take minutes on a small machine.
+  std::printf("writing %s: %s, %zu tensors, %.1f MiB, type %s\n", output.c_str(), o.arch.c_str(),
+              writer.tensor_count(), static_cast<double>(writer.FileSize()) / (1 << 20),
+              o.type.c_str());
+  std::fflush(stdout);
   s = writer.WriteFile(output);
   if (!s.ok()) {
     std::fprintf(stderr, "%s: %s\n", argv[0], s.ToString().c_str());
     return kExitFailure;
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs = seconds_since_start();
   std::printf("wrote %s: %s, %zu tensors, %.1f MiB, type %s, seed %llu (%.1f s)\n", output.c_str(),
               o.arch.c_str(), writer.tensor_count(),
               static_cast<double>(writer.FileSize()) / (1 << 20), o.type.c_str(),

@@ -42,6 +42,16 @@ std::string ModelId(const std::string& path) {
 int RunServe(int argc, char** argv) {
   CLI::App app("Serve the model over HTTP: OpenAI-compatible API, persistent contexts, app keys.",
                argv[0]);
+  app.footer(
+      "examples:\n"
+      "  odlm serve -m model.gguf --port 8080\n"
+      "  odlm serve -m model.gguf --keys keys.json --add-app notes     # prints the app's key\n"
+      "  odlm serve -m model.gguf --keys keys.json --state-dir state --kv-budget 512 "
+      "--kv-policy llms\n"
+      "  odlm serve -m model.gguf --lora notes=notes.gguf --adapters-dir adapters/\n"
+      "  curl -s 127.0.0.1:8080/v1/chat/completions -d "
+      "'{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}'\n"
+      "See docs/SERVE.md for every route, the limits and the metrics.\n");
   ModelOptions model;
   AddModelOptions(app, &model);
   app.get_option("--lora")->description(
@@ -97,6 +107,11 @@ int RunServe(int argc, char** argv) {
   app.add_option("--app-max-context-tokens", app_limits.max_context_tokens,
                  "with --add-app: tokens per context (0: the model's context)")
       ->capture_default_str();
+  app.add_option("--app-max-queued", app_limits.max_queued,
+                 "with --add-app: requests waiting for one of the app's in-flight slots (then "
+                 "429 app_queue_full)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   app.add_option("--state-dir", state_dir, "directory for persistent contexts (default: memory)");
   app.add_option("--max-queue", max_queue, "requests waiting beyond the active ones (then 429)")
       ->check(CLI::Range(0, 1 << 20))
@@ -112,6 +127,28 @@ int RunServe(int argc, char** argv) {
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   app.add_option("--max-body", http.max_body_bytes, "largest request body in bytes")
+      ->capture_default_str();
+  double header_timeout_s = 10, body_timeout_s = 30, idle_timeout_s = 5;
+  app.add_option("--header-timeout", header_timeout_s,
+                 "seconds a connection has to send its request line and headers (then 408)")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--body-timeout", body_timeout_s,
+                 "seconds a request has to send its body once its headers are in (then 408)")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "seconds a kept-alive connection may wait for its next request")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--max-connections", http.connections.max_connections,
+                 "connections held at once, all clients together (then 503 server_busy)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-peer", http.connections.max_connections_per_peer,
+                 "connections one client address (or socket uid) may hold at once (then 429 "
+                 "too_many_connections); loopback clients are one peer")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--chat-template", service.chat_template,
                  "chat template name (default: recognized from the model)");
@@ -138,6 +175,12 @@ int RunServe(int argc, char** argv) {
                "between calls within --kv-budget) instead of keeping the last one for a "
                "follow-up call");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  const auto ms = [](double seconds) {
+    return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+  };
+  http.connections.header_timeout = ms(header_timeout_s);
+  http.connections.body_timeout = ms(body_timeout_s);
+  http.connections.idle_timeout = ms(idle_timeout_s);
   if (kv_budget_mib >= 0 || !kv_policy.empty() || !swap_dir.empty() || kv_no_compress ||
       kv_no_warm) {
     ContextMemoryOptions cm;
@@ -259,7 +302,8 @@ int RunServe(int argc, char** argv) {
       return kExitFailure;
     }
   }
-  http.handler_threads = std::max(32, parallel + max_queue + 8);
+  // Requests waiting for their app's slot hold a handler thread: room for a few apps' queues.
+  http.handler_threads = std::max(128, parallel + max_queue + 64);
   server::HttpServer server(&s, http);
   if (Status st = server.Bind(); !st.ok()) {
     std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());

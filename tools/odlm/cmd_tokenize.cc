@@ -1,6 +1,7 @@
-// tools/odlm/cmd_tokenize.cc — `odlm tokenize -m FILE [--no-bos] [--stdin] TEXT`: the token ids of
-// TEXT (or of each line of standard input) under a model's tokenizer, one line of ids per input.
-// Works on vocabulary-only GGUF files too.
+// tools/odlm/cmd_tokenize.cc — `odlm tokenize [-m FILE] [--no-bos] [--stdin] TEXT`: the token ids
+// of TEXT (or of each line of standard input) under a model's tokenizer, one line of ids per
+// input. Works on vocabulary-only GGUF files too; without -m, the build's default model (as every
+// model command).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "command.h"
 #include "common_options.h"
 #include "gguf/gguf_reader.h"
+#include "platform/file_util.h"
 #include "tokenizer/tokenizer.h"
 
 namespace odlm::cli {
@@ -29,13 +31,16 @@ int RunTokenize(int argc, char** argv) {
   CLI::App app(
       "Print the token ids of TEXT (or of each line of standard input with --stdin), "
       "separated by spaces, one line per input.\n\n"
-      "examples:\n  odlm tokenize -m model.gguf \"Hello world\"\n"
+      "examples:\n  odlm tokenize \"Hello world\"                  # the default model's "
+      "tokenizer\n"
+      "  odlm tokenize -m model.gguf --show-pieces \"Hello world\"\n"
       "  printf 'one\\ntwo\\n' | odlm tokenize -m vocab.gguf --stdin --no-bos",
       argv[0]);
   std::string model;
   std::string text;
   bool no_bos = false, from_stdin = false, parse_special = false, show_pieces = false;
-  app.add_option("-m,--model", model, "GGUF model or vocabulary-only file")->required();
+  app.add_option("-m,--model", model,
+                 "GGUF model or vocabulary-only file (default: the build's generated model)");
   app.add_flag("--no-bos", no_bos, "do not add the BOS token (added when the model asks for it)");
   app.add_flag("--stdin", from_stdin, "tokenize each line of standard input (without its newline)");
   app.add_flag("--parse-special", parse_special,
@@ -48,6 +53,16 @@ int RunTokenize(int argc, char** argv) {
     std::fprintf(stderr, "%s: give either TEXT or --stdin (exactly one)\n(see %s --help)\n",
                  argv[0], argv[0]);
     return kExitUsage;
+  }
+  if (model.empty()) {
+    model = ODLM_DEFAULT_MODEL;
+    if (!FileExists(model)) {
+      std::fprintf(stderr,
+                   "%s: no -m given and the default model %s does not exist; build odlm first "
+                   "(bash scripts/build.sh) or pass -m FILE.gguf\n",
+                   argv[0], model.c_str());
+      return kExitFailure;
+    }
   }
   auto file = GgufFile::Open(model);
   if (!file.ok()) {

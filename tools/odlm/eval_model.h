@@ -15,7 +15,7 @@ struct EvalModelArgs {
   std::string history = "gold";   // gold | pred
   std::string out;                // predictions file to write
   int threads = 0;
-  int64_t ctx = 2048;
+  int64_t ctx = 0;      // 0: the model's trained context (at most 4096)
   int max_tokens = 48;  // answer length cap
   int max_batch = 8;    // questions (from different dialogs) decoded together
 };
