@@ -4,17 +4,18 @@
 #
 # gguf_reader_fuzzer (the core's file reader) runs SECONDS (default 60); the frontends' readers —
 # request_parser, keys_file, codi_graph, eval_reader — run ODLM_FUZZ_PARSER_SECONDS each (default
-# 12, at most SECONDS), so that the test command stays short. The frontends are built without the
-# layers that drive a model (ODLM_SKIP_LAYERS): their fuzzers need only the parsers.
+# 12, at most SECONDS), so that the test command stays short. Those fuzzers compile the readers'
+# own sources (fuzz/CMakeLists.txt), so the frontends themselves are not built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 PARSER_SECONDS=${ODLM_FUZZ_PARSER_SECONDS:-12}
 ((PARSER_SECONDS > SECONDS_EACH)) && PARSER_SECONDS=$SECONDS_EACH
 [ -f fuzz/CMakeLists.txt ] || { echo "fuzz: no targets"; exit 0; }
+# Configured every time (cheap), so that a build-fuzz/ from before a change of settings follows it.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DODLM_FUZZ=ON \
-  -DODLM_BUILD_TESTS=OFF -DODLM_BUILD_BENCHMARKS=OFF -DODLM_BUILD_FRONTENDS=ON \
-  "-DODLM_SKIP_LAYERS=kernels;sample;model;adapters;kv;engine;train;world" >/dev/null
+  -DODLM_BUILD_TESTS=OFF -DODLM_BUILD_BENCHMARKS=OFF -DODLM_BUILD_FRONTENDS=OFF \
+  -DODLM_SKIP_LAYERS= >/dev/null
 targets=()
 for src in fuzz/*_fuzzer.cc; do targets+=("$(basename "$src" .cc)"); done
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}" >/dev/null

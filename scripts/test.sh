@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh — README command 2: sets up, builds and runs every test and check.
 #   style (clang-format), layering (no upward include), unit + integration tests (ctest),
-#   a bounded fuzzing run of the GGUF reader, and the kernel tests cross-built for AArch64 under
-#   qemu.
+#   bounded fuzzing runs of the GGUF reader and the frontends' parsers (request bodies, keys file,
+#   CoDi graphs, eval files; ASan+UBSan), and the kernel tests cross-built for AArch64 under qemu.
 #
 # Stopping it (Ctrl-C, or SIGTERM/SIGHUP to this script) stops the stage that is running and
 # everything it started: each stage runs in its own process group, which the trap below ends.

@@ -90,7 +90,7 @@ StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml);
 // Parses YAML text into JSON: mappings -> objects, sequences -> arrays, plain scalars -> null,
 // bool, integer or number when they read as one, everything else (and quoted scalars) -> string.
 // Bounded, so that no file can hang or crash the reader: nesting deeper than kMaxJsonNesting (64)
-// levels, and documents whose aliases expand to more than 200,000 nodes or 64 MiB of scalars,
+// levels, and documents whose aliases expand to more than 100,000 nodes or 64 MiB of scalars,
 // are errors (JSON text is held to the same nesting bound before it is parsed).
 StatusOr<nlohmann::json> YamlToJson(const std::string& text);
 

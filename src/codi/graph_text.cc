@@ -44,46 +44,54 @@ nlohmann::json PlainScalar(const std::string& s) {
 // What converting a YAML document may produce. Aliases make a small file stand for a huge tree
 // (ten levels of nine aliases each are 9^10 nodes): the conversion stops at these bounds.
 struct YamlBudget {
-  int64_t nodes = 200000;             // nodes produced, aliases expanded
+  int64_t nodes = 100000;             // nodes produced, aliases expanded
   int64_t scalar_bytes = 64ll << 20;  // bytes of scalars produced
 };
 
-StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path, int depth,
+// Where a node is ("$.links.q[2]"), rendered only for an error message.
+struct YamlPath {
+  const YamlPath* parent = nullptr;
+  const std::string* key = nullptr;  // a mapping's key, or null for a sequence's index
+  size_t index = 0;
+  std::string Render() const {
+    if (parent == nullptr) return "$";
+    return parent->Render() + (key ? "." + *key : "[" + std::to_string(index) + "]");
+  }
+};
+
+StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const YamlPath& path, int depth,
                                     YamlBudget* budget) {
   if (depth > kMaxJsonNesting) {
-    return InvalidArgumentError(path + ": line " + std::to_string(n.Mark().line + 1) +
+    return InvalidArgumentError(path.Render() + ": line " + std::to_string(n.Mark().line + 1) +
                                 ": nested deeper than " + std::to_string(kMaxJsonNesting) +
                                 " levels");
   }
   if (--budget->nodes < 0) {
-    return InvalidArgumentError(
-        path +
-        ": the document expands to more than 200,000 nodes (aliases repeated within "
-        "aliases?); write it out, or use fewer aliases");
-  }
-  if (n.Type() == YAML::NodeType::Scalar) {
-    budget->scalar_bytes -= static_cast<int64_t>(n.Scalar().size());
-    if (budget->scalar_bytes < 0) {
-      return InvalidArgumentError(path +
-                                  ": the document expands to more than 64 MiB of text (aliases "
-                                  "repeated within aliases?)");
-    }
+    return InvalidArgumentError(path.Render() +
+                                ": the document expands to more than 100,000 nodes (aliases "
+                                "repeated within aliases?); write it out, or use fewer aliases");
   }
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
       return nlohmann::json(nullptr);
     case YAML::NodeType::Scalar:
+      budget->scalar_bytes -= static_cast<int64_t>(n.Scalar().size());
+      if (budget->scalar_bytes < 0) {
+        return InvalidArgumentError(path.Render() +
+                                    ": the document expands to more than 64 MiB of text (aliases "
+                                    "repeated within aliases?)");
+      }
       // Tag "!" marks a quoted (non-plain) scalar: always a string.
       if (n.Tag() == "!") return nlohmann::json(n.Scalar());
       return PlainScalar(n.Scalar());
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
-      size_t i = 0;
+      YamlPath item{&path, nullptr, 0};
       for (const auto& e : n) {
-        ASSIGN_OR_RETURN(nlohmann::json v,
-                         NodeToJson(e, path + "[" + std::to_string(i++) + "]", depth + 1, budget));
+        ASSIGN_OR_RETURN(nlohmann::json v, NodeToJson(e, item, depth + 1, budget));
         a.push_back(std::move(v));
+        ++item.index;
       }
       return a;
     }
@@ -91,16 +99,18 @@ StatusOr<nlohmann::json> NodeToJson(const YAML::Node& n, const std::string& path
       nlohmann::json o = nlohmann::json::object();
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) {
-          return InvalidArgumentError(path + ": line " + std::to_string(kv.first.Mark().line + 1) +
+          return InvalidArgumentError(path.Render() + ": line " +
+                                      std::to_string(kv.first.Mark().line + 1) +
                                       ": mapping keys must be plain strings");
         }
         const std::string key = kv.first.Scalar();
         if (o.contains(key)) {
-          return InvalidArgumentError(path + ": line " + std::to_string(kv.first.Mark().line + 1) +
+          return InvalidArgumentError(path.Render() + ": line " +
+                                      std::to_string(kv.first.Mark().line + 1) +
                                       ": duplicate key '" + key + "'");
         }
         ASSIGN_OR_RETURN(nlohmann::json v,
-                         NodeToJson(kv.second, path + "." + key, depth + 1, budget));
+                         NodeToJson(kv.second, YamlPath{&path, &key, 0}, depth + 1, budget));
         o[key] = std::move(v);
       }
       return o;
@@ -125,7 +135,7 @@ StatusOr<nlohmann::json> YamlToJson(const std::string& text) {
                                 ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   YamlBudget budget;
-  return NodeToJson(root, "$", 0, &budget);
+  return NodeToJson(root, YamlPath{}, 0, &budget);
 }
 
 StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml) {

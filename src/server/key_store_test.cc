@@ -142,5 +142,51 @@ TEST_F(KeyStoreTest, FollowsTheFileAddRemoveAndKeepsOldAppsOnABadFile) {
   EXPECT_EQ(store->apps().size(), 1u);
 }
 
+// Issue 16 (2, 9): deep nesting is refused before parsing; apps have an identity that is not
+// their name (legacy files: the name), unique in the file.
+TEST(KeysFileTest, NestingIdsAndDuplicates) {
+  const std::string hash(64, 'a');
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto nested = ParseKeysFile(R"({"version":1,"apps":[{"name":"x","key_sha256":")" + hash +
+                                  R"(","max_in_flight":)" + deep + "}]}",
+                              "k.json");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.status().message().find("nests deeper than 64 levels"), std::string::npos)
+      << nested.status().message();
+  auto apps = ParseKeysFile(R"({"version":1,"apps":[{"name":"old","key_sha256":")" + hash +
+                                R"("},{"name":"new","id":"app-1234","key_sha256":")" +
+                                std::string(64, 'b') + R"(","max_queued":3}]})",
+                            "k.json");
+  ASSERT_TRUE(apps.ok()) << apps.status().ToString();
+  EXPECT_EQ((*apps)[0].id, "old");
+  EXPECT_EQ((*apps)[0].limits.max_queued, AppLimits{}.max_queued);
+  EXPECT_EQ((*apps)[1].id, "app-1234");
+  EXPECT_EQ((*apps)[1].limits.max_queued, 3);
+  auto twice =
+      ParseKeysFile(R"({"version":1,"apps":[{"name":"a","id":"same","key_sha256":")" + hash +
+                        R"("},{"name":"b","id":"same","key_sha256":")" + hash + R"("}]})",
+                    "k.json");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("app id 'same' twice"), std::string::npos);
+}
+
+TEST_F(KeyStoreTest, AddAppGivesEachAppANewIdentity) {
+  ASSERT_TRUE(KeyStore::AddApp(path_, "notes", AppLimits{}).ok());
+  auto first = KeyStore::Load(path_);
+  ASSERT_TRUE(first.ok());
+  const std::string id = first->apps()[0].id;
+  EXPECT_EQ(id.rfind("app-", 0), 0u);
+  EXPECT_NE(id, "notes");
+  // Removed and added again under the same name: another identity.
+  ASSERT_TRUE(WriteFileAtomically(path_, R"({"version": 1, "apps": []})").ok());
+  ASSERT_TRUE(KeyStore::AddApp(path_, "notes", AppLimits{}).ok());
+  auto second = KeyStore::Load(path_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->apps()[0].id, id);
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 }  // namespace
 }  // namespace odlm::server
