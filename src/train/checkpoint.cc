@@ -29,7 +29,6 @@ Status SaveCheckpoint(const std::string& path, const ParamSet& params, const Opt
   w.Set("train.row", GgufValue::I64(p.row));
   w.Set("train.tokens", GgufValue::I64(p.tokens));
   w.Set("train.elapsed_s", GgufValue::F64(p.elapsed_s));
-  w.Set("train.rng", GgufValue::U64(p.rng));
   w.SetString("train.fingerprint", p.fingerprint);
   const Optimizer::State st = optimizer.SaveState();
   w.Set("train.optimizer_step", GgufValue::I64(st.step));
@@ -67,7 +66,6 @@ Status LoadCheckpoint(const std::string& path, ParamSet* params, Optimizer* opti
   ASSIGN_OR_RETURN(p.row, file->GetInt("train.row"));
   ASSIGN_OR_RETURN(p.tokens, file->GetInt("train.tokens"));
   ASSIGN_OR_RETURN(float elapsed, file->GetFloat("train.elapsed_s"));
-  ASSIGN_OR_RETURN(p.rng, file->GetUInt("train.rng"));
   p.elapsed_s = elapsed;
   p.fingerprint = fingerprint;
   Optimizer::State st;

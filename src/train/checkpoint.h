@@ -3,10 +3,11 @@
 // A checkpoint is one GGUF file holding everything a run needs to continue bit for bit: the
 // trainable tensors (their Param names), the optimizer's state tensors ("opt.<slot>.<name>"), and
 // in metadata the progress (optimizer steps, epoch, row of the epoch order, tokens seen, elapsed
-// time), the RNG state and a fingerprint of what must not change between the run and its resume
-// (model file, data, mode and every option that shapes the trajectory). It is written to a
-// temporary file, fsynced and renamed over `<dir>/checkpoint.gguf` (GgufWriter::WriteFile), so a
-// kill -9 at any moment leaves either the previous checkpoint or the new one, whole.
+// time; dropout masks derive from the seed and step, so no RNG state) and a fingerprint of what
+// must not change between the run and its resume (model file, data, mode and every option that
+// shapes the trajectory). It is written to a temporary file, fsynced and renamed over
+// `<dir>/checkpoint.gguf` (GgufWriter::WriteFile), so a kill -9 at any moment leaves either the
+// previous checkpoint or the new one, whole.
 //
 // Loading validates every tensor's name and size and the fingerprint before changing anything:
 // on error the parameters and optimizer are as they were.
@@ -27,7 +28,6 @@ struct TrainProgress {
   int64_t row = 0;          // index of the next row in that epoch's order
   int64_t tokens = 0;       // tokens trained on so far
   double elapsed_s = 0.0;   // training time before this run segment
-  uint64_t rng = 0;         // state of the run's RNG (LoRA dropout masks)
   std::string fingerprint;  // must equal the resuming run's
 };
 

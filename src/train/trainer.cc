@@ -192,8 +192,8 @@ StatusOr<StepMetrics> Trainer::Run(const std::function<void(const StepMetrics&)>
     const double segment = Now() - segment_start;
     m.elapsed_s = progress.elapsed_s + segment;
     m.tokens_per_s = segment > 0 ? (progress.tokens - segment_tokens_start) / segment : 0.0;
-    const int64_t steps_this_segment = std::max<int64_t>(1, progress.step);
-    m.eta_s = m.elapsed_s / static_cast<double>(steps_this_segment) *
+    const int64_t steps_done = std::max<int64_t>(1, progress.step);
+    m.eta_s = m.elapsed_s / static_cast<double>(steps_done) *
               static_cast<double>(total_steps_ - progress.step);
     m.val_loss = NAN;
     const bool last = progress.step == total_steps_;
