@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "server/sse.h"
+#include "tests/support/raw_client.h"
 #include "tests/support/server_process.h"
 
 namespace odlm::testing {
@@ -27,45 +28,6 @@ std::string Chat(const std::string& content, int max_tokens, const std::string& 
   if (!extra.empty()) s = s.substr(0, s.size() - 1) + "," + extra + "}";
   return s;
 }
-
-// A raw TCP client of 127.0.0.1:port.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(const std::string& s) { (void)!::send(fd_, s.data(), s.size(), MSG_NOSIGNAL); }
-  // What the server sends until `until` appears or it closes (at most 30 s: a bound).
-  std::string Read(const std::string& until = "") {
-    std::string out;
-    char buf[4096];
-    for (int i = 0; i < 3000; ++i) {
-      if (!until.empty() && out.find(until) != std::string::npos) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 10) <= 0) continue;
-      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-  // True while the server has neither answered nor closed (no wait).
-  bool Waiting() {
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) == 0;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 // Rewrites a keys file without app `name` (atomically, as an editor or a script would).
 void RemoveApp(const std::string& keys, const std::string& name) {

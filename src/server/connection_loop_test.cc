@@ -14,51 +14,12 @@
 #include <thread>
 
 #include "server/listener.h"
+#include "tests/support/raw_client.h"
 
 namespace odlm::server {
 namespace {
 
-// A raw TCP client of 127.0.0.1:port, its source address `from`.
-class RawClient {
- public:
-  RawClient(int port, const char* from = "127.0.0.1") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    ::inet_pton(AF_INET, from, &src.sin_addr);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof(src));
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) == 0;
-  }
-  ~RawClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(const std::string& s) { (void)!::send(fd_, s.data(), s.size(), MSG_NOSIGNAL); }
-  // Everything the server sends until it closes (or 20 s pass: a bound, not an expectation).
-  std::string ReadToEnd() {
-    std::string out;
-    char buf[4096];
-    for (int i = 0; i < 2000; ++i) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 10) <= 0) continue;
-      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-  // True while the server has neither answered nor closed (no wait).
-  bool Waiting() {
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) == 0;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using odlm::testing::RawClient;
 
 class ConnectionLoopTest : public ::testing::Test {
  protected:
