@@ -11,6 +11,6 @@ bash scripts/setup.sh
 echo "odlm demo: [2/3] building odlm and its default model (~180 steps, shown as [n/N]): a first" \
      "build takes 10-20 minutes on 2 free cores, longer on a busy machine; later runs rebuild only" \
      "what changed"
-ODLM_BUILD_TARGETS="odlm odlm_default_model" bash scripts/build.sh
+ODLM_BUILD_TARGETS="odlm odlm_random_model" bash scripts/build.sh
 echo "odlm demo: [3/3] odlm run on the default model"
 exec "${ODLM_BUILD_DIR:-build}/odlm" run -p "${1:-Once upon a time}" -n "${2:-32}"

@@ -116,6 +116,11 @@ TEST(AdaptersEngineTest, OptionsAdaptersApplyToNewSessions) {
   ASSERT_TRUE(with->Eval(*s1, prompt, true, &l1).ok());
   ASSERT_TRUE(without->Eval(*s0, prompt, true, &l0).ok());
   EXPECT_EQ(l1, l0);
+  // An adapter every session gets cannot be unregistered: a later session would silently lack it.
+  const Status refused = with->UnregisterAdapter("tiny-llama-lora-r8");
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+  EXPECT_EQ(with->NewSession()->AdapterKey(), "tiny-llama-lora-r8@0.5");
+  EXPECT_TRUE(without->UnregisterAdapter("x").ok());  // a registered, not default, one can go
 }
 
 TEST(AdaptersEngineTest, RegistrySemantics) {

@@ -26,7 +26,8 @@ using testing::ProcessResult;
 using testing::RunOdlm;
 using testing::RunProcess;
 
-std::string DefaultModel() { return std::string(ODLM_BINARY_DIR) + "/models/default.gguf"; }
+// What odlm loads without -m.
+std::string DefaultModel() { return std::string(ODLM_BINARY_DIR) + "/models/random.gguf"; }
 std::string Examples(const std::string& name) {
   return std::string(ODLM_SOURCE_DIR) + "/examples/" + name;
 }
@@ -49,7 +50,7 @@ class FirstContact : public ::testing::Test {
 };
 
 TEST_F(FirstContact, TokenizeUsesTheDefaultModelWithoutM) {
-  ASSERT_TRUE(std::filesystem::exists(DefaultModel())) << "the build makes " << DefaultModel();
+  ASSERT_TRUE(std::filesystem::exists(DefaultModel())) << "the repository ships " << DefaultModel();
   const ProcessResult a = RunProcess({OdlmBinary(), "tokenize", "Hello world"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   const ProcessResult b =

@@ -1,5 +1,5 @@
 // End to end: the built `odlm` binary's gen-model and gguf-info commands, their exit codes, and
-// the default model the build generates.
+// the random test model the build generates.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -131,10 +131,10 @@ TEST_F(GgufCliTest, GgufInfoOnReferenceModel) {
   EXPECT_NE(r.out.find("768 x 256"), std::string::npos);
 }
 
-TEST_F(GgufCliTest, BuildGeneratedTheDefaultModel) {
-  const std::string path = std::string(ODLM_BINARY_DIR) + "/models/default.gguf";
+TEST_F(GgufCliTest, BuildGeneratedTheRandomTestModel) {
+  const std::string path = std::string(ODLM_BINARY_DIR) + "/models/random.gguf";
   auto f = GgufFile::Open(path);
-  ASSERT_TRUE(f.ok()) << f.status().ToString() << " (the build's odlm_default_model target)";
+  ASSERT_TRUE(f.ok()) << f.status().ToString() << " (the build's odlm_random_model target)";
   EXPECT_EQ(*(*f)->GetString("general.architecture"), "llama");
   EXPECT_EQ(*(*f)->GetString("tokenizer.ggml.model"), "gpt2");
   EXPECT_GT((*f)->tensors().size(), 10u);

@@ -88,7 +88,9 @@ TEST_F(ServerE2eTest, ChatCompletionShapeUsageAndDeterminism) {
   const json& u = j["usage"];
   EXPECT_GT(u["prompt_tokens"].get<int>(), 3);
   EXPECT_LE(u["completion_tokens"].get<int>(), 6);
-  if (finish == "length") EXPECT_EQ(u["completion_tokens"], 6);
+  if (finish == "length") {
+    EXPECT_EQ(u["completion_tokens"], 6);
+  }
   EXPECT_EQ(u["total_tokens"].get<int>(),
             u["prompt_tokens"].get<int>() + u["completion_tokens"].get<int>());
   // Same seed: same text; the repeat reuses the cached prompt prefix.
@@ -118,7 +120,9 @@ TEST_F(ServerE2eTest, StreamingMatchesNonStreaming) {
     EXPECT_EQ(e["object"], "chat.completion.chunk");
     if (!e["choices"].empty()) {
       const json& ch = e["choices"][0];
-      if (i == 0) EXPECT_EQ(ch["delta"]["role"], "assistant");
+      if (i == 0) {
+        EXPECT_EQ(ch["delta"]["role"], "assistant");
+      }
       if (ch["delta"].contains("content")) text += ch["delta"]["content"].get<std::string>();
       if (!ch["finish_reason"].is_null()) saw_finish = true;
     }
@@ -206,7 +210,9 @@ TEST_F(ServerE2eTest, BadInputGets4xxAndServiceKeepsServing) {
     EXPECT_TRUE(e["error"]["message"].is_string());
     EXPECT_FALSE(e["error"]["message"].get<std::string>().empty());
     EXPECT_TRUE(e["error"]["type"].is_string());
-    if (!k.param.empty()) EXPECT_EQ(e["error"]["param"], k.param) << r->body;
+    if (!k.param.empty()) {
+      EXPECT_EQ(e["error"]["param"], k.param) << r->body;
+    }
   }
   EXPECT_EQ(c.Get("/v1/contexts/ctx_nope")->status, 404);
   EXPECT_EQ(c.Delete("/v1/contexts/ctx_nope")->status, 404);
@@ -264,6 +270,39 @@ TEST_F(ServerE2eTest, ContextsKeepKvBetweenCalls) {
   EXPECT_EQ(c.Delete(path)->status, 200);
   EXPECT_EQ(c.Get(path)->status, 404);
   EXPECT_EQ(c.Post(path + "/messages", R"({"content":"x"})", "application/json")->status, 404);
+}
+
+TEST_F(ServerE2eTest, ContextMessagesGroundAnswersInADocument) {
+  auto c = server_->Client();
+  const std::string doc = "The lighthouse at Varn was finished in 1871 and is 41 metres tall.";
+  // In a chat request: the document is part of the prompt.
+  auto plain = [&](bool with_doc) {
+    json messages = json::array();
+    if (with_doc) messages.push_back({{"role", "context"}, {"content", doc}});
+    messages.push_back({{"role", "user"}, {"content", "How tall is it?"}});
+    const json body = {{"messages", messages}, {"max_tokens", 2}, {"temperature", 0}};
+    const json r = BodyJson(c.Post("/v1/chat/completions", body.dump(), "application/json"));
+    EXPECT_TRUE(r.contains("usage")) << r.dump();
+    return r.contains("usage") ? r["usage"]["prompt_tokens"].get<int>() : 0;
+  };
+  EXPECT_GT(plain(true), plain(false) + 10);
+  // In a persistent context: stored as its first message, sent with every message after.
+  auto created = c.Post("/v1/contexts", json{{"context", doc}}.dump(), "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201);
+  const std::string path = "/v1/contexts/" + BodyJson(created)["id"].get<std::string>();
+  const json t1 = BodyJson(c.Post(path + "/messages",
+                                  R"({"content":"How tall is it?","max_tokens":2,"temperature":0})",
+                                  "application/json"));
+  ASSERT_TRUE(t1.contains("usage")) << t1.dump();
+  EXPECT_EQ(t1["usage"]["prompt_tokens"].get<int>(), plain(true));
+  const json info = BodyJson(c.Get(path));
+  ASSERT_EQ(info["messages"].size(), 3u) << info.dump();
+  EXPECT_EQ(info["messages"][0]["role"], "context");
+  EXPECT_EQ(info["messages"][0]["content"], doc);
+  EXPECT_EQ(info["messages"][1]["role"], "user");
+  EXPECT_EQ(c.Post("/v1/contexts", R"({"context":7})", "application/json")->status, 400);
+  EXPECT_EQ(c.Delete(path)->status, 200);
 }
 
 TEST_F(ServerE2eTest, DisconnectCancelsGeneration) {

@@ -3,8 +3,10 @@
 //
 //   auto engine = odlm::Engine::Open({.model_path = "model.gguf"});
 //   auto session = (*engine)->NewSession();
+//   const odlm::Tokenizer& tok = (*engine)->tokenizer();
+//   std::vector<int32_t> prompt = tok.Encode("Once upon a time", tok.add_bos(), false);
 //   odlm::GenerateOptions opts; opts.max_tokens = 64;
-//   auto result = odlm::Generate(**engine, *session, "Once upon a time", opts,
+//   auto result = odlm::Generate(**engine, *session, prompt, opts,    // odlm/generate.h
 //                                [](std::string_view piece) { fputs(...); return true; });
 //
 // Thread-safety: an Engine runs one evaluation at a time (Eval / EvalBatch are serialized
@@ -93,6 +95,10 @@ class Engine {
 
   // Appends `tokens` to `session` and computes them. logits gets the last token's row
   // [n_vocab], or every token's rows [n_tokens, n_vocab] with all_logits.
+  // Errors: InvalidArgument for no tokens or a token id outside the vocabulary, OutOfRange when
+  // the session would pass n_ctx() (nothing is evaluated then). The tokens are computed in pieces
+  // of EngineOptions::max_batch_tokens: after an error in a later piece the session holds the
+  // pieces before it (n_tokens() says how many); Truncate restores the old length if needed.
   Status Eval(Session& session, std::span<const int32_t> tokens, bool all_logits,
               std::vector<float>* logits);
 
@@ -111,8 +117,10 @@ class Engine {
   Status RegisterAdapter(const AdapterSpec& spec);
   // Registers an adapter built in memory (e.g. a merge); it must fit this model.
   Status RegisterAdapter(const std::string& name, std::shared_ptr<const LoraAdapter> adapter);
-  // Removes `name` from the registry (NotFound if absent). Sessions that use it keep their
-  // reference until their set changes, so an unregister never breaks a running request.
+  // Removes `name` from the registry (NotFound if absent; FailedPrecondition for one of the
+  // adapters the engine applies to every session, EngineOptions::adapters). Sessions that use
+  // it keep their reference until their set changes, so an unregister never breaks a running
+  // request.
   Status UnregisterAdapter(const std::string& name);
   std::vector<AdapterInfo> ListAdapters() const;                                  // sorted by name
   std::shared_ptr<const LoraAdapter> FindAdapter(const std::string& name) const;  // or null

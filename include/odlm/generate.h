@@ -40,6 +40,11 @@ using TextCallback = std::function<bool(std::string_view text)>;
 // Continues `session` with `prompt` (the full token sequence the session should now hold; the
 // common prefix with what it already holds is reused) and generates. Every generated token but
 // the last is evaluated into the session, so a follow-up turn that repeats them reuses them.
+// Errors: InvalidArgument for an empty prompt or max_tokens < 0, OutOfRange for a prompt that
+// leaves no room in the context, and Engine::Eval's errors (the session then holds what Eval
+// left). Running out of context while generating is not an error: FinishReason::kContextFull.
+// on_text runs on the calling thread. Thread-safety: as Engine::Eval (evaluations of one engine
+// are serialized; a session belongs to one caller at a time).
 StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<const int32_t> prompt,
                                   const GenerateOptions& options, const TextCallback& on_text);
 

@@ -1,7 +1,10 @@
 // codi/export.cc — export formats (contract in export.h).
 #include "codi/export.h"
 
+#include <algorithm>
 #include <cctype>
+#include <utility>
+#include <vector>
 
 #include "codi/graph.h"
 #include "codi/records.h"
@@ -178,8 +181,7 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
                                    const std::string& out, bool include_failed) {
   ExportSummary s;
-  std::string data;
-  json stories = json::array();
+  std::vector<std::pair<std::string, json>> exported;  // (conversation id, exported record)
   RETURN_IF_ERROR(ForEachRecord(in, [&](const json& r, size_t line) -> Status {
     if (r["status"] != "ok" && !include_failed) {
       ++s.skipped_failed;
@@ -187,22 +189,29 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
     }
     auto e = ExportRecord(r, format);
     if (!e.ok()) return e.status().WithContext(in + ":" + std::to_string(line));
-    if (format == ExportFormat::kCoqa) {
-      if (e->is_null()) {
-        ++s.skipped_unusable;
-        return Status::Ok();
-      }
-      stories.push_back(std::move(*e));
-    } else {
-      data += e->dump(-1, ' ', false, json::error_handler_t::replace);
-      data += '\n';
+    if (format == ExportFormat::kCoqa && e->is_null()) {
+      ++s.skipped_unusable;
+      return Status::Ok();
     }
+    const auto id = r.find("id");
+    exported.emplace_back(id != r.end() && id->is_string() ? id->get<std::string>() : "",
+                          std::move(*e));
     ++s.written;
     return Status::Ok();
   }));
+  std::stable_sort(exported.begin(), exported.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string data;
   if (format == ExportFormat::kCoqa) {
+    json stories = json::array();
+    for (auto& [id, story] : exported) stories.push_back(std::move(story));
     const json dataset = {{"version", "1.0"}, {"data", std::move(stories)}};
     data = dataset.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  } else {
+    for (const auto& [id, record] : exported) {
+      data += record.dump(-1, ' ', false, json::error_handler_t::replace);
+      data += '\n';
+    }
   }
   RETURN_IF_ERROR(WriteFileAtomically(out, data));
   return s;

@@ -24,7 +24,9 @@
 //            has no span fields. Conversations without a CONTEXT turn or without a question are
 //            skipped (skipped_unusable).
 // Only conversations with status "ok" are exported unless include_failed (then their completed
-// turns are). Output is written crash-safely (temporary file + rename).
+// turns are). Conversations are written in id order (synthesis finishes them in any order under
+// --concurrency), so one synthesized set always exports to the same bytes. Output is written
+// crash-safely (temporary file + rename).
 #pragma once
 
 #include <nlohmann/json.hpp>

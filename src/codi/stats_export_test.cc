@@ -2,6 +2,7 @@
 // Hugging Face, ShareGPT and bracketed odlm records).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "codi/export.h"
@@ -10,6 +11,7 @@
 #include "codi/stats.h"
 #include "codi/synth.h"
 #include "codi/test_util.h"
+#include "platform/file_util.h"
 
 namespace odlm::codi {
 namespace {
@@ -147,6 +149,29 @@ TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
     EXPECT_EQ(j["weights"].size(), j["messages"].size());
   }
   EXPECT_FALSE(ParseExportFormat("alpaca").ok());
+}
+
+TEST_F(StatsTest, ExportIsInIdOrderWhateverOrderSynthesisFinishedIn) {
+  // The same conversations in reverse file order (as concurrent synthesis may append them).
+  std::vector<std::string> lines = testing::Lines(testing::ReadAll(dir_->file("out.jsonl")));
+  std::reverse(lines.begin(), lines.end());
+  std::string reversed;
+  for (const std::string& l : lines) reversed += l + "\n";
+  ASSERT_TRUE(WriteFileAtomically(dir_->file("reversed.jsonl"), reversed).ok());
+  for (ExportFormat format : {ExportFormat::kOdlm, ExportFormat::kCoqa}) {
+    ASSERT_TRUE(ExportFile(dir_->file("out.jsonl"), format, dir_->file("a.out"), false).ok());
+    ASSERT_TRUE(ExportFile(dir_->file("reversed.jsonl"), format, dir_->file("b.out"), false).ok());
+    const std::string a = testing::ReadAll(dir_->file("a.out"));
+    EXPECT_EQ(a, testing::ReadAll(dir_->file("b.out")));
+    if (format == ExportFormat::kOdlm) {
+      std::string previous;
+      for (const std::string& l : testing::Lines(a)) {
+        const std::string id = json::parse(l)["id"];
+        EXPECT_LT(previous, id);
+        previous = id;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/check.h"
 #include "base/logging.h"
 #include "platform/process_stats.h"
 
@@ -85,8 +86,9 @@ std::unique_ptr<Session> Engine::NewSession() {
   shape.max_tokens = n_ctx_;
   auto session = std::make_unique<Session>(shape);
   if (!default_adapters_.empty()) {
-    // Only fails if a default adapter was unregistered since; the session then has none.
-    (void)SetAdapters(*session, default_adapters_);
+    // Default adapters were registered with finite scales at open and cannot be unregistered.
+    const Status bound = SetAdapters(*session, default_adapters_);
+    CHECK(bound.ok()) << bound.ToString();
   }
   return session;
 }

@@ -61,6 +61,14 @@ Status Engine::RegisterAdapter(const std::string& name,
 }
 
 Status Engine::UnregisterAdapter(const std::string& name) {
+  // default_adapters_ is fixed when the engine opens: no lock needed to read it.
+  for (const AdapterChoice& d : default_adapters_) {
+    if (d.name == name) {
+      return FailedPreconditionError("adapter '" + name +
+                                     "' is applied to every session of this engine (opened with "
+                                     "it); it cannot be unregistered");
+    }
+  }
   std::lock_guard<std::mutex> lock(adapters_mu_);
   if (adapters_.erase(name) == 0) return NotFoundError("no adapter named '" + name + "'");
   return Status::Ok();

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/check.h"
+#include "eval/qa_metrics.h"
 
 namespace odlm::eval {
 namespace {
@@ -13,7 +14,13 @@ struct Dialog {
   std::string context;
   std::vector<std::string> questions;
   std::vector<std::string> gold_answers;  // for gold history
+  std::string unanswerable;               // the dataset's answer for an unanswerable question
 };
+
+// `answer` as the dataset writes it: the dataset's unanswerable answer for a refusal.
+std::string ToDataset(std::string answer, const Dialog& dialog, const RunOptions& options) {
+  return IsRefusal(answer, options.refusal) ? dialog.unanswerable : answer;
+}
 
 StatusOr<std::vector<std::vector<std::string>>> RunDialogs(const std::vector<Dialog>& dialogs,
                                                            const Answerer& answerer,
@@ -43,9 +50,14 @@ StatusOr<std::vector<std::vector<std::string>>> RunDialogs(const std::vector<Dia
       if (t >= dialog.questions.size()) continue;
       std::vector<QaExchange> history;
       for (size_t k = 0; k < t; ++k) {
-        history.push_back({dialog.questions[k], options.history == HistoryMode::kGold
-                                                    ? dialog.gold_answers[k]
-                                                    : answers[d][k]});
+        std::string shown =
+            options.history == HistoryMode::kGold ? dialog.gold_answers[k] : answers[d][k];
+        // A gold "unknown" in the model's own words, which it was trained to say.
+        if (options.history == HistoryMode::kGold && !options.refusal.empty() &&
+            shown == dialog.unanswerable) {
+          shown = options.refusal;
+        }
+        history.push_back({dialog.questions[k], std::move(shown)});
       }
       prompts.push_back(BuildCodiPrompt(dialog.context, history, dialog.questions[t]));
       who.push_back(d);
@@ -95,6 +107,7 @@ StatusOr<std::vector<CoqaPrediction>> RunCoqa(const CoqaDataset& data, const Ans
   for (const auto& s : data.stories) {
     Dialog d;
     d.context = s.story;
+    d.unanswerable = "unknown";
     for (const auto& t : s.turns) {
       d.questions.push_back(t.question);
       d.gold_answers.push_back(t.answers.empty() ? std::string() : t.answers[0]);
@@ -105,7 +118,8 @@ StatusOr<std::vector<CoqaPrediction>> RunCoqa(const CoqaDataset& data, const Ans
   std::vector<CoqaPrediction> out;
   for (size_t s = 0; s < data.stories.size(); ++s) {
     for (size_t t = 0; t < data.stories[s].turns.size(); ++t) {
-      out.push_back({data.stories[s].id, data.stories[s].turns[t].turn_id, answers[s][t]});
+      out.push_back({data.stories[s].id, data.stories[s].turns[t].turn_id,
+                     ToDataset(answers[s][t], dialogs[s], options)});
     }
   }
   return out;
@@ -117,6 +131,7 @@ StatusOr<std::vector<QuacPredictionLine>> RunQuac(const QuacDataset& data, const
   for (const auto& q : data.dialogs) {
     Dialog d;
     d.context = q.context;
+    d.unanswerable = std::string(kCannotAnswer);
     for (const auto& question : q.questions) {
       d.questions.push_back(question.question);
       d.gold_answers.push_back(question.orig_answer);
@@ -129,11 +144,17 @@ StatusOr<std::vector<QuacPredictionLine>> RunQuac(const QuacDataset& data, const
     if (data.dialogs[d].questions.empty()) continue;
     QuacPredictionLine line;
     for (size_t q = 0; q < data.dialogs[d].questions.size(); ++q) {
-      line.predictions.push_back({data.dialogs[d].questions[q].id, answers[d][q], "x", "y"});
+      line.predictions.push_back({data.dialogs[d].questions[q].id,
+                                  ToDataset(answers[d][q], dialogs[d], options), "x", "y"});
     }
     out.push_back(std::move(line));
   }
   return out;
+}
+
+bool IsRefusal(std::string_view answer, std::string_view refusal) {
+  const std::string marker = NormalizeAnswer(refusal);
+  return !marker.empty() && NormalizeAnswer(answer).find(marker) != std::string::npos;
 }
 
 }  // namespace odlm::eval

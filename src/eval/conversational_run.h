@@ -54,7 +54,17 @@ std::string CleanAnswer(std::string_view raw);
 struct RunOptions {
   HistoryMode history = HistoryMode::kGold;
   size_t max_batch = 8;  // prompts per answerer call (≥ 1)
+  // The model's own way of saying a question cannot be answered (e.g. "The document does not
+  // say."), translated both ways: an answer that holds it (IsRefusal) is written as the dataset's
+  // answer for unanswerable questions ("unknown" in CoQA, "CANNOTANSWER" in QuAC), as the
+  // official scorers expect, and such a gold answer in a gold history is shown to the model as
+  // this text. The model's own words stay in its pred history. Empty: no translation.
+  std::string refusal;
 };
+
+// Whether `answer` holds `refusal` once both are normalized as the CoQA scorer normalizes answers
+// (case, punctuation, articles, spaces). An empty refusal never matches.
+bool IsRefusal(std::string_view answer, std::string_view refusal);
 
 // Runs every question; returns predictions in dataset order. Errors: the answerer returned a
 // different number of answers than prompts (FailedPrecondition), max_batch == 0.

@@ -51,7 +51,7 @@ TEST(ConversationalRun, GoldHistoryUsesReferencesAndBatchesAcrossDialogs) {
       out.push_back("ans" + std::to_string(i) + "[/AGENT]");
     return out;
   };
-  auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kGold, 8});
+  auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kGold, 8, ""});
   ASSERT_TRUE(preds.ok()) << preds.status().ToString();
   // Wave 1 asks turn 1 of both stories in one batch; wave 2 asks s1 turn 2 with the gold answer.
   ASSERT_EQ(calls.size(), 2u);
@@ -75,7 +75,7 @@ TEST(ConversationalRun, PredHistoryFeedsBackTheModelsAnswersAndRespectsMaxBatch)
     last_prompt = prompts.back().text;
     return std::vector<std::string>(prompts.size(), " a bicycle ");
   };
-  auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kPred, 1});
+  auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kPred, 1, ""});
   ASSERT_TRUE(preds.ok());
   EXPECT_EQ(batch_sizes, (std::vector<size_t>{1, 1, 1}));
   EXPECT_NE(last_prompt.find("[AGENT]a bicycle[/AGENT] [USER]What color?"), std::string::npos);
@@ -86,7 +86,7 @@ TEST(ConversationalRun, WrongAnswerCountIsAnError) {
   auto preds = RunCoqa(TwoStories(), broken, {});
   ASSERT_FALSE(preds.ok());
   EXPECT_NE(preds.status().message().find("returned 0 answers for 2 prompts"), std::string::npos);
-  EXPECT_FALSE(RunCoqa(TwoStories(), broken, {HistoryMode::kGold, 0}).ok());
+  EXPECT_FALSE(RunCoqa(TwoStories(), broken, {HistoryMode::kGold, 0, ""}).ok());
 }
 
 TEST(ConversationalRun, QuacPredictionsScoreAsTheAnswererIntended) {
@@ -107,12 +107,49 @@ TEST(ConversationalRun, QuacPredictionsScoreAsTheAnswererIntended) {
     }
     return out;
   };
-  auto lines = RunQuac(d, oracle, {HistoryMode::kGold, 4});
+  auto lines = RunQuac(d, oracle, {HistoryMode::kGold, 4, ""});
   ASSERT_TRUE(lines.ok());
   ASSERT_EQ(lines->size(), 1u);
   const QuacScores s = ScoreQuac(d, *lines);
   EXPECT_EQ(s.f1, 100.0);
   EXPECT_EQ(*s.unanswerable, 100.0);
+}
+
+TEST(RunCoqa, TheModelsRefusalIsTheDatasetsUnknownBothWays) {
+  CoqaDataset d;
+  d.stories.push_back({"s1",
+                       "cnn",
+                       "Ann has a red bike.",
+                       {{1, "Does Ann have a car?", {"unknown"}}, {2, "What color?", {"red"}}}});
+  std::vector<std::string> seen;
+  Answerer model = [&](const std::vector<QaPrompt>& prompts) {
+    std::vector<std::string> out;
+    for (const auto& p : prompts) {
+      seen.push_back(p.text);
+      out.push_back(p.messages.size() == 2 ? "The document does not say." : "Red.");
+    }
+    return out;
+  };
+  RunOptions o;
+  o.refusal = "The document does not say.";
+  auto preds = RunCoqa(d, model, o);
+  ASSERT_TRUE(preds.ok());
+  ASSERT_EQ(preds->size(), 2u);
+  EXPECT_EQ((*preds)[0].answer, "unknown");  // what the official scorer expects
+  EXPECT_EQ((*preds)[1].answer, "Red.");
+  // The gold "unknown" in the history is shown in the model's words.
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[1].find("[AGENT]The document does not say.[/AGENT]"), std::string::npos)
+      << seen[1];
+  // Without a refusal text nothing is translated.
+  seen.clear();
+  auto plain = RunCoqa(d, model, {HistoryMode::kGold, 8, ""});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)[0].answer, "The document does not say.");
+  EXPECT_NE(seen[1].find("[AGENT]unknown[/AGENT]"), std::string::npos) << seen[1];
+  EXPECT_TRUE(IsRefusal("Sorry: the document does NOT say!", "The document does not say."));
+  EXPECT_FALSE(IsRefusal("Red.", "The document does not say."));
+  EXPECT_FALSE(IsRefusal("anything", ""));
 }
 
 }  // namespace

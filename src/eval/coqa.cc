@@ -237,6 +237,9 @@ CoqaScores ScoreCoqa(const CoqaDataset& data, const std::vector<CoqaPrediction>&
       r.source = story.source;
       r.turn_id = turn.turn_id;
       r.turn_index = ++index;
+      const bool gold_unknown =
+          !turn.answers.empty() && NormalizeAnswer(turn.answers[0]) == "unknown";
+      out.unanswerable_turns += gold_unknown;
       auto it = preds.find({story.id, turn.turn_id});
       if (it == preds.end()) {
         ++out.missing_predictions;
@@ -244,6 +247,9 @@ CoqaScores ScoreCoqa(const CoqaDataset& data, const std::vector<CoqaPrediction>&
                                       std::to_string(turn.turn_id) + " (scored 0)");
       } else {
         r.has_prediction = true;
+        const bool said_unknown = NormalizeAnswer(it->second) == "unknown";
+        out.unanswerable_correct += gold_unknown && said_unknown;
+        out.answerable_refused += !gold_unknown && said_unknown;
         const TurnOverlap t = CoqaTurnScore(turn.answers, it->second);
         r.f1 = t.f1;
         r.em = t.em;

@@ -89,6 +89,12 @@ struct CoqaScores {
   int missing_predictions = 0;
   int unknown_predictions = 0;
   int duplicate_predictions = 0;
+  // Unanswerable questions (main gold answer "unknown"): how many, and how many were answered
+  // "unknown"; and how many answerable ones were answered "unknown" (a refusal where the document
+  // does answer). Compared after CoQA's answer normalization.
+  int unanswerable_turns = 0;
+  int unanswerable_correct = 0;
+  int answerable_refused = 0;
   std::vector<std::string> warnings;  // dataset warnings, then the first few prediction problems
 };
 

@@ -82,6 +82,14 @@ TEST(CoqaScore, HandComputedSyntheticScores) {
   EXPECT_EQ(s.missing_predictions, 1);
   EXPECT_EQ(s.unknown_predictions, 1);
   EXPECT_EQ(s.duplicate_predictions, 1);
+  EXPECT_EQ(s.unanswerable_turns, 1);  // s2 t2
+  EXPECT_EQ(s.unanswerable_correct, 1);
+  EXPECT_EQ(s.answerable_refused, 0);
+  // "Unknown." where the story answers: an answerable turn answered unknown.
+  const CoqaScores refused = ScoreCoqa(d, {{"s2", 1, "Unknown."}, {"s2", 2, "tea"}});
+  EXPECT_EQ(refused.unanswerable_turns, 1);
+  EXPECT_EQ(refused.unanswerable_correct, 0);
+  EXPECT_EQ(refused.answerable_refused, 1);
   ASSERT_EQ(s.turns.size(), 5u);
   EXPECT_FALSE(s.turns[2].has_prediction);
   EXPECT_EQ(s.turns[3].turn_index, 1);

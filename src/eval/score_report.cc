@@ -84,6 +84,12 @@ Json CoqaScoresToJson(const CoqaScores& s) {
   j["missing_predictions"] = s.missing_predictions;
   j["unknown_predictions"] = s.unknown_predictions;
   j["duplicate_predictions"] = s.duplicate_predictions;
+  j["unanswerable"] = {{"turns", s.unanswerable_turns},
+                       {"answered_unknown", s.unanswerable_correct},
+                       {"accuracy", s.unanswerable_turns > 0 ? Json(100.0 * s.unanswerable_correct /
+                                                                    s.unanswerable_turns)
+                                                             : Json()},
+                       {"answerable_answered_unknown", s.answerable_refused}};
   j["warnings"] = s.warnings;
   return j;
 }
@@ -153,6 +159,14 @@ std::string FormatCoqaTable(const CoqaScores& s) {
   row("out_domain", s.out_domain);
   row("overall", s.overall);
   if (!absent.empty()) out += "(no turns in the data from: " + absent + ")\n";
+  if (s.unanswerable_turns > 0) {
+    out += "unanswerable: " + std::to_string(s.unanswerable_correct) + " of " +
+           std::to_string(s.unanswerable_turns) + " answered unknown (" +
+           Fixed(100.0 * s.unanswerable_correct / s.unanswerable_turns) + "%); " +
+           std::to_string(s.answerable_refused) + " of " +
+           std::to_string(s.overall.turns - s.unanswerable_turns) +
+           " answerable answered unknown\n";
+  }
   if (s.missing_predictions + s.unknown_predictions + s.duplicate_predictions > 0) {
     out += "warnings: " + std::to_string(s.missing_predictions) + " missing (scored 0), " +
            std::to_string(s.unknown_predictions) + " unknown (ignored), " +

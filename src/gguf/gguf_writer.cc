@@ -1,11 +1,11 @@
-// gguf/gguf_writer.cc — GGUF v3 serialization and the crash-safe streaming file write.
+// gguf/gguf_writer.cc — GGUF v3 serialization and the streaming file write (through AtomicFile).
 #include "gguf/gguf_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <memory>
+
+#include "platform/file_util.h"
 
 namespace odlm {
 namespace {
@@ -47,10 +47,6 @@ void PutValue(std::string* out, const GgufValue& v) {
 }
 
 uint64_t AlignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
-
-Status OsError(const std::string& what, const std::string& path, int err) {
-  return UnavailableError(what + " '" + path + "': " + std::strerror(err));
-}
 
 }  // namespace
 
@@ -188,25 +184,15 @@ StatusOr<std::string> GgufWriter::WriteToString() const {
 }
 
 Status GgufWriter::WriteFile(const std::string& path) const {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return OsError("cannot create", tmp, errno);
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path));
   std::vector<uint8_t> buf;
   buf.reserve(1 << 20);
   auto flush = [&]() -> Status {
-    size_t done = 0;
-    while (done < buf.size()) {
-      const ssize_t n = ::write(fd, buf.data() + done, buf.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return OsError("cannot write", tmp, errno);
-      }
-      done += static_cast<size_t>(n);
-    }
+    RETURN_IF_ERROR(file->Append(buf.data(), buf.size()));
     buf.clear();
     return Status::Ok();
   };
-  Status s = WriteTo([&](const uint8_t* p, size_t n) -> Status {
+  RETURN_IF_ERROR(WriteTo([&](const uint8_t* p, size_t n) -> Status {
     while (n > 0) {
       const size_t take = std::min(n, buf.capacity() - buf.size());
       buf.insert(buf.end(), p, p + take);
@@ -215,25 +201,9 @@ Status GgufWriter::WriteFile(const std::string& path) const {
       if (buf.size() == buf.capacity()) RETURN_IF_ERROR(flush());
     }
     return Status::Ok();
-  });
-  if (s.ok()) s = flush();
-  if (s.ok() && ::fsync(fd) != 0) s = OsError("cannot fsync", tmp, errno);
-  if (::close(fd) != 0 && s.ok()) s = OsError("cannot close", tmp, errno);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    s = OsError("cannot rename to", path, errno);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  std::string dir = ".";
-  if (auto slash = path.rfind('/'); slash != std::string::npos)
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  }));
+  RETURN_IF_ERROR(flush());
+  return file->Commit();
 }
 
 }  // namespace odlm

@@ -38,7 +38,6 @@ class GgufWriter {
   void Set(const std::string& key, GgufValue value);
   void SetString(const std::string& key, std::string v) { Set(key, GgufValue::String(v)); }
   void SetU32(const std::string& key, uint32_t v) { Set(key, GgufValue::U32(v)); }
-  void SetI32(const std::string& key, int32_t v) { Set(key, GgufValue::I32(v)); }
   void SetF32(const std::string& key, float v) { Set(key, GgufValue::F32(v)); }
   void SetBool(const std::string& key, bool v) { Set(key, GgufValue::Bool(v)); }
   // Removes `key` if set; true if it was.

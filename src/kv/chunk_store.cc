@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "base/check.h"
+#include "platform/file_util.h"
 
 namespace odlm {
 namespace {
@@ -113,29 +114,17 @@ Status ChunkStore::Write(const ChunkFileId& id, std::span<const uint8_t> payload
   h.payload_bytes = payload.size();
   h.payload_checksum = Checksum64(payload);
   h.header_checksum = Checksum64({reinterpret_cast<const uint8_t*>(&h), kHeaderBytes - 8});
-  const std::string path = PathOf(id), tmp = path + ".tmp";
-  Fd f;
-  f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (f.fd < 0) return OsError("cannot create chunk file", tmp, errno);
-  auto write_all = [&](const uint8_t* p, int64_t n, int64_t off) -> Status {
-    while (n > 0) {
-      const ssize_t w = ::pwrite(f.fd, p, static_cast<size_t>(n), off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return OsError("cannot write chunk file", tmp, errno);
-      p += w, n -= w, off += w;
-    }
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(write_all(reinterpret_cast<const uint8_t*>(&h), kHeaderBytes, 0));
-  RETURN_IF_ERROR(write_all(payload.data(), static_cast<int64_t>(payload.size()), kHeaderBytes));
-  if (::fdatasync(f.fd) != 0) return OsError("cannot sync chunk file", tmp, errno);
+  // The directory is synced in batches by the caller (SyncDir), not after every chunk.
+  AtomicFile::Options options;
+  options.data_sync_only = true;
+  options.sync_directory = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(PathOf(id), options));
+  RETURN_IF_ERROR(file->Append(&h, kHeaderBytes));
+  RETURN_IF_ERROR(file->Append(payload.data(), payload.size()));
+  RETURN_IF_ERROR(file->Sync());
   // Clean pages can now be dropped: later reads must come from the storage.
-  ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return OsError("cannot rename chunk file to", path, err);
-  }
+  ::posix_fadvise(file->fd(), 0, 0, POSIX_FADV_DONTNEED);
+  RETURN_IF_ERROR(file->Commit());
   bytes_written_ += kHeaderBytes + static_cast<int64_t>(payload.size());
   return Status::Ok();
 }

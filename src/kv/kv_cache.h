@@ -36,7 +36,9 @@ class KvCache {
   void Advance(int64_t n);
   // Forgets tokens past `n` (keeps the memory of allocated chunks).
   void Truncate(int64_t n);
-  // The view for the next step: all allocated chunks, n_past = n_tokens().
+  // The view for the next step: all allocated chunks, n_past = n_tokens(). Its chunk pointers
+  // stay valid until the next Reserve that allocates a chunk, Clear, or the cache's destruction;
+  // take a new view for each step.
   KvCacheView View();
   // Bytes allocated for K and V.
   int64_t allocated_bytes() const;
@@ -46,6 +48,7 @@ class KvCache {
   // Allocated chunks and their memory ([2][n_layer][chunk_tokens, kv_dim], K planes first) for
   // whoever compresses, swaps or restores them (kv/context memory).
   int64_t n_chunks() const { return static_cast<int64_t>(chunks_.size()); }
+  // Valid until Clear or the cache's destruction (Reserve and Truncate keep existing chunks).
   uint8_t* chunk_data(int64_t c) { return chunks_[c].get(); }
   // Frees every chunk and forgets all tokens.
   void Clear();
@@ -54,6 +57,7 @@ class KvCache {
   // receives ([capacity] floats, summed over layers, heads and queries; zero for new chunks).
   void set_track_attention(bool on) { track_attention_ = on; }
   bool track_attention() const { return track_attention_; }
+  // Grows (and may move) with each chunk Reserve allocates; do not keep references across it.
   std::vector<float>& attention_received() { return attention_; }
 
  private:

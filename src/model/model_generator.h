@@ -65,11 +65,6 @@ struct GenTensorSpec {
 // in file order. InvalidArgument / NotFound with the offending option.
 StatusOr<std::vector<GenTensorSpec>> PlanModelTensors(const ModelGenOptions& options);
 
-// The block type of one 2-D weight for a file type `mix` (a DType name or "q4_K_M"), before the
-// row-length fallback. `layer` is -1 for tensors outside the blocks.
-DType MixTensorType(const std::string& mix, const std::string& tensor_name, int64_t layer,
-                    int64_t n_layer);
-
 // Fills `dst` (RowBytes(spec.type, dims[0]) * rows bytes) with the tensor's deterministic random
 // values, quantized with the reference quantizers; rows in parallel on `pool` (may be null).
 void FillGenTensor(const GenTensorSpec& spec, uint64_t seed, ThreadPool* pool, uint8_t* dst);

@@ -1,6 +1,7 @@
 // Generated models: llama.cpp names/shapes/keys, bit-exact round trip through the reader,
 // determinism, the Q4_K_M recipe, weight scale, the built-in vocabulary, and file sizes.
 #include "model/model_generator.h"
+#include "model/quant_mix.h"
 
 #include <gtest/gtest.h>
 

@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include "base/check.h"
 
 namespace odlm {
 namespace {
@@ -50,27 +53,95 @@ StatusOr<std::string> ReadFileToString(const std::string& path) {
   return out;
 }
 
+StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string& path, Options options) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string prefix = path + ".tmp." + std::to_string(::getpid()) + ".";
+  for (int attempt = 0;; ++attempt) {
+    std::string tmp = prefix + std::to_string(counter.fetch_add(1));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          static_cast<mode_t>(options.mode));
+    if (fd >= 0) {
+      // fchmod: the mode given to open is masked by the umask; the caller's mode is meant as is.
+      if (::fchmod(fd, static_cast<mode_t>(options.mode)) != 0) {
+        const int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return OsError("cannot set the mode of", tmp, err);
+      }
+      return std::unique_ptr<AtomicFile>(new AtomicFile(path, std::move(tmp), fd, options));
+    }
+    // A leftover of a crashed process that had this pid: take the next name.
+    if (errno != EEXIST || attempt >= 100) return OsError("cannot create", tmp, errno);
+  }
+}
+
+AtomicFile::~AtomicFile() { Abandon(); }
+
+void AtomicFile::Abandon() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status AtomicFile::Append(const void* data, size_t n) {
+  CHECK(fd_ >= 0);  // not after Commit
+  synced_ = false;
+  return WriteAll(fd_, std::string_view(static_cast<const char*>(data), n), tmp_);
+}
+
+Status AtomicFile::Sync() {
+  CHECK(fd_ >= 0);  // not after Commit
+  if ((options_.data_sync_only ? ::fdatasync(fd_) : ::fsync(fd_)) != 0) {
+    return OsError("cannot sync", tmp_, errno);
+  }
+  synced_ = true;
+  return Status::Ok();
+}
+
+Status AtomicFile::Commit() {
+  CHECK(fd_ >= 0);  // once
+  if (!synced_) {
+    if (Status s = Sync(); !s.ok()) {
+      Abandon();
+      return s;
+    }
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    return OsError("cannot close", tmp_, err);
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    return OsError("cannot rename to", path_, err);
+  }
+  return options_.sync_directory ? SyncDirectory(DirectoryOf(path_)) : Status::Ok();
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return OsError("cannot create", tmp, errno);
-  Status s = WriteAll(fd, contents, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = OsError("cannot fsync", tmp, errno);
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> f, AtomicFile::Create(path));
+  RETURN_IF_ERROR(f->Append(contents));
+  return f->Commit();
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return OsError("cannot open directory", dir, errno);
+  const bool synced = ::fsync(fd) == 0;
+  const int err = errno;
   ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    s = OsError("cannot rename to", path, errno);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  std::string dir = ".";
-  if (auto slash = path.rfind('/'); slash != std::string::npos)
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (!synced) return OsError("cannot sync directory", dir, err);
   return Status::Ok();
 }
 

@@ -103,12 +103,4 @@ MappedFile::~MappedFile() {
   if (region_ != nullptr) ::munmap(region_, region_size_);
 }
 
-void MappedFile::Prefetch(size_t offset, size_t length) const {
-  if (data_ == nullptr || offset >= size_) return;
-  const long page = ::sysconf(_SC_PAGESIZE);
-  size_t start = offset & ~static_cast<size_t>(page - 1);
-  size_t end = std::min(size_, offset + length);
-  ::madvise(const_cast<uint8_t*>(data_) + start, end - start, MADV_WILLNEED);
-}
-
 }  // namespace odlm

@@ -35,9 +35,6 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
-  // Hints the OS to read [offset, offset+length) ahead (MADV_WILLNEED); best effort.
-  void Prefetch(size_t offset, size_t length) const;
-
  private:
   MappedFile(std::string path, const uint8_t* data, size_t size, void* region, size_t region_size)
       : path_(std::move(path)),

@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "platform/cpu_features.h"
 #include "platform/file_util.h"
@@ -42,6 +45,74 @@ TEST(FileUtilTest, MissingFilesAndDirectoriesAreClearErrors) {
   auto d = MappedFile::Open("/tmp");
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(WriteFileAtomically("/nonexistent/dir/x", "y").ok());
+}
+
+// The names in the directory of `path` that start with its file name and hold ".tmp.".
+std::vector<std::string> TempFilesOf(const std::string& path) {
+  std::vector<std::string> out;
+  const std::filesystem::path p(path);
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path())) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(p.filename().string() + ".tmp.", 0) == 0) out.push_back(name);
+  }
+  return out;
+}
+
+TEST(AtomicFileTest, UncommittedLeavesTheTargetAndNoTemporaryFile) {
+  const std::string path = TempPath("atomic.txt");
+  ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
+  {
+    auto f = AtomicFile::Create(path);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->Append("new contents").ok());
+    EXPECT_EQ(TempFilesOf(path).size(), 1u);
+    EXPECT_EQ(*ReadFileToString(path), "old");  // nothing visible before Commit
+  }
+  EXPECT_EQ(*ReadFileToString(path), "old");
+  EXPECT_TRUE(TempFilesOf(path).empty());
+  // Two writers of one target hold different temporary files; the last commit wins, whole.
+  auto a = AtomicFile::Create(path);
+  auto b = AtomicFile::Create(path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE((*a)->temp_path(), (*b)->temp_path());
+  ASSERT_TRUE((*a)->Append("from a").ok());
+  ASSERT_TRUE((*b)->Append("from b").ok());
+  ASSERT_TRUE((*a)->Commit().ok());
+  ASSERT_TRUE((*b)->Sync().ok());
+  ASSERT_TRUE((*b)->Commit().ok());
+  EXPECT_EQ(*ReadFileToString(path), "from b");
+  EXPECT_TRUE(TempFilesOf(path).empty());
+  std::filesystem::remove(path);
+}
+
+TEST(AtomicFileTest, ModeIsTheCallersFromCreationOn) {
+  const std::string path = TempPath("private.txt");
+  const mode_t old_umask = ::umask(0);  // the mode must not depend on the umask either way
+  AtomicFile::Options options;
+  options.mode = 0600;
+  auto f = AtomicFile::Create(path, options);
+  ::umask(old_umask);
+  ASSERT_TRUE(f.ok());
+  struct stat st {};
+  ASSERT_EQ(::stat((*f)->temp_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE((*f)->Append("secret").ok());
+  ASSERT_TRUE((*f)->Commit().ok());
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::filesystem::remove(path);
+}
+
+TEST(AtomicFileTest, DirectoriesAndErrors) {
+  EXPECT_EQ(DirectoryOf("a/b/c.txt"), "a/b");
+  EXPECT_EQ(DirectoryOf("c.txt"), ".");
+  EXPECT_EQ(DirectoryOf("/c.txt"), "/");
+  EXPECT_TRUE(SyncDirectory(::testing::TempDir()).ok());
+  const Status missing = SyncDirectory("/nonexistent/odlm-dir");
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("/nonexistent/odlm-dir"), std::string::npos);
+  const auto no_dir = AtomicFile::Create("/nonexistent/odlm-dir/x");
+  EXPECT_EQ(no_dir.status().code(), StatusCode::kNotFound);
 }
 
 TEST(MappedFileTest, EmptyFileMapsToNothing) {

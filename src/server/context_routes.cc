@@ -23,7 +23,8 @@ void CreateContext(Service& service, const httplib::Request& req, httplib::Respo
   if (app == nullptr) return;
   auto parsed = ParseCreateContext(req.body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return SendError(res, *e);
-  auto id = service.CreateContext(*app, std::get<CreateContextRequest>(parsed).system);
+  const CreateContextRequest& r = std::get<CreateContextRequest>(parsed);
+  auto id = service.CreateContext(*app, r.system, r.context);
   if (!id.ok()) return SendError(res, FromStatus(id.status()));
   SendJson(res, 201, {{"id", *id}, {"object", "context"}});
 }

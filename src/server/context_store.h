@@ -21,7 +21,7 @@ struct sqlite3;
 namespace odlm::server {
 
 struct StoredMessage {
-  std::string role;  // "user" or "assistant"
+  std::string role;  // "user", "assistant", or "context" (a document given at creation, first)
   std::string content;
 };
 

@@ -49,44 +49,14 @@ Status OsError(const std::string& what, const std::string& path, int err) {
   return UnavailableError(what + " '" + path + "': " + std::strerror(err));
 }
 
-// WriteFileAtomically, but the temporary file is created with mode 0600 (never readable by
-// others, not even for a moment) under a name no other writer uses.
+// WriteFileAtomically, but the file is created with mode 0600: never readable by others, not even
+// for a moment.
 Status WritePrivateFileAtomically(const std::string& path, const std::string& contents) {
-  unsigned char r[8] = {};
-  (void)RAND_bytes(r, sizeof(r));
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + ".";
-  for (unsigned char b : r) tmp += "0123456789abcdef"[b & 15];
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return OsError("cannot create", tmp, errno);
-  Status st = Status::Ok();
-  for (size_t off = 0; st.ok() && off < contents.size();) {
-    const ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      st = OsError("cannot write", tmp, n < 0 ? errno : ENOSPC);
-    } else {
-      off += static_cast<size_t>(n);
-    }
-  }
-  if (st.ok() && ::fsync(fd) != 0) st = OsError("cannot fsync", tmp, errno);
-  if (::close(fd) != 0 && st.ok()) st = OsError("cannot close", tmp, errno);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    st = OsError("cannot rename to", path, errno);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    const bool synced = ::fsync(dfd) == 0;
-    ::close(dfd);
-    if (!synced) return OsError("cannot fsync the directory of", path, errno);
-  }
-  return Status::Ok();
+  AtomicFile::Options options;
+  options.mode = 0600;
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path, options));
+  RETURN_IF_ERROR(file->Append(contents));
+  return file->Commit();
 }
 
 Status Save(const std::string& path, const std::vector<AppRecord>& apps) {

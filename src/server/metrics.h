@@ -1,8 +1,9 @@
 // server/metrics.h — the service's counters, gauges and histograms, rendered in the Prometheus
 // text exposition format (version 0.0.4) for GET /metrics.
 //
-// Thread-safe: every method may be called from any thread (one mutex; updates are a few per
-// request, so contention is negligible next to a forward pass).
+// Metrics is thread-safe: every method may be called from any thread (one mutex; updates are a
+// few per request, so contention is negligible next to a forward pass). Histogram is not: its
+// owner serializes it (Metrics keeps its histograms under its mutex).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 namespace odlm::server {
 
-// A cumulative histogram with fixed upper bounds (seconds, ascending).
+// A cumulative histogram with fixed upper bounds (seconds, ascending). Not thread-safe.
 class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);

@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <random>
 
+#include "base/logging.h"
 #include "server/http_util.h"
 #include "server/sse.h"
 
@@ -16,7 +18,14 @@ using nlohmann::json;
 std::string NewId(const char* prefix) {
   static std::atomic<uint64_t> counter{0};
   unsigned char r[6] = {};
-  (void)RAND_bytes(r, sizeof(r));
+  if (RAND_bytes(r, sizeof(r)) != 1) {
+    // Ids stay unique without it (the counter); they are only less hard to guess.
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+      LOG(WARNING) << "RAND_bytes failed: response ids use a counter only";
+    static std::random_device device;
+    for (unsigned char& b : r) b = static_cast<unsigned char>(device());
+  }
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%s%02x%02x%02x%02x%02x%02x%llx", prefix, r[0], r[1], r[2], r[3],
                 r[4], r[5], static_cast<unsigned long long>(counter.fetch_add(1)));

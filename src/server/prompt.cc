@@ -1,8 +1,6 @@
 // server/prompt.cc — chat template selection and rendering.
 #include "server/prompt.h"
 
-#include <algorithm>
-
 #include "base/logging.h"
 #include "tokenizer/chat_template.h"
 
@@ -11,21 +9,11 @@ namespace odlm::server {
 StatusOr<PromptRenderer> PromptRenderer::Create(const Engine& engine,
                                                 const std::string& override_name) {
   PromptRenderer r;
-  const auto& names = BuiltinChatTemplates();
-  if (!override_name.empty()) {
-    if (std::find(names.begin(), names.end(), override_name) == names.end()) {
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      return InvalidArgumentError("unknown chat template '" + override_name + "' (known: " + known +
-                                  ")");
-    }
-    r.template_ = override_name;
-    return r;
-  }
   auto jinja = engine.file().GetString("tokenizer.chat_template");
-  if (jinja.ok()) r.template_ = DetectChatTemplate(*jinja);
-  if (r.template_.empty()) {
-    r.template_ = "chatml";
+  bool fell_back = false;
+  ASSIGN_OR_RETURN(r.template_,
+                   ChooseChatTemplate(override_name, jinja.ok() ? *jinja : "", &fell_back));
+  if (fell_back) {
     LOG(WARNING) << (jinja.ok() ? "the model's chat template is not one odlm recognizes"
                                 : "the model has no chat template")
                  << "; using 'chatml' (override with --chat-template NAME)";

@@ -385,10 +385,13 @@ ParseResult<ChatCompletionRequest> ParseChatCompletion(std::string_view body,
     }
     msg.role = role->get<std::string>();
     if (msg.role == "developer") msg.role = "system";
-    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant") {
-      return BadRequest(
-          "'" + f + ".role' must be \"system\", \"user\" or \"assistant\", got " + Brief(msg.role),
-          f + ".role", "invalid_value");
+    if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" &&
+        msg.role != "context") {
+      return BadRequest("'" + f +
+                            ".role' must be \"system\", \"user\", \"assistant\" or \"context\", "
+                            "got " +
+                            Brief(msg.role),
+                        f + ".role", "invalid_value");
     }
     auto content = m.find("content");
     if (content == m.end() || content->is_null()) {
@@ -447,6 +450,7 @@ ParseResult<CreateContextRequest> ParseCreateContext(std::string_view body) {
   if (auto* e = std::get_if<ApiError>(&parsed)) return *e;
   const json& o = std::get<json>(parsed);
   if (auto e = GetString(o, "system", false, &r.system)) return *e;
+  if (auto e = GetString(o, "context", false, &r.context)) return *e;
   return r;
 }
 

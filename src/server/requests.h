@@ -78,7 +78,7 @@ struct GenerationParams {
 };
 
 struct ChatMessage {
-  std::string role;  // "system", "user" or "assistant"
+  std::string role;  // "system", "user", "assistant" or "context" (a grounding document)
   std::string content;
 };
 
@@ -96,7 +96,8 @@ struct CompletionRequest {
 };
 
 struct CreateContextRequest {
-  std::string system;  // may be empty
+  std::string system;   // may be empty
+  std::string context;  // a grounding document, kept as the context's first message; may be empty
 };
 
 struct ContextMessageRequest {

@@ -44,6 +44,20 @@ TEST(ChatRequestTest, FullRequest) {
   EXPECT_FALSE(r.params.ignore_eos);
 }
 
+TEST(ChatRequestTest, ContextMessagesCarryAGroundingDocument) {
+  const auto r = Ok(ParseChatCompletion(
+      R"({"messages":[{"role":"context","content":"The mill was built in 1820."},
+          {"role":"user","content":"When was it built?"}]})",
+      kLimits));
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].role, "context");
+  EXPECT_EQ(r.messages[0].content, "The mill was built in 1820.");
+  const ApiError e =
+      Err(ParseChatCompletion(R"({"messages":[{"role":"document","content":"x"}]})", kLimits));
+  EXPECT_EQ(e.param, "messages[0].role");
+  EXPECT_NE(e.message.find("\"context\""), std::string::npos) << e.message;
+}
+
 TEST(ChatRequestTest, Defaults) {
   const auto r =
       Ok(ParseChatCompletion(R"({"messages":[{"role":"user","content":"x"}]})", kLimits));
@@ -129,6 +143,11 @@ TEST(ContextRequestTest, CreateAndMessage) {
   EXPECT_EQ(Ok(ParseCreateContext("")).system, "");
   EXPECT_EQ(Ok(ParseCreateContext("{}")).system, "");
   EXPECT_EQ(Err(ParseCreateContext(R"({"system":1})")).param, "system");
+  const auto doc = Ok(ParseCreateContext(R"({"system":"Be brief.","context":"The mill is old."})"));
+  EXPECT_EQ(doc.system, "Be brief.");
+  EXPECT_EQ(doc.context, "The mill is old.");
+  EXPECT_EQ(Ok(ParseCreateContext("{}")).context, "");
+  EXPECT_EQ(Err(ParseCreateContext(R"({"context":["a"]})")).param, "context");
   const auto m = Ok(ParseContextMessage(
       R"({"content":"hello","max_tokens":5,"temperature":0,"stream":true})", kLimits));
   EXPECT_EQ(m.content, "hello");

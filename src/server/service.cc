@@ -384,7 +384,9 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
     auto acquire = [this, memory, id, adapters]() -> StatusOr<Session*> {
       ASSIGN_OR_RETURN(Session * s, memory->Acquire(id));
       if (Status st = BindAdapters(*s, adapters); !st.ok()) {
-        (void)memory->Release(id);
+        if (Status released = memory->Release(id); !released.ok()) {
+          LOG(WARNING) << "context " << id << ": releasing its KV: " << released.ToString();
+        }
         return st;
       }
       return s;
@@ -401,10 +403,12 @@ StatusOr<std::unique_ptr<Job>> Service::StartContextTurn(const AppRecord& app,
   return Launch(app, std::move(prompt), r.params, std::move(job), session);
 }
 
-StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::string& system) {
+StatusOr<std::string> Service::CreateContext(const AppRecord& app, const std::string& system,
+                                             const std::string& document) {
   StoredContext c;
   c.app = app.id;
   c.system = system;
+  if (!document.empty()) c.messages.push_back({"context", document});
   c.created_ms = c.updated_ms = NowMs();
   {
     std::lock_guard<std::mutex> lock(mu_);

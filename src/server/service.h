@@ -137,7 +137,10 @@ class Service {
                                                   const ContextMessageRequest& r);
 
   // Contexts. NotFound for unknown ids and for ids of other apps alike.
-  StatusOr<std::string> CreateContext(const AppRecord& app, const std::string& system);
+  // A non-empty `document` is stored as the context's first message, role "context", which every
+  // later message of the context is answered with (the chat template renders it as grounding).
+  StatusOr<std::string> CreateContext(const AppRecord& app, const std::string& system,
+                                      const std::string& document = "");
   StatusOr<ContextInfo> GetContext(const AppRecord& app, const std::string& id);
   // The app's contexts, oldest first. O(all contexts) under the service's lock.
   std::vector<ContextSummary> ListContexts(const AppRecord& app);

@@ -4,6 +4,8 @@
 // stay apart until EncodeChat tokenizes them (content without special-token parsing).
 #include "tokenizer/chat_template.h"
 
+#include <algorithm>
+
 #include "tokenizer/tokenizer.h"
 
 namespace odlm {
@@ -290,6 +292,25 @@ std::string DetectChatTemplate(std::string_view j) {
   if (Contains(j, "<|assistant|>") && Contains(j, "<|user|>")) return "zephyr";
   if (Contains(j, "[INST]")) return Contains(j, "<<SYS>>") ? "llama2" : "mistral";
   return "";
+}
+
+StatusOr<std::string> ChooseChatTemplate(std::string_view requested, std::string_view model_jinja,
+                                         bool* fell_back) {
+  *fell_back = false;
+  const std::vector<std::string>& known = BuiltinChatTemplates();
+  if (!requested.empty()) {
+    if (std::find(known.begin(), known.end(), requested) == known.end()) {
+      std::string names;
+      for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
+      return InvalidArgumentError("unknown chat template '" + std::string(requested) +
+                                  "' (known: " + names + ")");
+    }
+    return std::string(requested);
+  }
+  std::string detected = DetectChatTemplate(model_jinja);
+  if (!detected.empty()) return detected;
+  *fell_back = true;
+  return std::string("chatml");
 }
 
 }  // namespace odlm

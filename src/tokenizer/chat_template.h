@@ -87,4 +87,11 @@ StatusOr<std::vector<int32_t>> EncodeChat(const Tokenizer& tokenizer,
 // "phi3", "gemma", "mistral", "zephyr", "codi"), or "" when none is recognized.
 std::string DetectChatTemplate(std::string_view jinja_template);
 
+// The built-in template to render with, the one rule for every caller (CLI, server, eval):
+// `requested` when not empty (InvalidArgument listing the known names if it is not one of them),
+// else the one `model_jinja` (the model's tokenizer.chat_template, "" when it has none) is
+// recognized as, else "chatml" with *fell_back set so that the caller can warn.
+StatusOr<std::string> ChooseChatTemplate(std::string_view requested, std::string_view model_jinja,
+                                         bool* fell_back);
+
 }  // namespace odlm

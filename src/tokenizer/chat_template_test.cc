@@ -116,5 +116,19 @@ TEST(ChatTemplate, DetectsJinjaTemplatesByMarkers) {
   EXPECT_EQ(DetectChatTemplate(""), "");
 }
 
+TEST(ChatTemplate, ChoosesTheRequestedThenTheModelsThenChatml) {
+  bool fell_back = true;
+  EXPECT_EQ(*ChooseChatTemplate("llama3", "[CONTEXT]{{ d }}[/CONTEXT]", &fell_back), "llama3");
+  EXPECT_FALSE(fell_back);
+  EXPECT_EQ(*ChooseChatTemplate("", "[CONTEXT]{{ d }}[/CONTEXT] [AGENT]", &fell_back), "codi");
+  EXPECT_FALSE(fell_back);
+  EXPECT_EQ(*ChooseChatTemplate("", "", &fell_back), "chatml");
+  EXPECT_TRUE(fell_back);
+  const StatusOr<std::string> unknown = ChooseChatTemplate("vicuna", "", &fell_back);
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("codi"), std::string::npos)
+      << "the error lists the known names: " << unknown.status().message();
+}
+
 }  // namespace
 }  // namespace odlm

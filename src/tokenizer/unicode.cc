@@ -93,10 +93,6 @@ const char* UnicodeVersion() { return kUnicodeVersion; }
 
 UnicodeCategory GetUnicodeCategory(uint32_t cp) { return LookupCategory(cp); }
 
-const char* UnicodeCategoryName(UnicodeCategory c) {
-  return kCategoryNames[static_cast<size_t>(c)];
-}
-
 bool IsUnicodeWhiteSpace(uint32_t cp) { return LookupWhiteSpace(cp); }
 
 uint8_t UnicodeFlags(uint32_t cp) {

@@ -64,8 +64,6 @@ enum UnicodeFlag : uint8_t {
 // "15.0.0": the UCD version the tables were generated from.
 const char* UnicodeVersion();
 UnicodeCategory GetUnicodeCategory(uint32_t cp);
-// "Lu", "Nd", ...
-const char* UnicodeCategoryName(UnicodeCategory c);
 bool IsUnicodeWhiteSpace(uint32_t cp);
 // The UnicodeFlag bits of `cp` (0 for code points past U+10FFFF).
 uint8_t UnicodeFlags(uint32_t cp);

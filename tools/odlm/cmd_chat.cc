@@ -2,6 +2,8 @@
 //
 // Reads one user message per line from standard input (a terminal or a script). Commands:
 // /reset, /save FILE, /load FILE, /exit. Ctrl-C stops the current answer and keeps the chat.
+// `--context FILE` gives the model a document to answer from (a "context" message that stays
+// through /reset and is never dropped to make room).
 // The conversation is rendered with the model's chat template each turn; the session's KV cache
 // keeps the common prefix, so a turn costs only its new tokens.
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "base/logging.h"
+#include "chat_options.h"
 #include "command.h"
 #include "common_options.h"
 #include "platform/file_util.h"
@@ -39,12 +42,14 @@ void OnSigint(int) {
 
 struct ChatState {
   std::string system;
-  std::vector<ChatMessage> turns;  // user / assistant, alternating
+  std::vector<ChatMessage> documents;  // "context" messages, after the system prompt
+  std::vector<ChatMessage> turns;      // user / assistant, alternating
 };
 
 std::vector<ChatMessage> AllMessages(const ChatState& s) {
   std::vector<ChatMessage> m;
   if (!s.system.empty()) m.push_back({"system", s.system});
+  m.insert(m.end(), s.documents.begin(), s.documents.end());
   m.insert(m.end(), s.turns.begin(), s.turns.end());
   return m;
 }
@@ -52,6 +57,8 @@ std::vector<ChatMessage> AllMessages(const ChatState& s) {
 Status SaveChat(const ChatState& s, const std::string& path) {
   nlohmann::json j;
   j["system"] = s.system;
+  j["context"] = nlohmann::json::array();
+  for (const auto& d : s.documents) j["context"].push_back(d.content);
   j["messages"] = nlohmann::json::array();
   for (const auto& m : s.turns) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
   return WriteFileAtomically(
@@ -66,6 +73,17 @@ StatusOr<ChatState> LoadChat(const std::string& path) {
   }
   ChatState s;
   if (j.contains("system") && j["system"].is_string()) s.system = j["system"];
+  if (j.contains("context")) {
+    if (!j["context"].is_array()) {
+      return InvalidArgumentError("'" + path + "': context must be a list of documents");
+    }
+    for (const auto& d : j["context"]) {
+      if (!d.is_string()) {
+        return InvalidArgumentError("'" + path + "': each context document must be a string");
+      }
+      s.documents.push_back({"context", d.get<std::string>()});
+    }
+  }
   for (const auto& m : j["messages"]) {
     if (!m.is_object() || !m.contains("role") || !m.contains("content") || !m["role"].is_string() ||
         !m["content"].is_string()) {
@@ -85,35 +103,33 @@ int RunChat(int argc, char** argv) {
       "Chat with a model, one message per line; answers stream as they come.\n"
       "commands: /reset  /save FILE  /load FILE  /exit   (Ctrl-C stops an answer)\n\n"
       "examples:\n  odlm chat -m qwen2.5-0.5b-instruct-q4_k_m.gguf --system \"Be brief.\"\n"
-      "  printf 'Hi\\n/save chat.json\\n' | odlm chat -m model.gguf --temp 0",
+      "  printf 'Hi\\n/save chat.json\\n' | odlm chat -m model.gguf --temp 0\n"
+      "  odlm chat --context examples/documents/lighthouse.txt   # ask about a document",
       argv[0]);
   ModelOptions model;
   SamplingOptions sampling;
   sampling.n_predict = 512;
-  std::string system, template_name;
+  ChatPromptOptions chat;
+  std::string system;
   AddModelOptions(app, &model);
   AddSamplingOptions(app, &sampling);
   app.add_option("--system", system, "system prompt");
-  app.add_option(
-      "--chat-template", template_name,
-      "template: llama2 llama3 chatml phi3 gemma mistral zephyr codi (default: the model's)");
+  AddChatPromptOptions(app, &chat);
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  StatusOr<std::vector<ChatMessage>> documents = ReadContextMessages(chat.context_files);
+  if (!documents.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], documents.status().message().c_str());
+    return kExitUsage;
+  }
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
   const Tokenizer& tok = engine->tokenizer();
-  if (template_name.empty()) {
-    template_name = DetectChatTemplate(tok.vocab().chat_template);
-    if (template_name.empty()) {
-      template_name = "chatml";
-      std::fprintf(stderr, "%s: warning: the model's chat template is not recognized; using %s\n",
-                   argv[0], template_name.c_str());
-    }
-  }
-  const auto& known = BuiltinChatTemplates();
-  if (std::find(known.begin(), known.end(), template_name) == known.end()) {
-    std::fprintf(stderr, "%s: unknown chat template '%s'\n", argv[0], template_name.c_str());
+  StatusOr<std::string> resolved = ResolveChatTemplate(argv[0], tok, chat.chat_template);
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], resolved.status().message().c_str());
     return kExitUsage;
   }
+  const std::string template_name = std::move(resolved).value();
   const bool tty = ::isatty(STDIN_FILENO);
   struct sigaction sa {};
   sa.sa_handler = OnSigint;
@@ -121,7 +137,7 @@ int RunChat(int argc, char** argv) {
   sa.sa_flags = 0;  // no SA_RESTART: a read at the prompt is interrupted
   sigaction(SIGINT, &sa, nullptr);
 
-  ChatState state{system, {}};
+  ChatState state{system, std::move(documents).value(), {}};
   auto session = engine->NewSession();
   bool warned_trim = false;
   std::string line;
@@ -163,7 +179,8 @@ int RunChat(int argc, char** argv) {
       continue;
     }
     state.turns.push_back({"user", line});
-    // Render; when the context is too small, drop the oldest whole turns (never the system prompt).
+    // Render; when the context is too small, drop the oldest whole turns (never the system prompt
+    // or a document).
     std::vector<int32_t> prompt;
     for (;;) {
       // Message text is tokenized as plain text: typed control-token texts cannot forge turns.

@@ -204,7 +204,7 @@ int RunEval(int argc, char** argv) {
         app.add_subcommand(name, std::string("run a model over a ") + (i == 0 ? "CoQA" : "QuAC") +
                                      " dataset and write official-format predictions");
     r->add_option("--data", run_args.data, "official dataset JSON")->required();
-    r->add_option("-m,--model", run_args.model, "GGUF model (default: the build's default model)");
+    r->add_option("-m,--model", run_args.model, "GGUF model (default: odlm's default model)");
     r->add_option("--adapter,--lora", run_args.lora,
                   "LoRA adapter FILE[:SCALE] (GGUF or PEFT directory; repeatable)");
     r->add_option("--history", run_args.history, "earlier answers in the prompt: gold or pred")
@@ -218,6 +218,11 @@ int RunEval(int argc, char** argv) {
         ->capture_default_str();
     r->add_option("--max-batch", run_args.max_batch, "questions decoded together")
         ->capture_default_str();
+    r->add_option("--refusal", run_args.refusal,
+                  std::string("the model's way of saying the text does not answer (e.g. \"The "
+                              "document does not say.\"): answers holding it are written as ") +
+                      (i == 0 ? "unknown" : "CANNOTANSWER") +
+                      ", and gold history shows such answers in these words");
     run_cmds[i] = r;
   }
 

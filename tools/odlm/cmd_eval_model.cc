@@ -158,6 +158,7 @@ int RunEvalModel(const EvalModelArgs& a) {
   eval::RunOptions ro;
   ro.history = a.history == "gold" ? eval::HistoryMode::kGold : eval::HistoryMode::kPred;
   ro.max_batch = static_cast<size_t>(a.max_batch);
+  ro.refusal = a.refusal;
   std::string out_text;
   if (a.task == "coqa") {
     auto preds = eval::RunCoqa(coqa, answerer, ro);

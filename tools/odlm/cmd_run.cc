@@ -1,9 +1,12 @@
-// tools/odlm/cmd_run.cc — `odlm run`: one-shot generation from a prompt.
+// tools/odlm/cmd_run.cc — `odlm run`: one-shot generation from a prompt. With `--context FILE`
+// the prompt is a question about the document(s): both go through the model's chat template
+// (context messages, then the prompt as the user's message) and the reply is printed.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "chat_options.h"
 #include "command.h"
 #include "common_options.h"
 #include "compose_options.h"
@@ -49,6 +52,7 @@ int RunRun(int argc, char** argv) {
       "  odlm run -m model.gguf -p \"Once upon a time\" -n 64\n"
       "  odlm run -m model.gguf -f prompt.txt --temp 0 --ids\n"
       "  echo \"Hello\" | odlm run -m model.gguf --seed 7\n"
+      "  odlm run --context examples/documents/lighthouse.txt -p \"When was it built?\"\n"
       "  odlm run -m model.gguf --lora sum=summarize.gguf --lora fr=translate.gguf \\\n"
       "      --compose sum,fr --mode two-pass --stage-template 'French: {output}' -f doc.txt "
       "--json",
@@ -56,6 +60,7 @@ int RunRun(int argc, char** argv) {
   ModelOptions model;
   SamplingOptions sampling;
   ComposeCliOptions compose;
+  ChatPromptOptions chat;
   std::string prompt, prompt_file;
   bool ids = false, no_bos = false, special = false, json = false;
   AddModelOptions(app, &model);
@@ -70,7 +75,22 @@ int RunRun(int argc, char** argv) {
   app.add_flag("--no-bos", no_bos, "do not add the BOS token even if the model asks for it");
   app.add_flag("--special", special,
                "match special tokens written in the prompt (e.g. <|im_start|>)");
+  AddChatPromptOptions(app, &chat);
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  // A chat prompt: --context, or --chat-template alone (the prompt as one user message).
+  const bool as_chat = !chat.context_files.empty() || !chat.chat_template.empty();
+  if (as_chat && (special || no_bos || !compose.compose.empty())) {
+    std::fprintf(stderr,
+                 "%s: --context/--chat-template render the prompt with the chat template; they do "
+                 "not combine with --special, --no-bos or --compose\n",
+                 argv[0]);
+    return kExitUsage;
+  }
+  StatusOr<std::vector<ChatMessage>> messages = ReadContextMessages(chat.context_files);
+  if (!messages.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], messages.status().message().c_str());
+    return kExitUsage;
+  }
 
   if (!prompt_file.empty()) {
     std::ifstream in(prompt_file, std::ios::binary);
@@ -89,7 +109,25 @@ int RunRun(int argc, char** argv) {
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
   const Tokenizer& tok = engine->tokenizer();
-  std::vector<int32_t> tokens = tok.Encode(prompt, tok.add_bos() && !no_bos, special);
+  std::vector<int32_t> tokens;
+  if (as_chat) {
+    StatusOr<std::string> name = ResolveChatTemplate(argv[0], tok, chat.chat_template);
+    if (!name.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], name.status().message().c_str());
+      return kExitUsage;
+    }
+    while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
+    messages->push_back({"user", prompt});
+    StatusOr<std::vector<int32_t>> encoded =
+        EncodeChat(tok, *name, *messages, /*add_generation_prompt=*/true);
+    if (!encoded.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], encoded.status().ToString().c_str());
+      return kExitFailure;
+    }
+    tokens = std::move(encoded).value();
+  } else {
+    tokens = tok.Encode(prompt, tok.add_bos() && !no_bos, special);
+  }
   if (tokens.empty()) {
     std::fprintf(stderr, "%s: the prompt is empty and the model adds no BOS token\n", argv[0]);
     return kExitUsage;

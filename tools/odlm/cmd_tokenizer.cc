@@ -240,9 +240,12 @@ int RunTokenizer(int argc, char** argv) {
       ->required();
   train->add_option("--out", a.out, "the vocabulary GGUF to write (replaced crash-safely)")
       ->required();
-  train->add_option("--special", a.specials,
-                    "a special token, one id each, after the 256 byte tokens (repeat; default: "
-                    "<|endoftext|> <|im_start|> <|im_end|>)");
+  train
+      ->add_option("--special", a.specials,
+                   "a special token, one id each, after the 256 byte tokens (repeat; default: "
+                   "<|endoftext|> <|im_start|> <|im_end|>)")
+      // One token per flag, taken verbatim: CLI11 would otherwise read "[AGENT]" as a list.
+      ->allow_extra_args(false);
   train
       ->add_option("--special-type", a.special_type,
                    "control: matched in text only where the caller parses special tokens (chat "

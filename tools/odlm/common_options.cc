@@ -49,7 +49,8 @@ void AddSamplingOptions(CLI::App& app, SamplingOptions* o) {
       ->check(CLI::Range(0, 1 << 20));
   app.add_option("-s,--seed", o->seed, "random seed; -1 = random")
       ->check(CLI::Range(int64_t{-1}, INT64_MAX));
-  app.add_option("--stop", o->stop, "stop string (repeatable)");
+  app.add_option("--stop", o->stop, "stop string (repeatable)")
+      ->allow_extra_args(false);  // verbatim: CLI11 would read "[/AGENT]" as a list
   app.add_flag("--ignore-eos", o->ignore_eos, "do not stop at end-of-generation tokens");
 }
 

@@ -10,7 +10,7 @@ namespace odlm::cli {
 struct EvalModelArgs {
   std::string task;               // "coqa" or "quac"
   std::string data;               // official dataset JSON
-  std::string model;              // GGUF model ("" → the build's default model)
+  std::string model;              // GGUF model ("" → odlm's default model)
   std::vector<std::string> lora;  // --adapter / --lora FILE[:SCALE], applied to every question
   std::string history = "gold";   // gold | pred
   std::string out;                // predictions file to write
@@ -18,6 +18,7 @@ struct EvalModelArgs {
   int64_t ctx = 0;      // 0: the model's trained context (at most 4096)
   int max_tokens = 48;  // answer length cap
   int max_batch = 8;    // questions (from different dialogs) decoded together
+  std::string refusal;  // eval::RunOptions::refusal ("" → answers written as given)
 };
 
 // Returns a process exit code; prints a summary (and a clear error) itself.
