@@ -55,11 +55,11 @@ std::vector<nlohmann::json> LogLines(const std::string& path) {
   return out;
 }
 
-std::string ScratchArgs(const std::string& dir) {
+std::string ScratchArgs(const std::string& dir, const std::string& out = "") {
   return "train full --init " + Tmp("init.json") + " --data " + Tmp("corpus.txt") +
          " --format text --ctx 64 --batch 2 --steps 160 --lr 3e-3 --warmup 5 -t 2 --seed 9" +
-         " --checkpoint-every 1 --checkpoint-dir " + dir + " --out " + dir + "/model.gguf" +
-         " --val-frac 0.1 --eval-every 40 -q";
+         " --checkpoint-every 1 --checkpoint-dir " + dir + " --out " +
+         (out.empty() ? dir + "/model.gguf" : out) + " --val-frac 0.1 --eval-every 40 -q";
 }
 
 class TrainCliTest : public ::testing::Test {
@@ -95,6 +95,12 @@ TEST_F(TrainCliTest, KillNineAndResumeGivesTheUninterruptedModelBitForBit) {
   }
   ASSERT_GE(killed_at, 30);
   EXPECT_FALSE(FileExists(Tmp("b/model.gguf")));
+  // The model of the stopped run, from its checkpoint (same command line), without training.
+  const auto partial =
+      RunOdlm(ScratchArgs(Tmp("b"), Tmp("b/partial.gguf")) + " --export-checkpoint", "", 60);
+  ASSERT_EQ(partial.exit_code, 0) << partial.err;
+  EXPECT_NE(partial.err.find("from the checkpoint of step"), std::string::npos) << partial.err;
+  EXPECT_TRUE(FileExists(Tmp("b/partial.gguf")));
   const auto resumed = RunOdlm(ScratchArgs(Tmp("b")) + " --resume", "", 300);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(Slurp(Tmp("a/model.gguf")), Slurp(Tmp("b/model.gguf")))
@@ -111,6 +117,12 @@ TEST_F(TrainCliTest, KillNineAndResumeGivesTheUninterruptedModelBitForBit) {
   ASSERT_TRUE(la.front().contains("val_loss"));
   EXPECT_LT(la.back()["val_loss"].get<double>(), la.front()["val_loss"].get<double>() - 2.0);
 
+  // The finished run's last checkpoint exports to the very model it wrote.
+  const auto exported =
+      RunOdlm(ScratchArgs(Tmp("a"), Tmp("a/exported.gguf")) + " --export-checkpoint", "", 60);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(Slurp(Tmp("a/exported.gguf")), Slurp(Tmp("a/model.gguf")));
+  EXPECT_NE(Slurp(Tmp("b/partial.gguf")), Slurp(Tmp("a/model.gguf")));
   // The trained model loads in every command: it generates text.
   const auto run = RunOdlm("run -m " + Tmp("a/model.gguf") + " -p Once -n 8 --temp 0", "", 60);
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -121,6 +133,11 @@ TEST_F(TrainCliTest, KillNineAndResumeGivesTheUninterruptedModelBitForBit) {
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_NE(other.err.find("other settings"), std::string::npos) << other.err;
   EXPECT_EQ(Slurp(Tmp("a/checkpoint.gguf")), before);
+  const auto other_export = RunOdlm(
+      ScratchArgs(Tmp("a"), Tmp("a/other.gguf")) + " --export-checkpoint --weight-decay 0.1", "",
+      60);
+  EXPECT_NE(other_export.exit_code, 0);
+  EXPECT_FALSE(FileExists(Tmp("a/other.gguf")));
 }
 
 TEST_F(TrainCliTest, BadDataNamesTheLineAndWritesNothing) {

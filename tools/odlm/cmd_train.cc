@@ -43,6 +43,7 @@ struct TrainArgs {
   int64_t steps = 0, warmup = 0, checkpoint_every = 50, eval_every = 0;
   uint64_t seed = 0;
   bool resume = false, no_pack = false, checkpoint_activations = false, quiet = false;
+  bool export_checkpoint = false;
 };
 
 void AddCommon(CLI::App* app, TrainArgs* a) {
@@ -86,6 +87,9 @@ void AddCommon(CLI::App* app, TrainArgs* a) {
   app->add_option("--checkpoint-every", a->checkpoint_every, "steps between checkpoints")
       ->capture_default_str();
   app->add_flag("--resume", a->resume, "continue from --checkpoint-dir's checkpoint");
+  app->add_flag("--export-checkpoint", a->export_checkpoint,
+                "write --out from --checkpoint-dir's checkpoint (same command line as the run) "
+                "and exit, without training: the model of a run in progress or stopped");
   app->add_option("--eval-every", a->eval_every, "steps between validation losses (0: at the end)");
   app->add_option("--log", a->log, "JSONL of every step's metrics (default: OUT.train.jsonl)");
   app->add_option("--plot", a->plot, "SVG of the loss curves (written at the end)");
@@ -200,14 +204,16 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
     dopt.chat_template = jinja.ok() ? DetectChatTemplate(*jinja) : "";
     if (dopt.chat_template.empty()) dopt.chat_template = "chatml";
   }
-  auto data = LoadDataSet(a.data, **tokenizer, dopt);
+  // --export-checkpoint needs the model and the checkpoint, not the data (only its hash).
+  StatusOr<DataSet> data =
+      a.export_checkpoint ? StatusOr<DataSet>(DataSet{}) : LoadDataSet(a.data, **tokenizer, dopt);
   if (!data.ok()) return Fail(prog, data.status());
   DataSet val;
-  if (!a.val.empty()) {
+  if (!a.export_checkpoint && !a.val.empty()) {
     auto v = LoadDataSet(a.val, **tokenizer, dopt);
     if (!v.ok()) return Fail(prog, v.status());
     val = std::move(*v);
-  } else if (a.val_frac > 0) {
+  } else if (!a.export_checkpoint && a.val_frac > 0) {
     val = SplitValidation(&*data, a.val_frac, a.seed);
   }
 
@@ -279,6 +285,28 @@ int RunTraining(const char* prog, bool lora, TrainArgs& a) {
                    ec.message().c_str());
       return kExitFailure;
     }
+  }
+
+  if (a.export_checkpoint) {
+    if (a.checkpoint_dir.empty()) {
+      std::fprintf(stderr, "%s: --export-checkpoint needs --checkpoint-dir\n", prog);
+      return kExitUsage;
+    }
+    Optimizer optimizer(o.optimizer);
+    optimizer.Init(tm->params());
+    TrainProgress progress;
+    progress.fingerprint = o.fingerprint;
+    Status st =
+        LoadCheckpoint(CheckpointPath(a.checkpoint_dir), &tm->params(), &optimizer, &progress);
+    if (st.ok()) {
+      st = lora ? WriteTrainedAdapter(*tm->adapter(), a.out)
+                : WriteTrainedModel(source, tm->params(), *out_type, a.name, a.out);
+    }
+    if (!st.ok()) return Fail(prog, st);
+    std::fprintf(stderr, "%s: wrote %s from the checkpoint of step %lld (%lld tokens)\n", prog,
+                 a.out.c_str(), static_cast<long long>(progress.step),
+                 static_cast<long long>(progress.tokens));
+    return kExitOk;
   }
 
   ThreadPool pool(threads);
