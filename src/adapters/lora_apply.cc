@@ -5,20 +5,10 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "base/hash.h"
 #include "kernels/matmul.h"
 
 namespace odlm {
-
-namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 void LoraDropout(float p, uint64_t seed, int32_t layer, LoraTarget target, int64_t row,
                  const float* x, int64_t n, float* out) {

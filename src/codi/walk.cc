@@ -3,17 +3,8 @@
 
 namespace odlm::codi {
 namespace {
-constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ULL;
+constexpr uint64_t kGamma = kGoldenGamma;
 }  // namespace
-
-uint64_t Mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 CounterRng::CounterRng(uint64_t seed, uint64_t index, uint64_t stream)
     : key_(Mix64(Mix64(seed ^ Mix64(index + kGamma)) ^ (stream * kGamma))) {}

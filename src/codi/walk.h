@@ -9,13 +9,13 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "base/hash.h"
 
 #include "codi/graph.h"
 
 namespace odlm::codi {
 
-// SplitMix64's finalizer: a bijective 64-bit mix.
-uint64_t Mix64(uint64_t x);
+// Mix64 (SplitMix64's finalizer) is base/hash.h's.
 
 // A counter-based generator: value k of the stream is Mix64(key + (k + 1) * golden gamma), with
 // key = Mix64(Mix64(seed ^ Mix64(index)) ^ stream). Copyable, no shared state.

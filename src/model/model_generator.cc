@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/hash.h"
 #include "gguf/gguf_reader.h"
 #include "kernels/quant.h"
 #include "model/gen_vocab.h"
@@ -17,23 +18,12 @@ namespace {
 
 constexpr const char* kQ4KM = "q4_K_M";
 
-// splitmix64: a tiny, well-mixed, fully specified generator (bytes identical on every platform).
+// SplitMix64 (base/hash.h): a tiny, fully specified generator (bytes identical on every platform).
 struct Rng {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  SplitMix64Stream stream;
+  uint64_t Next() { return stream.Next(); }
   double Uniform() { return (static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53; }  // (0, 1)
 };
-
-uint64_t HashName(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 // Fills out[0..n) with N(mean, std²) values (Box-Muller, pairs).
 void FillNormal(Rng* rng, float mean, float std, float* out, int64_t n) {
@@ -181,7 +171,7 @@ void FillGenTensor(const GenTensorSpec& spec, uint64_t seed, ThreadPool* pool, u
   int64_t rows = 1;
   for (size_t i = 1; i < spec.dims.size(); ++i) rows *= spec.dims[i];
   const int64_t row_bytes = RowBytes(spec.type, row_len);
-  const uint64_t tensor_seed = Rng{seed ^ HashName(spec.name)}.Next();
+  const uint64_t tensor_seed = Rng{{seed ^ Fnv1a64(spec.name)}}.Next();
   float mean = 0, std = 0.1f;
   if (spec.init == GenTensorSpec::Init::kMatrix) std = 1.0f / std::sqrt(float(row_len));
   if (spec.init == GenTensorSpec::Init::kNorm) mean = 1.0f;

@@ -11,6 +11,7 @@
 #include <random>
 #include <utility>
 
+#include "base/hash.h"
 #include "platform/file_util.h"
 #include "train/dataset_formats.h"
 
@@ -152,13 +153,8 @@ void Shuffle(std::vector<T>* v, std::mt19937_64* rng) {
   }
 }
 
-// SplitMix64's finalizer: spreads nearby seeds (epoch 0, 1, 2, …) over the whole state.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+// One SplitMix64 step (base/hash.h): spreads nearby seeds (epoch 0, 1, 2, …) over the whole state.
+uint64_t Mix(uint64_t x) { return SplitMix64(x); }
 
 void RecountKept(DataSet* d) {
   d->stats.examples = static_cast<int64_t>(d->examples.size());

@@ -11,37 +11,19 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/hash.h"
 
 namespace odlm::world {
 
-// SplitMix64's finalizer: a bijective 64-bit mix.
-inline uint64_t Mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  x ^= x >> 27;
-  x *= 0x94D049BB133111EBULL;
-  x ^= x >> 31;
-  return x;
-}
-
 // FNV-1a over the bytes, then mixed: a stable 64-bit hash of a string (for seeding from content).
-inline uint64_t HashString(std::string_view s) {
-  uint64_t h = 0xCBF29CE484222325ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001B3ULL;
-  }
-  return Mix64(h);
-}
+// Mix64, Fnv1a64 and the SplitMix64 stream are base/hash.h's.
+inline uint64_t HashString(std::string_view s) { return Mix64(Fnv1a64(s)); }
 
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
+  explicit Rng(uint64_t seed) : stream_{seed} {}
 
-  uint64_t Next() {
-    state_ += 0x9E3779B97F4A7C15ULL;
-    return Mix64(state_);
-  }
+  uint64_t Next() { return stream_.Next(); }
   // Uniform in [0, n) (modulo bias below n / 2^64: irrelevant here, and platform-independent).
   uint64_t Below(uint64_t n) {
     CHECK(n > 0);
@@ -66,10 +48,12 @@ class Rng {
     for (size_t i = v->size(); i > 1; --i) std::swap((*v)[i - 1], (*v)[Below(i)]);
   }
   // An independent stream keyed by `salt` (does not advance this one).
-  Rng Fork(uint64_t salt) const { return Rng(Mix64(state_ ^ Mix64(salt + 0x632BE59BD9B4E019ULL))); }
+  Rng Fork(uint64_t salt) const {
+    return Rng(Mix64(stream_.state ^ Mix64(salt + 0x632BE59BD9B4E019ULL)));
+  }
 
  private:
-  uint64_t state_;
+  SplitMix64Stream stream_;
 };
 
 }  // namespace odlm::world

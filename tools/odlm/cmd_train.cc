@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/hash.h"
 #include "base/thread_pool.h"
 #include "command.h"
 #include "common_options.h"
@@ -100,10 +101,7 @@ void AddCommon(CLI::App* app, TrainArgs* a) {
 // FNV-1a over a file's bytes (the data) so a resume notices changed data.
 uint64_t HashFile(const std::string& path) {
   auto text = ReadFileToString(path);
-  uint64_t h = 1469598103934665603ull;
-  if (!text.ok()) return 0;
-  for (unsigned char c : *text) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return text.ok() ? Fnv1a64(*text) : 0;
 }
 
 std::string FormatDuration(double s) {
