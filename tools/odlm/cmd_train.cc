@@ -99,9 +99,12 @@ void AddCommon(CLI::App* app, TrainArgs* a) {
 }
 
 // FNV-1a over a file's bytes (the data) so a resume notices changed data.
+// The start value is not FNV's offset basis (a digit short of it) but what checkpoint fingerprints
+// have always used: changing it would refuse every existing checkpoint's resume.
 uint64_t HashFile(const std::string& path) {
+  constexpr uint64_t kFingerprintBasis = 1469598103934665603ull;
   auto text = ReadFileToString(path);
-  return text.ok() ? Fnv1a64(*text) : 0;
+  return text.ok() ? Fnv1a64(*text, kFingerprintBasis) : 0;
 }
 
 std::string FormatDuration(double s) {
