@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -121,12 +122,30 @@ StatusOr<json> CoqaStory(const json& record, const std::string& id) {
 
 }  // namespace
 
+std::string NeutralizeRoleTags(std::string_view text, const std::set<std::string>& roles) {
+  std::string out(text);
+  for (const std::string& role : roles) {
+    for (const std::string& tag : {"[" + role + "]", "[/" + role + "]"}) {
+      const std::string plain = "(" + tag.substr(1, tag.size() - 2) + ")";
+      for (size_t at = out.find(tag); at != std::string::npos; at = out.find(tag, at + 1)) {
+        out.replace(at, tag.size(), plain);
+      }
+    }
+  }
+  return out;
+}
+
 StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
   const std::string id =
       record["id"].is_string() ? record["id"].get<std::string>() : record["id"].dump();
   json out = {{"id", id}};
   json items = json::array(), weights = json::array(), segments = json::array();
   std::string text;
+  // The bracketed format's tags: the standard roles and every role of this conversation.
+  std::set<std::string> roles = {"CONTEXT", "USER", "AGENT"};
+  for (const auto& t : record["turns"]) {
+    if (t.is_object() && t.contains("role") && t["role"].is_string()) roles.insert(t["role"]);
+  }
   for (const auto& t : record["turns"]) {
     if (!t.is_object() || !t.contains("role") || !t["role"].is_string() || !t.contains("text") ||
         !t["text"].is_string() || !t.contains("weight") || !t["weight"].is_number()) {
@@ -154,7 +173,9 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
       case ExportFormat::kOdlm: {
         if (!text.empty()) text += ' ';
         const size_t start = text.size();
-        text += "[" + role + "]" + content + "[/" + role + "]";
+        // A tag inside a turn (a document quoting "[AGENT]") would split the turn when the text
+        // is read back: written as "(AGENT)".
+        text += "[" + role + "]" + NeutralizeRoleTags(content, roles) + "[/" + role + "]";
         segments.push_back({{"role", role}, {"start", start}, {"end", text.size()}, {"weight", w}});
         break;
       }

@@ -9,7 +9,9 @@
 //   odlm     {"id", "text", "segments": [{"role", "start", "end", "weight"}]} — odlm's bracketed
 //            role text "[CONTEXT]…[/CONTEXT] [USER]…[/USER] [AGENT]…[/AGENT]", segments joined by
 //            one space; start/end are byte offsets of each bracketed segment (tags included) in
-//            text, weight its role's loss weight.
+//            text, weight its role's loss weight. A role tag inside a turn's text ("[AGENT]" in a
+//            document) is written with parentheses, "(AGENT)", so that every segment holds
+//            exactly its own two tags (NeutralizeRoleTags).
 //   coqa     one JSON file, not JSONL: a CoQA-format dataset (what `odlm eval score coqa` and the
 //            official evaluate-v1.0.py read), so any synthesized set can be an evaluation set:
 //            {"version": "1.0", "data": [{"id" (the conversation id), "source": "wikipedia",
@@ -30,7 +32,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 
@@ -39,6 +43,9 @@ namespace odlm::codi {
 enum class ExportFormat { kHf, kShareGpt, kOdlm, kCoqa };
 
 StatusOr<ExportFormat> ParseExportFormat(const std::string& name);
+
+// `text` with "[R]" and "[/R]" for every R in `roles` written as "(R)" and "(/R)".
+std::string NeutralizeRoleTags(std::string_view text, const std::set<std::string>& roles);
 
 // One record (as written by synth) in `format`; for kCoqa one element of "data", or a null JSON
 // value when the conversation has no story or no question.

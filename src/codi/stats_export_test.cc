@@ -67,6 +67,20 @@ TEST_F(StatsTest, AgreesWithTheGraph) {
   EXPECT_TRUE(FormatStats(j).find("chi-square against the graph") != std::string::npos);
 }
 
+TEST_F(StatsTest, FailedConversationsCountByReasonOnly) {
+  ASSERT_GT(failed_, 0u);
+  auto s = ComputeStats(dir_->file("out.jsonl"), nullptr);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  uint64_t ok_turns = 0;
+  for (const auto& [id, r] : testing::RecordsById(dir_->file("out.jsonl"))) {
+    if (r["status"] == "ok") ok_turns += r["turns"].size();
+  }
+  uint64_t counted = 0;
+  for (const auto& [role, w] : (*s)["turns_by_role"].items()) counted += w["count"].get<uint64_t>();
+  EXPECT_EQ(counted, ok_turns);
+  EXPECT_EQ((*s)["conversations"]["failed"], failed_);
+}
+
 TEST_F(StatsTest, RejectsADifferentChain) {
   json gj = testing::QaGraphJson();
   gj["transitions"]["a"] = {{"q", 0.5}, {"nq", 0.5}};
@@ -149,6 +163,30 @@ TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
     EXPECT_EQ(j["weights"].size(), j["messages"].size());
   }
   EXPECT_FALSE(ParseExportFormat("alpaca").ok());
+}
+
+TEST(ExportTest, RoleTagsInsideATurnAreWrittenSoTheyCannotSplitIt) {
+  const json r = json::parse(R"({"id":"c00000009","status":"ok","walk":["ctx","q","a"],
+      "turns":[{"link":"ctx","role":"CONTEXT","text":"Press [AGENT] then [/USER].","weight":0},
+               {"link":"q","role":"USER","text":"What is [CONTEXT] for?","weight":0},
+               {"link":"a","role":"AGENT","text":"It says [AGENT].","weight":1}]})");
+  auto e = ExportRecord(r, ExportFormat::kOdlm);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const std::string text = (*e)["text"];
+  EXPECT_EQ(text,
+            "[CONTEXT]Press (AGENT) then (/USER).[/CONTEXT] [USER]What is (CONTEXT) for?[/USER] "
+            "[AGENT]It says (AGENT).[/AGENT]");
+  // Each segment holds exactly its own two tags.
+  for (const auto& seg : (*e)["segments"]) {
+    const std::string piece =
+        text.substr(seg["start"], seg["end"].get<size_t>() - seg["start"].get<size_t>());
+    EXPECT_EQ(std::count(piece.begin(), piece.end(), '['), 2) << piece;
+  }
+  // Other formats keep the text as it was.
+  auto hf = ExportRecord(r, ExportFormat::kHf);
+  ASSERT_TRUE(hf.ok());
+  EXPECT_EQ((*hf)["messages"][0]["content"], "Press [AGENT] then [/USER].");
+  EXPECT_EQ(NeutralizeRoleTags("[X] [/X] [Y]", {"X"}), "(X) (/X) [Y]");
 }
 
 TEST_F(StatsTest, ExportIsInIdOrderWhateverOrderSynthesisFinishedIn) {

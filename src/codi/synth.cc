@@ -12,6 +12,9 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <tuple>
+
+#include "platform/file_util.h"
 
 namespace odlm::codi {
 
@@ -84,6 +87,22 @@ StatusOr<ExistingOutput> ScanOutput(const std::string& path, const SynthOptions&
                                      ", this run uses --seed " + std::to_string(o.seed) +
                                      " (resume with the same settings, or write a new file)");
     }
+    // The same teacher, graph and documents: a resume must not mix two runs in one file.
+    for (const auto& [key, ours, what] :
+         {std::tuple<const char*, const std::string&, const char*>{"teacher_model", o.teacher_model,
+                                                                   "teacher model (--model)"},
+          {"graph_hash", o.graph_hash, "graph file (--graph)"},
+          {"docs_hash", o.docs_hash, "document file (--docs)"}}) {
+      const auto it = j.find(key);
+      if (ours.empty() || it == j.end()) continue;
+      if (!it->is_string() || it->get<std::string>() != ours) {
+        ::close(fd);
+        return FailedPreconditionError(where + ": written with another " + what + " (" + key + " " +
+                                       it->dump() + ", this run's is \"" + ours +
+                                       "\"); resume with the same settings, or write a new file");
+      }
+    }
+    if (j.value("status", std::string()) == "failed") ex.failed.insert(index);
     if (index >= o.n || index % o.shard_count != o.shard_index) {
       ::close(fd);
       return FailedPreconditionError(where + ": conversation " + std::to_string(index) +
@@ -109,6 +128,25 @@ StatusOr<ExistingOutput> ScanOutput(const std::string& path, const SynthOptions&
 }
 
 namespace {
+
+// Rewrites `path` without the records whose index is in `drop` (AtomicFile: the old file or the
+// new one, whole). Lines are kept byte for byte.
+Status DropRecords(const std::string& path, const std::set<uint64_t>& drop) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  std::string kept;
+  kept.reserve(text.size());
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    end = end == std::string::npos ? text.size() : end + 1;
+    const std::string_view line(text.data() + pos, end - pos);
+    const json j = json::parse(line, nullptr, false);
+    const bool dropped = j.is_object() && j.contains("index") && j["index"].is_number_unsigned() &&
+                         drop.count(j["index"].get<uint64_t>()) > 0;
+    if (!dropped) kept.append(line);
+    pos = end;
+  }
+  return WriteFileAtomically(path, kept);
+}
 
 // Appends lines and fsyncs in batches, from its own thread; also prints progress.
 class Writer {
@@ -239,6 +277,12 @@ StatusOr<SynthSummary> RunSynth(const Graph& g, const std::vector<Document>& doc
                                 TeacherPool* pool, const SynthOptions& o) {
   CHECK(!docs.empty() && o.shard_count > 0 && o.shard_index < o.shard_count);
   if (o.concurrency < 1) return InvalidArgumentError("--concurrency must be >= 1");
+  if (o.retry_failed && !o.resume) {
+    return InvalidArgumentError(
+        "--retry-failed re-runs the failures of an earlier run: use it "
+        "with --resume");
+  }
+
   const auto t0 = std::chrono::steady_clock::now();
   SynthSummary totals;
   ExistingOutput existing;
@@ -251,6 +295,11 @@ StatusOr<SynthSummary> RunSynth(const Graph& g, const std::vector<Document>& doc
   }
   if (o.resume) {
     ASSIGN_OR_RETURN(existing, ScanOutput(o.out_path, o, /*repair=*/true));
+  }
+  if (o.retry_failed && !existing.failed.empty()) {
+    RETURN_IF_ERROR(DropRecords(o.out_path, existing.failed));
+    for (uint64_t i : existing.failed) existing.indices.erase(i);
+    totals.retried = existing.failed.size();
   }
   totals.already = existing.indices.size();
   totals.torn_bytes = existing.torn_bytes;
@@ -289,8 +338,13 @@ StatusOr<SynthSummary> RunSynth(const Graph& g, const std::vector<Document>& doc
             continue;
           }
           ++(c.ok ? totals.ok : totals.failed);
+          if (!c.ok) ++totals.failed_by_reason[c.reason];
         }
-        writer.Add(ConversationLine(c, g, pool->options().model, o.seed));
+        json record = ConversationToJson(
+            c, g, o.teacher_model.empty() ? pool->options().model : o.teacher_model, o.seed);
+        if (!o.graph_hash.empty()) record["graph_hash"] = o.graph_hash;
+        if (!o.docs_hash.empty()) record["docs_hash"] = o.docs_hash;
+        writer.Add(record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
         if (writer.failed()) abort.store(true);
       }
     };
@@ -315,16 +369,24 @@ std::string FormatSummary(const SynthSummary& s) {
       buf, sizeof(buf),
       "%llu planned: %llu already written, %llu ok, %llu failed, %llu interrupted; "
       "%llu requests, %lld prompt + %lld completion tokens, %.2f s (%.2f s in teacher "
-      "calls)%s",
+      "calls)",
       static_cast<unsigned long long>(s.planned), static_cast<unsigned long long>(s.already),
       static_cast<unsigned long long>(s.ok), static_cast<unsigned long long>(s.failed),
       static_cast<unsigned long long>(s.interrupted), static_cast<unsigned long long>(s.requests),
       static_cast<long long>(s.prompt_tokens), static_cast<long long>(s.completion_tokens),
-      s.seconds, s.teacher_seconds,
-      s.torn_bytes
-          ? (", cut a torn last line of " + std::to_string(s.torn_bytes) + " bytes").c_str()
-          : "");
-  return buf;
+      s.seconds, s.teacher_seconds);
+  std::string out = buf;
+  if (s.retried > 0) {
+    out += "; " + std::to_string(s.retried) + " earlier failures run again";
+  }
+  if (!s.failed_by_reason.empty()) {
+    out += "; failed:";
+    for (const auto& [reason, n] : s.failed_by_reason) {
+      out += " " + std::to_string(n) + " " + reason;
+    }
+  }
+  if (s.torn_bytes) out += ", cut a torn last line of " + std::to_string(s.torn_bytes) + " bytes";
+  return out;
 }
 
 }  // namespace odlm::codi

@@ -9,12 +9,16 @@
 //
 // Resume (`resume`): the existing output is scanned, a torn last line (no final newline, or not
 // valid JSON) is cut off, and every index already recorded (ok or failed) is skipped. A record from
-// another run (different seed, or an index outside this shard or >= n) is refused with its line.
+// another run (different seed, teacher model, graph or document set, or an index outside this
+// shard or >= n) is refused with its line. With `retry_failed`, the failed records are dropped from
+// the file (rewritten crash-safely; a crash then leaves them missing, which a resume redoes) and
+// their conversations run again under the same indices, so every index is still written once.
 // Without `resume`, an existing non-empty output is refused so that nothing is appended by mistake.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +37,11 @@ struct SynthOptions {
   uint64_t shard_index = 0, shard_count = 1;
   int concurrency = 8;
   bool resume = false;
+  bool retry_failed = false;  // with resume: run the recorded failures again (see above)
+  // What the run is made with, written into every record and checked on resume: the teacher
+  // model's name and FNV-1a hashes (16 hex digits) of the graph and document files' bytes. Empty
+  // fields are neither written nor checked (records of older files lack the hashes: accepted).
+  std::string teacher_model, graph_hash, docs_hash;
   RetryPolicy retry;
   int batch_lines = 64;
   double batch_seconds = 2.0;
@@ -46,7 +55,9 @@ struct SynthSummary {
   uint64_t already = 0;  // found in the output on resume
   uint64_t ok = 0, failed = 0;
   uint64_t interrupted = 0;  // not written (stop requested); a resume redoes them
+  uint64_t retried = 0;      // recorded failures dropped and run again (retry_failed)
   uint64_t torn_bytes = 0;   // cut from the end of the output on resume
+  std::map<std::string, uint64_t> failed_by_reason;  // this run's failures ("teacher_error", …)
   uint64_t requests = 0;
   int64_t prompt_tokens = 0, completion_tokens = 0;
   double seconds = 0;
@@ -55,7 +66,8 @@ struct SynthSummary {
 
 // What an existing output holds (for resume). Cuts a torn tail when `repair` is true.
 struct ExistingOutput {
-  std::set<uint64_t> indices;
+  std::set<uint64_t> indices;  // every recorded conversation
+  std::set<uint64_t> failed;   // of which recorded as failed
   uint64_t torn_bytes = 0;
 };
 StatusOr<ExistingOutput> ScanOutput(const std::string& path, const SynthOptions& o, bool repair);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "codi/fake_teacher.h"
@@ -164,6 +165,70 @@ TEST_F(SynthTest, FailuresAreRecordedOnceAndNotRedone) {
   EXPECT_EQ(s->already, 6u);
   EXPECT_EQ(s->ok, 0u);
   for (const auto& [id, r] : testing::RecordsById(o.out_path)) EXPECT_EQ(r["reason"], "http_400");
+}
+
+TEST_F(SynthTest, RetryFailedRunsTheFailuresAgainUnderTheirIndices) {
+  fake_.FaultEvery(1, {Fault::kHttp, 400});
+  auto o = Options("retry.jsonl", 6);
+  auto s = Run(o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->failed, 6u);
+  EXPECT_EQ(s->failed_by_reason.at("http_400"), 6u);
+  EXPECT_NE(FormatSummary(*s).find("failed: 6 http_400"), std::string::npos) << FormatSummary(*s);
+  o.retry_failed = true;
+  EXPECT_EQ(Run(o).status().code(), StatusCode::kInvalidArgument) << "needs --resume";
+  fake_.FaultEvery(0, {});
+  o.resume = true;
+  s = Run(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->retried, 6u);
+  EXPECT_EQ(s->already, 0u);
+  EXPECT_EQ(s->ok, 6u);
+  EXPECT_NE(FormatSummary(*s).find("6 earlier failures run again"), std::string::npos);
+  // Exactly once: six records, indices 0..5, all ok now.
+  const auto records = testing::RecordsById(o.out_path);
+  ASSERT_EQ(records.size(), 6u);
+  std::set<uint64_t> indices;
+  for (const auto& [id, r] : records) {
+    EXPECT_EQ(r["status"], "ok");
+    indices.insert(r["index"].get<uint64_t>());
+  }
+  EXPECT_EQ(indices.size(), 6u);
+  EXPECT_EQ(testing::Lines(testing::ReadAll(o.out_path)).size(), 6u);
+  // Nothing failed: another retry has nothing to do.
+  s = Run(o);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->retried, 0u);
+  EXPECT_EQ(s->already, 6u);
+}
+
+TEST_F(SynthTest, ResumeRefusesAnotherTeacherGraphOrDocumentSet) {
+  auto o = Options("identity.jsonl", 4);
+  o.teacher_model = "teacher-a";
+  o.graph_hash = "00000000000000aa";
+  o.docs_hash = "00000000000000bb";
+  ASSERT_TRUE(Run(o).ok());
+  for (const auto& [id, r] : testing::RecordsById(o.out_path)) {
+    EXPECT_EQ(r["teacher_model"], "teacher-a");
+    EXPECT_EQ(r["graph_hash"], "00000000000000aa");
+    EXPECT_EQ(r["docs_hash"], "00000000000000bb");
+  }
+  const std::string before = testing::ReadAll(o.out_path);
+  o.resume = true;
+  for (auto [field, what] : {std::pair<std::string SynthOptions::*, std::string>{
+                                 &SynthOptions::teacher_model, "teacher model"},
+                             {&SynthOptions::graph_hash, "graph file"},
+                             {&SynthOptions::docs_hash, "document file"}}) {
+    SynthOptions other = o;
+    other.*field = "something-else";
+    auto s = Run(other);
+    ASSERT_FALSE(s.ok()) << what;
+    EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.status().message().find("written with another " + what), std::string::npos)
+        << s.status().message();
+    EXPECT_EQ(testing::ReadAll(o.out_path), before) << "a refused resume changes nothing";
+  }
+  EXPECT_TRUE(Run(o).ok());  // the same settings resume
 }
 
 TEST_F(SynthTest, ManyRequestsInFlight) {

@@ -15,11 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
 #include "codi/export.h"
 #include "codi/graph.h"
 #include "codi/stats.h"
 #include "codi/synth.h"
 #include "command.h"
+#include "platform/file_util.h"
 
 namespace odlm::cli {
 namespace {
@@ -51,7 +53,7 @@ int RunCodi(int argc, char** argv) {
       argv[0]);
   app.require_subcommand(1);
   SynthArgs a;
-  bool resume = false;
+  bool resume = false, retry_failed = false;
   auto* synth = app.add_subcommand("synth", "write -n conversations to --out (JSONL)");
   synth->add_option("--graph", a.graph, "conversation graph (.yaml/.yml or .json)")->required();
   synth->add_option("--docs", a.docs, "documents, JSONL with id and text")->required();
@@ -71,6 +73,8 @@ int RunCodi(int argc, char** argv) {
   synth->add_option("--shard", a.shard, "this job's share k/N: indices with index % N == k")
       ->capture_default_str();
   synth->add_flag("--resume", resume, "continue an interrupted run in --out");
+  synth->add_flag("--retry-failed", retry_failed,
+                  "with --resume: run the conversations recorded as failed again (same indices)");
   synth->add_option("--api-key-env", a.api_key_env,
                     "environment variable holding the teacher's API key (Bearer)");
   synth->add_option("--rate", a.rate, "at most this many requests per second (0: no limit)")
@@ -211,6 +215,18 @@ int RunCodi(int argc, char** argv) {
   o.seed = a.seed;
   o.concurrency = a.concurrency;
   o.resume = resume;
+  o.retry_failed = retry_failed;
+  // What the run is made with, recorded in each conversation and checked on --resume.
+  auto file_hash = [](const std::string& path) {
+    StatusOr<std::string> bytes = ReadFileToString(path);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx",
+                  static_cast<unsigned long long>(bytes.ok() ? Fnv1a64(*bytes) : 0));
+    return std::string(hex);
+  };
+  o.teacher_model = a.model;
+  o.graph_hash = file_hash(a.graph);
+  o.docs_hash = file_hash(a.docs);
   o.retry.max_attempts = a.max_attempts;
   o.retry.base_s = a.retry_base;
   o.retry.max_s = a.retry_max;
