@@ -152,12 +152,14 @@ TEST_F(SynthTest, ResumeRefusesAnotherRunsFile) {
   EXPECT_NE(s.status().message().find("a.jsonl:2: not a conversation record"), std::string::npos);
 }
 
-TEST_F(SynthTest, FailuresAreRecordedOnceAndNotRedone) {
+TEST_F(SynthTest, FailuresAreRecordedOnceNotRedoneAndRetriedOnRequest) {
   fake_.FaultEvery(1, {Fault::kHttp, 400});
   auto o = Options("fail.jsonl", 6);
   auto s = Run(o);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->failed, 6u);
+  EXPECT_EQ(s->failed_by_reason.at("http_400"), 6u);
+  EXPECT_NE(FormatSummary(*s).find("failed: 6 http_400"), std::string::npos) << FormatSummary(*s);
   fake_.FaultEvery(0, {});
   o.resume = true;
   s = Run(o);
@@ -165,19 +167,11 @@ TEST_F(SynthTest, FailuresAreRecordedOnceAndNotRedone) {
   EXPECT_EQ(s->already, 6u);
   EXPECT_EQ(s->ok, 0u);
   for (const auto& [id, r] : testing::RecordsById(o.out_path)) EXPECT_EQ(r["reason"], "http_400");
-}
 
-TEST_F(SynthTest, RetryFailedRunsTheFailuresAgainUnderTheirIndices) {
-  fake_.FaultEvery(1, {Fault::kHttp, 400});
-  auto o = Options("retry.jsonl", 6);
-  auto s = Run(o);
-  ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->failed, 6u);
-  EXPECT_EQ(s->failed_by_reason.at("http_400"), 6u);
-  EXPECT_NE(FormatSummary(*s).find("failed: 6 http_400"), std::string::npos) << FormatSummary(*s);
+  // --retry-failed (only with --resume) runs them again under their indices.
   o.retry_failed = true;
+  o.resume = false;
   EXPECT_EQ(Run(o).status().code(), StatusCode::kInvalidArgument) << "needs --resume";
-  fake_.FaultEvery(0, {});
   o.resume = true;
   s = Run(o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
