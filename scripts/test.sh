@@ -3,6 +3,8 @@
 #   style (clang-format), layering (no upward include), unit + integration tests (ctest),
 #   bounded fuzzing runs of the GGUF reader and the frontends' parsers (request bodies, keys file,
 #   CoDi graphs, eval files; ASan+UBSan), and the kernel tests cross-built for AArch64 under qemu.
+#   It ends by printing which SIMD kernel variants the tests ran on this CPU and which compiled
+#   ones they could not (kernels/variants.h; those are also a skipped test in ctest's summary).
 #
 # Stopping it (Ctrl-C, or SIGTERM/SIGHUP to this script) stops the stage that is running and
 # everything it started: each stage runs in its own process group, which the trap below ends.
@@ -46,3 +48,6 @@ stage bash scripts/test_aarch64.sh
 stage bash -c 'cd tests/node && npm ci --no-audit --no-fund --loglevel=error'
 # shellcheck disable=SC2016  # expanded by the stage's own shell
 stage bash -c 'cd "${ODLM_BUILD_DIR:-build}" && ctest --output-on-failure -j "$(nproc)" --timeout 600'
+# shellcheck disable=SC2016  # expanded by the stage's own shell
+stage bash -c '"${ODLM_BUILD_DIR:-build}"/src/kernels/kernels_variants_test \
+  --gtest_filter=KernelVariants.EveryCompiledVariantRunsOnThisCpu | grep "^kernel variants"'

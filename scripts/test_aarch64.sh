@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${ODLM_AARCH64_BUILD_DIR:-build-aarch64}
 SYSROOT=/usr/aarch64-linux-gnu
 TESTS=(base_test platform_test tensor_test kernels_quant_test kernels_vec_ops_test
-       kernels_matmul_test kernels_matmul_float_test kernels_transpose_quantize_test)
+       kernels_matmul_test kernels_matmul_float_test kernels_transpose_quantize_test
+       kernels_variants_test)
 MODEL_TESTS=()
 if [[ "${ODLM_AARCH64_MODEL_TEST:-0}" == 1 ]]; then MODEL_TESTS=(model_reference_test); fi
 
