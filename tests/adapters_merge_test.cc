@@ -1,9 +1,10 @@
 // tests/adapters_merge_test.cc — merged adapters equal what they stand for (concat and linear
-// exactly, TIES/DARE by their definitions), GGUF round trip, and baked models equal the unmerged
-// adapter.
+// exactly, TIES/DARE by their definitions at density 1 and below it: trimming, sign election,
+// seeded dropping and rescaling), GGUF round trip, and baked models equal the unmerged adapter.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -195,6 +196,105 @@ TEST_F(MergeTest, TiesAndDareFollowTheirDefinitions) {
   bad.weights = {};
   bad.density = 0;
   EXPECT_FALSE(MergeAdapters(in, bad, base_).ok());
+}
+
+// TIES below density 1: each input keeps its round(density·n) largest-magnitude entries before the
+// sign election. The oracle trims in double; an entry whose magnitude sits at the threshold may
+// fall on the other side in the kernel's float arithmetic, so a handful of mismatches is allowed.
+TEST_F(MergeTest, TiesTrimsEachInputToItsLargestEntries) {
+  const LoraAdapter* in[] = {a_.get(), b_.get()};
+  const LoraPair& p0 = a_->pairs()[0];
+  MergeOptions ties;
+  ties.method = MergeMethod::kTies;
+  ties.density = 0.3f;
+  ties.rank = static_cast<int32_t>(std::min(p0.n_in, p0.n_out));
+  auto t = MergeAdapters(in, ties, base_);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  std::vector<double> da = Delta(*a_, p0.layer, p0.target, 1);
+  std::vector<double> db = Delta(*b_, p0.layer, p0.target, 1);
+  const auto dt = Delta(**t, p0.layer, p0.target, 1);
+  const size_t n = da.size();
+  const size_t k = std::max<size_t>(1, static_cast<size_t>(std::llround(0.3 * n)));
+  for (std::vector<double>* d : {&da, &db}) {
+    std::vector<double> mags(n);
+    for (size_t i = 0; i < n; ++i) mags[i] = std::fabs((*d)[i]);
+    std::nth_element(mags.begin(), mags.begin() + (n - k), mags.end());
+    const double threshold = mags[n - k];
+    for (double& v : *d) {
+      if (std::fabs(v) < threshold) v = 0;
+    }
+  }
+  double scale = 0;
+  for (double v : da) scale = std::max(scale, std::fabs(v));
+  size_t mismatches = 0, nonzero = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double sum = da[i] + db[i];
+    double agree = 0;
+    int count = 0;
+    for (double v : {da[i], db[i]}) {
+      if (v != 0 && (v > 0) == (sum > 0)) agree += v, ++count;
+    }
+    const double want = count ? agree / count : 0;
+    mismatches += std::fabs(dt[i] - want) > 1e-3 * scale;
+    nonzero += want != 0;
+  }
+  EXPECT_LE(mismatches, n / 200) << "of " << n;
+  // Two inputs, 30% each: between 30% and 60% of the entries survive.
+  EXPECT_GE(nonzero, k);
+  EXPECT_LE(nonzero, 2 * k);
+  EXPECT_LT(nonzero, n * 2 / 3) << "trimming removed nothing";
+}
+
+// DARE below density 1: each entry of each input survives with probability `density`, rescaled by
+// 1/density; the same seed gives the same merge, another seed another one.
+TEST_F(MergeTest, DareDropsAndRescalesWithTheSeed) {
+  const LoraAdapter* in[] = {a_.get(), b_.get()};
+  const LoraPair& p0 = a_->pairs()[0];
+  MergeOptions dare;
+  dare.method = MergeMethod::kDare;
+  dare.density = 0.5f;
+  dare.rank = static_cast<int32_t>(std::min(p0.n_in, p0.n_out));
+  dare.seed = 7;
+  auto d = MergeAdapters(in, dare, base_);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const auto da = Delta(*a_, p0.layer, p0.target, 1), db = Delta(*b_, p0.layer, p0.target, 1);
+  const auto dd = Delta(**d, p0.layer, p0.target, 1);
+  double scale = 0;
+  for (size_t i = 0; i < da.size(); ++i)
+    scale = std::max({scale, std::fabs(da[i]), std::fabs(db[i])});
+  // Every entry is one of the four outcomes; count them where they are told apart.
+  size_t both = 0, none = 0, decided = 0, off = 0;
+  const double tol = 1e-3 * scale;
+  for (size_t i = 0; i < dd.size(); ++i) {
+    const double outcomes[4] = {0, 2 * da[i], 2 * db[i], 2 * (da[i] + db[i])};
+    int match = -1, matches = 0;
+    for (int o = 0; o < 4; ++o) {
+      if (std::fabs(dd[i] - outcomes[o]) <= tol) match = o, ++matches;
+    }
+    if (match < 0) {
+      ++off;
+      continue;
+    }
+    // Counted only where the four outcomes are told apart (not where da ≈ db, or small entries).
+    const double gaps[3] = {std::fabs(da[i]), std::fabs(db[i]), std::fabs(da[i] - db[i])};
+    if (matches > 1 || *std::min_element(gaps, gaps + 3) < 2 * tol) continue;
+    ++decided;
+    both += match == 3;
+    none += match == 0;
+  }
+  EXPECT_LE(off, dd.size() / 200) << "entries that are no outcome of dropping and rescaling";
+  ASSERT_GT(decided, dd.size() / 4);  // b = a on even rows: those outcomes coincide
+  // Each outcome with probability 1/4 at density 0.5 (thousands of entries: ±0.05 is > 6 sigma).
+  EXPECT_NEAR(static_cast<double>(both) / decided, 0.25, 0.05);
+  EXPECT_NEAR(static_cast<double>(none) / decided, 0.25, 0.05);
+  // Seeded.
+  auto again = MergeAdapters(in, dare, base_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Delta(**again, p0.layer, p0.target, 1), dd);
+  dare.seed = 8;
+  auto other = MergeAdapters(in, dare, base_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(Delta(**other, p0.layer, p0.target, 1), dd);
 }
 
 TEST_F(MergeTest, GgufRoundTripAndBakeEqualTheUnmergedAdapter) {
