@@ -88,7 +88,9 @@ class ContextMemoryTest : public ::testing::Test {
     for (int step = 0; step < 24; ++step) {
       const std::string key(1, static_cast<char>('a' + rng() % 5));
       Call(m, key, Tokens(step < 5 ? 70 + 9 * step : 1 + rng() % 20, 100 + step));
-      if (budget > 0) EXPECT_LE(m.stats().stored_bytes, budget) << "step " << step;
+      if (budget > 0) {
+        EXPECT_LE(m.stats().stored_bytes, budget) << "step " << step;
+      }
     }
     return Call(m, "a", Tokens(3, 999));
   }

@@ -76,7 +76,7 @@ TEST_P(ConsistencyTest, PrefillEqualsTokenByTokenDecode) {
   KvCache a = NewCache(*f.model);
   ASSERT_TRUE(a.Reserve(40).ok());
   KvCacheView va = a.View();
-  SequenceStep all{tokens.data(), 40, &va, true};
+  SequenceStep all{tokens.data(), 40, &va, true, {}};
   std::vector<float> batch_logits;
   ASSERT_TRUE(f.model->Forward({&all, 1}, &pool, &batch_logits).ok());
 
@@ -85,7 +85,7 @@ TEST_P(ConsistencyTest, PrefillEqualsTokenByTokenDecode) {
   std::vector<float> row;
   for (int i = 0; i < 40; ++i) {
     KvCacheView vb = b.View();
-    SequenceStep one{&tokens[i], 1, &vb, false};
+    SequenceStep one{&tokens[i], 1, &vb, false, {}};
     ASSERT_TRUE(f.model->Forward({&one, 1}, &pool, &row).ok());
     b.Advance(1);
     EXPECT_LE(MaxAbsDiff(row.data(), &batch_logits[i * V], V), 1e-4) << "position " << i;
@@ -104,7 +104,7 @@ TEST_P(ConsistencyTest, BatchedSequencesEqualEachAlone) {
     KvCache c = NewCache(*f.model);
     ASSERT_TRUE(c.Reserve(64).ok());
     KvCacheView v = c.View();
-    SequenceStep s{p->data(), static_cast<int32_t>(p->size()), &v, false};
+    SequenceStep s{p->data(), static_cast<int32_t>(p->size()), &v, false, {}};
     std::vector<float> l;
     ASSERT_TRUE(f.model->Forward({&s, 1}, &pool, &l).ok());
     alone.push_back(l);
@@ -114,7 +114,7 @@ TEST_P(ConsistencyTest, BatchedSequencesEqualEachAlone) {
   ASSERT_TRUE(c1.Reserve(64).ok());
   ASSERT_TRUE(c2.Reserve(64).ok());
   KvCacheView v1 = c1.View(), v2 = c2.View();
-  SequenceStep steps[2] = {{p1.data(), 23, &v1, false}, {p2.data(), 9, &v2, false}};
+  SequenceStep steps[2] = {{p1.data(), 23, &v1, false, {}}, {p2.data(), 9, &v2, false, {}}};
   std::vector<float> both;
   ASSERT_TRUE(f.model->Forward(steps, &pool, &both).ok());
   ASSERT_EQ(static_cast<int64_t>(both.size()), 2 * V);
@@ -133,7 +133,7 @@ TEST_P(ConsistencyTest, F16CacheStaysCloseToF32) {
     KvCache c = NewCache(*f.model, t);
     ASSERT_TRUE(c.Reserve(30).ok());
     KvCacheView v = c.View();
-    SequenceStep s{p.data(), 30, &v, false};
+    SequenceStep s{p.data(), 30, &v, false, {}};
     ASSERT_TRUE(f.model->Forward({&s, 1}, &pool, t == DType::kF32 ? &l32 : &l16).ok());
   }
   // Quantized weights round activations to 8 bits, which turns the f16 rounding of K/V into
@@ -151,12 +151,12 @@ TEST(ModelErrorsTest, BadTokensAndFullCachesAreErrors) {
   KvCacheView v = c.View();
   std::vector<float> l;
   const int32_t bad[1] = {100000};
-  SequenceStep s{bad, 1, &v, false};
+  SequenceStep s{bad, 1, &v, false, {}};
   Status st = f.model->Forward({&s, 1}, &pool, &l);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("outside the vocabulary"), std::string::npos);
   std::vector<int32_t> many(17, 1);
-  SequenceStep s2{many.data(), 17, &v, false};
+  SequenceStep s2{many.data(), 17, &v, false, {}};
   EXPECT_EQ(f.model->Forward({&s2, 1}, &pool, &l).code(), StatusCode::kOutOfRange);
 }
 

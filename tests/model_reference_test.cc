@@ -76,7 +76,7 @@ TEST_P(ModelReferenceTest, LogitsAndGreedyMatchReference) {
                  .max_tokens = 256});
   ASSERT_TRUE(cache.Reserve(static_cast<int64_t>(tokens.size()) + 40).ok());
   KvCacheView view = cache.View();
-  SequenceStep step{tokens.data(), static_cast<int32_t>(tokens.size()), &view, true};
+  SequenceStep step{tokens.data(), static_cast<int32_t>(tokens.size()), &view, true, {}};
   std::vector<float> logits;
   ASSERT_TRUE((*model)->Forward({&step, 1}, &pool, &logits).ok());
   cache.Advance(static_cast<int64_t>(tokens.size()));
@@ -110,7 +110,7 @@ TEST_P(ModelReferenceTest, LogitsAndGreedyMatchReference) {
       break;
     }
     view = cache.View();
-    SequenceStep next{&want[i], 1, &view, false};
+    SequenceStep next{&want[i], 1, &view, false, {}};
     ASSERT_TRUE((*model)->Forward({&next, 1}, &pool, &row).ok());
     cache.Advance(1);
   }

@@ -84,7 +84,9 @@ Transcript Converse(ServerProcess& server) {
   }
   const std::string metrics = c.Get("/metrics")->body;
   const double stored_after = Gauge(metrics, "odlm_kv_context_stored_bytes");
-  if (stored_after >= 0) EXPECT_EQ(stored_after, 0) << "deleted contexts left KV behind";
+  if (stored_after >= 0) {
+    EXPECT_EQ(stored_after, 0) << "deleted contexts left KV behind";
+  }
   return t;
 }
 

@@ -38,7 +38,9 @@ TEST(JsonLiteTest, RejectsMalformedInputNamingTheOffset) {
   for (const char* s : bad) {
     auto v = ParseJson(s);
     EXPECT_FALSE(v.ok()) << s;
-    if (!v.ok()) EXPECT_NE(v.status().message().find("at byte"), std::string::npos) << s;
+    if (!v.ok()) {
+      EXPECT_NE(v.status().message().find("at byte"), std::string::npos) << s;
+    }
   }
   EXPECT_FALSE(ParseJson(std::string(100, '[') + std::string(100, ']')).ok());  // too deep
   auto big = ParseJson("18446744073709551616");

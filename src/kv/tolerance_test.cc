@@ -32,7 +32,9 @@ TEST(ToleranceTest, MeetsRatioAndKeepsMostAttendedPrecise) {
   // Monotone: a more attended chunk is never less precise than a less attended one.
   for (size_t a = 0; a < imp.size(); ++a) {
     for (size_t b = 0; b < imp.size(); ++b) {
-      if (imp[a] > imp[b]) EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+      if (imp[a] > imp[b]) {
+        EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+      }
     }
   }
   // Not everything fits precisely: something is 2-bit; the top chunk is the most precise.
@@ -101,7 +103,9 @@ TEST(ToleranceTest, KeptChunksStayEightBitWithinTheRatio) {
   EXPECT_LE(Size(levels), 0.5 * 40 * kShape.compressed_bytes(KvLevel::k8));
   for (int a = 1; a < 39; ++a) {
     for (int b = 1; b < 39; ++b) {
-      if (imp[a] > imp[b]) EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+      if (imp[a] > imp[b]) {
+        EXPECT_GE(KvLevelBits(levels[a]), KvLevelBits(levels[b]));
+      }
     }
   }
   // Without the flags the two unattended chunks are the first to lose precision.
