@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "codi/graph.h"
 #include "codi/records.h"
 #include "platform/file_util.h"
@@ -27,10 +28,7 @@ namespace {
 
 bool IsAgent(const std::string& role) { return role == "AGENT" || role == "ASSISTANT"; }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 // The refusal markers a graph without "refusal_markers" uses (the graph parser's defaults, taken
 // from it so that the two lists cannot drift apart).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
 #include "base/check.h"
 #include "codi/walk.h"
 
@@ -16,10 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 std::vector<std::string> SplitWords(const std::string& s) {
   std::vector<std::string> w;

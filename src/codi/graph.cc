@@ -5,6 +5,8 @@
 #include <deque>
 #include <set>
 
+#include "base/ascii.h"
+
 namespace odlm::codi {
 namespace {
 
@@ -285,9 +287,7 @@ StatusOr<Graph> ParseGraph(const json& j) {
       if (!s.is_string() || s.get<std::string>().empty()) {
         return WrongType("refusal_markers[]", "a non-empty string", s);
       }
-      std::string lower = s.get<std::string>();
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      g.refusal_markers.push_back(lower);
+      g.refusal_markers.push_back(AsciiLower(s.get<std::string>()));
     }
   } else {
     g.refusal_markers = DefaultRefusalMarkers();

@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace odlm::codi {
 namespace {
 
@@ -24,11 +26,7 @@ const std::unordered_set<std::string>& StopWords() {
   return s;
 }
 
-std::string Lower(const std::string& s) {
-  std::string o = s;
-  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
+std::string Lower(const std::string& s) { return AsciiLower(s); }
 
 std::vector<std::string> Words(const std::string& text) {
   std::vector<std::string> words;
@@ -36,7 +34,7 @@ std::vector<std::string> Words(const std::string& text) {
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
     if (IsWordByte(c)) {
-      cur += static_cast<char>(std::tolower(c));
+      cur += AsciiLower(static_cast<char>(c));
     } else if (!cur.empty()) {
       words.push_back(std::move(cur));
       cur.clear();
@@ -47,14 +45,7 @@ std::vector<std::string> Words(const std::string& text) {
 }
 
 bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
+  return AsciiStartsWithNoCase(s, prefix);
 }
 
 }  // namespace

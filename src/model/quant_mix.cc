@@ -4,17 +4,13 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/ascii.h"
 #include "kernels/quant.h"
 
 namespace odlm {
 namespace {
 
 constexpr const char* kQ4KM = "q4_K_M";
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // llama.cpp's choice of layers that get more bits in the Q4_K_M mix: the first and last eighth
 // of the layers and every third layer in between.
@@ -83,7 +79,7 @@ uint32_t LlamaFileType(const std::string& mix) {
 }
 
 StatusOr<std::string> CanonicalQuantMix(const std::string& type) {
-  if (Lower(type) == Lower(kQ4KM)) return std::string(kQ4KM);
+  if (AsciiLower(type) == AsciiLower(kQ4KM)) return std::string(kQ4KM);
   const std::optional<DType> t = ParseDType(type);
   if (!t || !kernels::HasReferenceQuantizer(*t) || *t == DType::kQ8_1 || *t == DType::kQ8_K) {
     return InvalidArgumentError("block type '" + type +

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string>
 
+#include "base/ascii.h"
 #include "base/check.h"
 #include "tensor/block_layouts.h"
 
@@ -64,12 +65,9 @@ const DTypeInfo& GetDTypeInfo(DType type) {
 }
 
 std::optional<DType> ParseDType(std::string_view name) {
-  std::string lower;
-  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiLower(name);
   for (const auto& t : kTypes) {
-    std::string tn;
-    for (char c : t.name) tn += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (tn == lower) return t.type;
+    if (AsciiLower(t.name) == lower) return t.type;
   }
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "base/ascii.h"
 #include "base/check.h"
 
 namespace odlm::world {
@@ -35,9 +36,7 @@ std::string Capitalize(std::string s) {
 }
 
 std::string Uncapitalize(std::string s) {
-  if (!s.empty() && std::isupper(static_cast<unsigned char>(s[0]))) {
-    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  }
+  if (!s.empty()) s[0] = AsciiLower(s[0]);
   return s;
 }
 
@@ -72,7 +71,7 @@ std::string NormalizeValue(std::string_view s) {
     }
     if (space) out += ' ';
     space = false;
-    out += static_cast<char>(std::tolower(c));
+    out += AsciiLower(static_cast<char>(c));
   }
   return out;
 }
