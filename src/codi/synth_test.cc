@@ -229,13 +229,10 @@ TEST_F(SynthTest, ManyRequestsInFlight) {
   fake_.SetLatency(0.05);
   auto o = Options("conc.jsonl", 16);
   o.concurrency = 8;
-  const auto t0 = std::chrono::steady_clock::now();
   auto s = Run(o);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(s.ok());
+  // Concurrency shows in what the teacher saw at once (each reply takes 50 ms), not in wall time.
   EXPECT_GE(fake_.max_in_flight(), 6);
-  // Sequentially this would take requests * 50 ms.
-  EXPECT_LT(secs, s->requests * 0.05 / 3) << s->requests << " requests";
 }
 
 TEST_F(SynthTest, StopThenResume) {

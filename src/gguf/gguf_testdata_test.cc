@@ -137,7 +137,9 @@ TEST(GgufTestdata, LoraAdapter) {
   EXPECT_EQ(b->dims, (std::vector<int64_t>{8, 256}));
 }
 
-TEST(GgufTestdata, VocabOnlyFilesLoadFast) {
+// How long a parse takes is printed (a benchmark's business), not asserted: timed assertions fail
+// on a busy machine.
+TEST(GgufTestdata, VocabOnlyFilesLoad) {
   REQUIRE_SHARED_TESTDATA();
   struct Want {
     const char* file;
@@ -161,8 +163,6 @@ TEST(GgufTestdata, VocabOnlyFilesLoadFast) {
     if (w.n_merges > 0) {
       EXPECT_EQ(f->FindValue("tokenizer.ggml.merges")->array_size(), w.n_merges);
     }
-    // Generous bound (a shared 2-core machine, sanitizer builds); typically a few ms.
-    EXPECT_LT(ms, 2000.0);
     std::printf("[ measured ] %s parsed in %.1f ms\n", w.file, ms);
   }
 }
