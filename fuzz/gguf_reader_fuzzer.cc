@@ -9,18 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fuzz_check.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 uint64_t Touch(const odlm::GgufValue& v) {
   using odlm::GgufValueType;

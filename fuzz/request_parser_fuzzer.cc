@@ -10,18 +10,11 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "server/request_head.h"
 #include "server/requests.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 template <typename T>
 void Check(const odlm::server::ParseResult<T>& r) {
