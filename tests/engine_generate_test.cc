@@ -132,6 +132,26 @@ TEST_F(EngineGenerateTest, TextStreamHoldsBackStopStringsAndSplitCharacters) {
   EXPECT_EQ(utf8.Push(e[1], &stopped), "\xC3\xA9");
 }
 
+TEST_F(EngineGenerateTest, TextStreamTrimsTheReplysLeadingSpaceOnlyWhenAsked) {
+  const Tokenizer& tok = engine_->tokenizer();
+  std::vector<int32_t> ids = tok.Encode("  a b", false, false);
+  ASSERT_GE(ids.size(), 2u);
+  auto all = [&](bool trim) {
+    TextStream stream(tok, tok.bos_id(), {}, trim);
+    std::string out;
+    bool stopped = false;
+    for (int32_t id : ids) out += stream.Push(id, &stopped);
+    return out + stream.Flush();
+  };
+  EXPECT_EQ(all(false), "  a b");
+  EXPECT_EQ(all(true), "a b");  // inner spaces stay
+  // Only whitespace so far: nothing is emitted, and nothing is left to flush.
+  TextStream blank(tok, tok.bos_id(), {}, true);
+  bool stopped = false;
+  for (int32_t id : tok.Encode("   ", false, false)) EXPECT_EQ(blank.Push(id, &stopped), "");
+  EXPECT_EQ(blank.Flush(), "");
+}
+
 TEST_F(EngineGenerateTest, ErrorsAreStatusesNotCrashes) {
   auto s = engine_->NewSession();
   GenerateOptions g;

@@ -17,6 +17,10 @@ struct GenerateOptions {
   int32_t max_tokens = 128;               // generated tokens at most
   std::vector<std::string> stop;          // stop strings: generation ends before the first match
   bool stop_at_end_of_generation = true;  // EOS / EOT tokens end generation
+  // Whitespace before the text's first other character is not emitted (chat replies: the "codi"
+  // template's model writes the space that begins its turn; no reply starts with meaningful
+  // whitespace). The tokens are unchanged.
+  bool trim_leading_space = false;
 };
 
 enum class FinishReason { kLength, kStop, kEndOfGeneration, kCancelled, kContextFull };
@@ -54,8 +58,10 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
 class TextStream {
  public:
   // `anchor` is the token before the first generated one (its text is not emitted; it gives
-  // the tokenizer the right context for the leading-space rule).
-  TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop);
+  // the tokenizer the right context for the leading-space rule). trim_leading_space: as
+  // GenerateOptions::trim_leading_space.
+  TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop,
+             bool trim_leading_space = false);
   // Adds a token; returns newly final text. Sets *stopped when a stop string completed.
   std::string Push(int32_t token, bool* stopped);
   // The rest (at the end of generation), without a partial stop string's removal.
@@ -66,6 +72,7 @@ class TextStream {
   std::vector<int32_t> ids_;
   size_t anchor_len_;
   std::vector<std::string> stop_;
+  bool trim_leading_space_;
   std::string text_;    // decoded text so far (after the anchor)
   size_t emitted_ = 0;  // bytes of text_ already returned
   bool stopped_ = false;

@@ -11,6 +11,7 @@
 #include "codi/graph.h"
 #include "codi/records.h"
 #include "platform/file_util.h"
+#include "tokenizer/chat_template.h"
 
 namespace odlm::codi {
 
@@ -173,7 +174,8 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
         const size_t start = text.size();
         // A tag inside a turn (a document quoting "[AGENT]") would split the turn when the text
         // is read back: written as "(AGENT)".
-        text += "[" + role + "]" + NeutralizeRoleTags(content, roles) + "[/" + role + "]";
+        text += "[" + role + "]" + CodiTurnContent(NeutralizeRoleTags(content, roles)) + "[/" +
+                role + "]";
         segments.push_back({{"role", role}, {"start", start}, {"end", text.size()}, {"weight", w}});
         break;
       }

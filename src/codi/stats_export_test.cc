@@ -136,12 +136,12 @@ TEST(ExportTest, OdlmBracketedWithSegments) {
   auto e = ExportRecord(SampleRecord(), ExportFormat::kOdlm);
   ASSERT_TRUE(e.ok());
   const std::string text = (*e)["text"];
-  EXPECT_EQ(text, "[CONTEXT]Doc text.[/CONTEXT] [USER]When?[/USER] [AGENT]In 1820.[/AGENT]");
+  EXPECT_EQ(text, "[CONTEXT] Doc text.[/CONTEXT] [USER] When?[/USER] [AGENT] In 1820.[/AGENT]");
   const json& seg = (*e)["segments"];
   ASSERT_EQ(seg.size(), 3u);
   EXPECT_EQ(
       text.substr(seg[2]["start"], seg[2]["end"].get<size_t>() - seg[2]["start"].get<size_t>()),
-      "[AGENT]In 1820.[/AGENT]");
+      "[AGENT] In 1820.[/AGENT]");
   EXPECT_EQ(seg[2]["weight"], 1);
   EXPECT_EQ(seg[1]["role"], "USER");
   EXPECT_EQ(seg[0]["start"], 0);
@@ -174,8 +174,8 @@ TEST(ExportTest, RoleTagsInsideATurnAreWrittenSoTheyCannotSplitIt) {
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   const std::string text = (*e)["text"];
   EXPECT_EQ(text,
-            "[CONTEXT]Press (AGENT) then (/USER).[/CONTEXT] [USER]What is (CONTEXT) for?[/USER] "
-            "[AGENT]It says (AGENT).[/AGENT]");
+            "[CONTEXT] Press (AGENT) then (/USER).[/CONTEXT] [USER] What is (CONTEXT) for?[/USER] "
+            "[AGENT] It says (AGENT).[/AGENT]");
   // Each segment holds exactly its own two tags.
   for (const auto& seg : (*e)["segments"]) {
     const std::string piece =

@@ -24,8 +24,12 @@ std::string_view FinishReasonName(FinishReason r) {
   return "unknown";
 }
 
-TextStream::TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop)
-    : tokenizer_(tokenizer), ids_{anchor}, stop_(std::move(stop)) {
+TextStream::TextStream(const Tokenizer& tokenizer, int32_t anchor, std::vector<std::string> stop,
+                       bool trim_leading_space)
+    : tokenizer_(tokenizer),
+      ids_{anchor},
+      stop_(std::move(stop)),
+      trim_leading_space_(trim_leading_space) {
   anchor_len_ = tokenizer_.Decode(ids_).size();
   stop_.erase(std::remove(stop_.begin(), stop_.end(), std::string()), stop_.end());
 }
@@ -36,6 +40,11 @@ std::string TextStream::Push(int32_t token, bool* stopped) {
   ids_.push_back(token);
   std::string full = tokenizer_.Decode(ids_);
   text_ = full.size() >= anchor_len_ ? full.substr(anchor_len_) : std::string();
+  if (trim_leading_space_) {
+    // Recomputed from all tokens each time, so the cut only moves until text first appears.
+    const size_t first = text_.find_first_not_of(" \t\n\r");
+    text_.erase(0, first == std::string::npos ? text_.size() : first);
+  }
   // A completed stop string ends the text before it.
   size_t cut = std::string::npos;
   for (const auto& s : stop_) {
@@ -88,7 +97,7 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
   RETURN_IF_ERROR(engine.Eval(session, prompt.subspan(r.reused_tokens), false, &logits));
   Sampler sampler(options.sampling);
   for (int32_t t : prompt) sampler.Accept(t);
-  TextStream stream(engine.tokenizer(), prompt.back(), options.stop);
+  TextStream stream(engine.tokenizer(), prompt.back(), options.stop, options.trim_leading_space);
   int64_t t_first = 0;
   for (int32_t i = 0; i < options.max_tokens; ++i) {
     const int32_t token = sampler.Sample(logits);

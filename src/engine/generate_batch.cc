@@ -32,7 +32,8 @@ StatusOr<std::vector<GenerateResult>> GenerateBatch(
     RETURN_IF_ERROR(engine.Eval(*s.session, p, false, &s.logits));
     s.sampler = std::make_unique<Sampler>(options.sampling);
     for (int32_t t : p) s.sampler->Accept(t);
-    s.stream = std::make_unique<TextStream>(engine.tokenizer(), p.back(), options.stop);
+    s.stream = std::make_unique<TextStream>(engine.tokenizer(), p.back(), options.stop,
+                                            options.trim_leading_space);
     results[i].prompt_tokens = static_cast<int64_t>(p.size());
     results[i].prefill_ms = (MonotonicNanos() - t0) / 1e6;
     s.active = options.max_tokens > 0;

@@ -20,11 +20,11 @@ CoqaDataset TwoStories() {
 
 TEST(CodiPrompt, RoleFormatWithHistory) {
   EXPECT_EQ(BuildCodiPrompt("Doc.", {}, "Q1?").text,
-            "[CONTEXT]Doc.[/CONTEXT] [USER]Q1?[/USER] [AGENT]");
+            "[CONTEXT] Doc.[/CONTEXT] [USER] Q1?[/USER] [AGENT]");
   const QaPrompt p = BuildCodiPrompt("Doc.", {{"Q1?", "A1"}, {"Q2?", "A2"}}, "Q3?");
   EXPECT_EQ(p.text,
-            "[CONTEXT]Doc.[/CONTEXT] [USER]Q1?[/USER] [AGENT]A1[/AGENT] [USER]Q2?[/USER] "
-            "[AGENT]A2[/AGENT] [USER]Q3?[/USER] [AGENT]");
+            "[CONTEXT] Doc.[/CONTEXT] [USER] Q1?[/USER] [AGENT] A1[/AGENT] [USER] Q2?[/USER] "
+            "[AGENT] A2[/AGENT] [USER] Q3?[/USER] [AGENT]");
   // The messages the engine hook tokenizes (EncodeChat), in order.
   ASSERT_EQ(p.messages.size(), 6u);
   EXPECT_EQ(p.messages[0].role, "context");
@@ -57,8 +57,8 @@ TEST(ConversationalRun, GoldHistoryUsesReferencesAndBatchesAcrossDialogs) {
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].size(), 2u);
   EXPECT_EQ(calls[1][0],
-            "[CONTEXT]Ann has a red bike.[/CONTEXT] [USER]What does Ann have?[/USER] "
-            "[AGENT]a red bike[/AGENT] [USER]What color?[/USER] [AGENT]");
+            "[CONTEXT] Ann has a red bike.[/CONTEXT] [USER] What does Ann have?[/USER] "
+            "[AGENT] a red bike[/AGENT] [USER] What color?[/USER] [AGENT]");
   ASSERT_EQ(preds->size(), 3u);
   EXPECT_EQ((*preds)[0].id, "s1");
   EXPECT_EQ((*preds)[0].answer, "ans0");
@@ -78,7 +78,7 @@ TEST(ConversationalRun, PredHistoryFeedsBackTheModelsAnswersAndRespectsMaxBatch)
   auto preds = RunCoqa(TwoStories(), fake, {HistoryMode::kPred, 1, ""});
   ASSERT_TRUE(preds.ok());
   EXPECT_EQ(batch_sizes, (std::vector<size_t>{1, 1, 1}));
-  EXPECT_NE(last_prompt.find("[AGENT]a bicycle[/AGENT] [USER]What color?"), std::string::npos);
+  EXPECT_NE(last_prompt.find("[AGENT] a bicycle[/AGENT] [USER] What color?"), std::string::npos);
 }
 
 TEST(ConversationalRun, WrongAnswerCountIsAnError) {
@@ -139,14 +139,14 @@ TEST(RunCoqa, TheModelsRefusalIsTheDatasetsUnknownBothWays) {
   EXPECT_EQ((*preds)[1].answer, "Red.");
   // The gold "unknown" in the history is shown in the model's words.
   ASSERT_EQ(seen.size(), 2u);
-  EXPECT_NE(seen[1].find("[AGENT]The document does not say.[/AGENT]"), std::string::npos)
+  EXPECT_NE(seen[1].find("[AGENT] The document does not say.[/AGENT]"), std::string::npos)
       << seen[1];
   // Without a refusal text nothing is translated.
   seen.clear();
   auto plain = RunCoqa(d, model, {HistoryMode::kGold, 8, ""});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ((*plain)[0].answer, "The document does not say.");
-  EXPECT_NE(seen[1].find("[AGENT]unknown[/AGENT]"), std::string::npos) << seen[1];
+  EXPECT_NE(seen[1].find("[AGENT] unknown[/AGENT]"), std::string::npos) << seen[1];
   EXPECT_TRUE(IsRefusal("Sorry: the document does NOT say!", "The document does not say."));
   EXPECT_FALSE(IsRefusal("Red.", "The document does not say."));
   EXPECT_FALSE(IsRefusal("anything", ""));

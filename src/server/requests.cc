@@ -401,6 +401,7 @@ ParseResult<ChatCompletionRequest> ParseChatCompletion(std::string_view body,
     r.messages.push_back(std::move(msg));
   }
   if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  r.params.chat_reply = true;
   return r;
 }
 
@@ -462,6 +463,7 @@ ParseResult<ContextMessageRequest> ParseContextMessage(std::string_view body,
   ContextMessageRequest r;
   if (auto e = GetString(o, "content", true, &r.content)) return *e;
   if (auto e = ParseParams(o, limits, &r.params)) return *e;
+  r.params.chat_reply = true;
   if (r.params.compose) {
     return BadRequest(
         "'compose' is not supported on context messages (use /v1/completions or "

@@ -68,6 +68,8 @@ struct GenerationParams {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   bool ignore_eos = false;     // extension (as llama.cpp's server): generate past end-of-text
+  bool chat_reply = false;     // set by the service for chat requests: the reply's leading
+                               // whitespace is not sent (GenerateOptions::trim_leading_space)
   // Extension: the LoRA adapters to compute with, [{"name", "scale"?}]. nullopt (field absent):
   // the base model. Names are checked against the registry by the service, not here.
   std::optional<std::vector<AdapterParam>> adapters;

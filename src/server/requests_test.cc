@@ -66,6 +66,7 @@ TEST(ChatRequestTest, Defaults) {
   EXPECT_FALSE(r.params.stream);
   EXPECT_FALSE(r.params.seed.has_value());
   EXPECT_TRUE(r.params.stop.empty());
+  EXPECT_TRUE(r.params.chat_reply);  // its leading whitespace is not sent
 }
 
 TEST(ChatRequestTest, StopAsString) {
@@ -136,6 +137,7 @@ TEST(CompletionRequestTest, PromptForms) {
   EXPECT_EQ(Err(ParseCompletion(R"({"prompt":"x","echo":true})", kLimits)).param, "echo");
   const auto d = Ok(ParseCompletion(R"({"prompt":"x","echo":false,"stream":true})", kLimits));
   EXPECT_TRUE(d.params.stream);
+  EXPECT_FALSE(d.params.chat_reply);  // a completion is sent as generated
 }
 
 TEST(ContextRequestTest, CreateAndMessage) {
@@ -154,6 +156,7 @@ TEST(ContextRequestTest, CreateAndMessage) {
   EXPECT_EQ(m.params.max_tokens, 5);
   EXPECT_FLOAT_EQ(m.params.temperature, 0.0f);
   EXPECT_TRUE(m.params.stream);
+  EXPECT_TRUE(m.params.chat_reply);
   EXPECT_EQ(Err(ParseContextMessage(R"({"max_tokens":5})", kLimits)).param, "content");
   EXPECT_EQ(Err(ParseContextMessage(R"({"content":["x"]})", kLimits)).param, "content");
 }

@@ -174,8 +174,8 @@ void Scheduler::Admit(std::vector<std::unique_ptr<Active>>* active) {
     a->result.reused_tokens = req->session->KeepCommonPrefix(req->prompt);
     a->pos = a->result.reused_tokens;
     for (int32_t t : req->prompt) a->sampler.Accept(t);
-    a->stream =
-        std::make_unique<TextStream>(engine_->tokenizer(), req->prompt.back(), req->options.stop);
+    a->stream = std::make_unique<TextStream>(engine_->tokenizer(), req->prompt.back(),
+                                             req->options.stop, req->options.trim_leading_space);
     active->push_back(std::move(a));
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -39,6 +39,7 @@ GenerateOptions ToOptions(const GenerationParams& p) {
   o.max_tokens = p.max_tokens;
   o.stop = p.stop;
   o.stop_at_end_of_generation = !p.ignore_eos;
+  o.trim_leading_space = p.chat_reply;
   o.sampling = SamplingParams();
   o.sampling.temperature = p.temperature;
   o.sampling.top_p = p.top_p;

@@ -217,7 +217,14 @@ Text RenderCodi(const std::vector<ChatMessage>& messages, bool gen) {
     const char* tag = m.role == "system" || m.role == "context" ? "CONTEXT"
                       : m.role == "user"                        ? "USER"
                                                                 : "AGENT";
-    out.T(first ? "" : " ").T("[").T(tag).T("]").C(m.content).T("[/").T(tag).T("]");
+    out.T(first ? "" : " ")
+        .T("[")
+        .T(tag)
+        .T("]")
+        .C(CodiTurnContent(m.content))
+        .T("[/")
+        .T(tag)
+        .T("]");
     first = false;
   }
   if (gen) out.T(first ? "[AGENT]" : " [AGENT]");
@@ -225,6 +232,13 @@ Text RenderCodi(const std::vector<ChatMessage>& messages, bool gen) {
 }
 
 }  // namespace
+
+std::string CodiTurnContent(std::string_view content) {
+  const size_t b = content.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return " ";
+  const size_t e = content.find_last_not_of(kSpace);
+  return " " + std::string(content.substr(b, e - b + 1));
+}
 
 ChatSpecialTokens ChatSpecialTokensOf(const Tokenizer& tokenizer) {
   ChatSpecialTokens t;

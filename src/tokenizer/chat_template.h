@@ -2,7 +2,8 @@
 //
 // Built-in templates (no Jinja interpreter in the core): "llama2", "llama3", "chatml" (Qwen),
 // "phi3", "gemma", "mistral", "zephyr", and odlm's CoDi role format "codi":
-//   [CONTEXT]…[/CONTEXT] [USER]…[/USER] [AGENT]…[/AGENT]
+//   [CONTEXT] …[/CONTEXT] [USER] …[/USER] [AGENT] …[/AGENT]
+// each turn's content after one space (CodiTurnContent), the generation prompt ending at "[AGENT]".
 // A model's own Jinja template (`tokenizer.chat_template`) is recognized by its distinctive
 // markers (DetectChatTemplate); the caller warns and falls back when it is not recognized.
 //
@@ -82,6 +83,14 @@ StatusOr<std::vector<int32_t>> EncodeChat(const Tokenizer& tokenizer,
                                           std::string_view template_name,
                                           const std::vector<ChatMessage>& messages,
                                           bool add_generation_prompt);
+
+// The text of one CoDi turn between its two tags: one space, then `content` without surrounding
+// whitespace. The space makes a turn's first word the same tokens as inside a sentence
+// ("[AGENT] Dathzia" gives " Dathzia" as the document does, "[AGENT]Dathzia" would not), so a
+// student copies answers from the document token for token; the generation prompt ends at
+// "[AGENT]" and the model writes the space itself. `odlm codi export --format odlm` writes its
+// turns with this too, so training text and prompts agree. Pure.
+std::string CodiTurnContent(std::string_view content);
 
 // The built-in template a Jinja chat template corresponds to ("llama2", "llama3", "chatml",
 // "phi3", "gemma", "mistral", "zephyr", "codi"), or "" when none is recognized.

@@ -45,9 +45,9 @@ TEST(ChatTemplate, EachBuiltinRendersTheFixedConversation) {
                      "</s>\n<|user|>\nWhere is Vancouver?</s>\n<|assistant|>\nIn "
                      "BC.</s>\n<|user|>\nPopulation?</s>\n<|assistant|>\n"},
       {"codi",
-       "[CONTEXT]You are terse.[/CONTEXT] [CONTEXT]Vancouver is in British "
-       "Columbia.[/CONTEXT] [USER]Where is Vancouver?[/USER] [AGENT]In BC.[/AGENT] "
-       "[USER]Population?[/USER] [AGENT]"},
+       "[CONTEXT] You are terse.[/CONTEXT] [CONTEXT] Vancouver is in British "
+       "Columbia.[/CONTEXT] [USER] Where is Vancouver?[/USER] [AGENT] In BC.[/AGENT] "
+       "[USER] Population?[/USER] [AGENT]"},
   };
   ASSERT_EQ(expected.size(), BuiltinChatTemplates().size());
   for (const std::string& name : BuiltinChatTemplates()) {
@@ -62,7 +62,7 @@ TEST(ChatTemplate, GenerationPromptIsOptional) {
   EXPECT_EQ(*RenderChat("chatml", one, false), "<|im_start|>user\nHi<|im_end|>\n");
   EXPECT_EQ(*RenderChat("chatml", one, true),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-  EXPECT_EQ(*RenderChat("codi", one, false), "[USER]Hi[/USER]");
+  EXPECT_EQ(*RenderChat("codi", one, false), "[USER] Hi[/USER]");
   EXPECT_EQ(*RenderChat("llama3", {}, true), "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 

@@ -146,7 +146,9 @@ std::string AnswerFor(const Entity& e, const Asked& a) {
   const FactSpec* spec = FindFact(e.Kind(), f->key);
   CHECK(spec != nullptr);
   const std::string short_answer = ShortAnswer(*spec, *f);
-  if (!a.yes_no) return Capitalize(short_answer) + ".";
+  // The value as the document writes it ("glassmaking.", not "Glassmaking."): the student copies
+  // the answer's tokens from the document.
+  if (!a.yes_no) return short_answer + ".";
   const std::string proposed = NormalizeValue(a.proposed);
   if (!f->items.empty()) {
     for (const auto& item : f->items) {

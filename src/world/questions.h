@@ -13,9 +13,10 @@
 //   numeric       a number or a year          list  a list (neighbours, products, colours)
 //   unanswerable  a fact of the entity's kind that its document does not state
 // Facts not asked yet come first; when a type has none left, an asked one is asked again in other
-// words. Answers: the fact's short answer ("12,400 people.", "In 1873.", "Marova, Telsin and
-// Quo."), "Yes." / "No, <short answer>." ("No." for lists), and kRefusal for absent facts.
-// Pure functions of their arguments (randomness from the Rng passed in); thread-safe.
+// words. Answers: the fact's short answer as the document writes it ("12,400 people.", "In 1873.",
+// "Marova, Telsin and Quo.", "glassmaking."), "Yes." / "No, <short answer>." ("No." for lists), and
+// kRefusal for absent facts. Pure functions of their arguments (randomness from the Rng passed in);
+// thread-safe.
 #pragma once
 
 #include <optional>

@@ -146,7 +146,7 @@ TEST(QuestionsTest, EachTypeAsksWhatItSaysAndIsAnsweredFromTheFacts) {
             break;
           case Ask::kList:
             EXPECT_EQ(t, FactType::kList) << q;
-            EXPECT_EQ(*answer, Capitalize(f->value) + ".");
+            EXPECT_EQ(*answer, f->value + ".");
             break;
           default:
             break;
@@ -163,7 +163,7 @@ TEST(QuestionsTest, EachTypeAsksWhatItSaysAndIsAnsweredFromTheFacts) {
           (truth ? yes : no)++;
         } else {
           EXPECT_FALSE(m->yes_no);
-          EXPECT_EQ(*answer, Capitalize(ShortAnswer(*spec, *f)) + ".") << q;
+          EXPECT_EQ(*answer, ShortAnswer(*spec, *f) + ".") << q;
           EXPECT_NE(Lower(*answer).find(Lower(f->value)), std::string::npos);
         }
       }
@@ -185,7 +185,7 @@ TEST(QuestionsTest, FollowUpRefersToThePersonJustNamed) {
       const Fact& parent = *e.Find(spec.parent);
       const FactSpec& pspec = *FindFact(e.Kind(), spec.parent);
       std::vector<Turn> h = {{"USER", RenderQuestion(e, {}, pspec.questions[0].named, "")},
-                             {"AGENT", Capitalize(parent.value) + "."}};
+                             {"AGENT", parent.value + "."}};
       Rng rng(seen);
       const std::string q = WriteQuestion(TestWorld(), e, Ask::kFollowUp, h, &rng);
       const auto m = MatchQuestion(e, q, "");
@@ -195,7 +195,7 @@ TEST(QuestionsTest, FollowUpRefersToThePersonJustNamed) {
       const std::string pronoun = PronounsOf(parent.pronoun).it;
       EXPECT_NE((" " + q + " ").find(" " + pronoun + " "), std::string::npos) << q;
       h.push_back({"USER", q});
-      EXPECT_EQ(*AnswerLastQuestion(e, h), Capitalize(ShortAnswer(spec, *e.Find(spec.key))) + ".");
+      EXPECT_EQ(*AnswerLastQuestion(e, h), ShortAnswer(spec, *e.Find(spec.key)) + ".");
       ++seen;
     }
   }

@@ -204,6 +204,7 @@ int RunChat(int argc, char** argv) {
       }
     }
     GenerateOptions gen = ToGenerateOptions(sampling);
+    gen.trim_leading_space = true;  // a chat reply (the codi model writes its turn's space)
     g_interrupted.store(false);
     g_generating.store(true);
     auto result = Generate(*engine, *session, prompt, gen, [&](std::string_view text) {

@@ -134,6 +134,7 @@ int RunRun(int argc, char** argv) {
   }
   auto session = engine->NewSession();
   GenerateOptions gen = ToGenerateOptions(sampling);
+  gen.trim_leading_space = as_chat;  // a chat reply (the codi model writes its turn's space)
   if (!compose.compose.empty()) {
     if (ids) {
       std::fprintf(stderr, "%s: --ids does not apply to --compose (use --json)\n", argv[0]);
