@@ -106,27 +106,6 @@ std::string BuildPrompt(const Graph& g, const Document& doc, const Walk& walk,
 
 namespace {
 
-// Sleeps `seconds`, waking early (false) when `stop` is set.
-bool SleepUnlessStopped(double seconds, const std::atomic<bool>* stop) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (stop && stop->load()) return false;
-    const std::chrono::steady_clock::duration left =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            end - std::chrono::steady_clock::now());
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
-  }
-  return !(stop && stop->load());
-}
-
-double BackoffSeconds(const RetryPolicy& p, int retry, double retry_after_s) {
-  thread_local std::mt19937_64 jitter(std::random_device{}());
-  const double d = std::min(p.max_s, p.base_s * std::ldexp(1.0, retry - 1));
-  const double jittered = d * (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(jitter));
-  return retry_after_s >= 0 ? std::max(jittered, std::min(retry_after_s, 600.0)) : jittered;
-}
-
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -177,12 +156,14 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
     req.seed = teacher_seeds.Next();
     std::string last_reason, last_detail;
     bool done = false;
+    int avoid = -1;  // the endpoint the last call failed on
     for (int attempt = 1; attempt <= retry.max_attempts && !done; ++attempt) {
       if (stop && stop->load()) {
         fail("interrupted", "stopped before turn " + std::to_string(t));
         break;
       }
-      ChatResult r = session->Call(req);
+      ChatResult r = session->Call(req, avoid);
+      avoid = r.ok ? -1 : r.endpoint;
       ++turn.attempts;
       ++c.requests;
       c.teacher_s += r.seconds;

@@ -5,7 +5,9 @@
 // link's instruction, the chosen phenomenon's instruction ("" when none was drawn) and n_seeds of
 // the link's seed examples ("- example" lines, drawn deterministically from (seed, index, t)). The
 // teacher's reply is cleaned and checked (codi/turn_check.h). A failed call or an invalid turn is
-// retried with exponential backoff and jitter (a 429/503's Retry-After is honoured). The request's
+// retried with exponential backoff and jitter (codi/retry.h; a 429/503's Retry-After is honoured
+// unless another endpoint can take the retry); a retry after a failed call avoids the endpoint it
+// failed on while the pool has another that admits requests. The request's
 // sampling seed derives from (seed, index, turn) and changes only after an invalid reply, so a
 // deterministic teacher gives the same conversation whatever transport faults happened. When a turn
 // runs out of attempts, or the teacher gives a non-retryable error, the conversation is given up
@@ -20,6 +22,7 @@
 
 #include "base/status.h"
 #include "codi/graph.h"
+#include "codi/retry.h"
 #include "codi/teacher.h"
 #include "codi/walk.h"
 
@@ -33,12 +36,6 @@ struct Document {
 // Reads documents from JSONL: one object per line with "id" (string or integer) and "text"
 // (non-empty string); blank lines are skipped. Errors name the line; duplicate ids are refused.
 StatusOr<std::vector<Document>> LoadDocuments(const std::string& path);
-
-struct RetryPolicy {
-  int max_attempts = 6;  // per turn, first try included
-  double base_s = 1.0;   // delay before retry k (1-based): base * 2^(k-1), jittered to [d/2, d]
-  double max_s = 60.0;   // cap of the computed delay (a Retry-After may exceed it, up to 600 s)
-};
 
 struct Turn {
   int link = -1;

@@ -360,6 +360,7 @@ StatusOr<SynthSummary> RunSynth(const Graph& g, const std::vector<Document>& doc
   const size_t started = std::min(next.load(), todo.size());
   totals.interrupted += todo.size() - std::min(todo.size(), started);
   totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  totals.endpoints = pool->Stats();
   return totals;
 }
 
@@ -386,6 +387,12 @@ std::string FormatSummary(const SynthSummary& s) {
     }
   }
   if (s.torn_bytes) out += ", cut a torn last line of " + std::to_string(s.torn_bytes) + " bytes";
+  for (const auto& e : s.endpoints) {
+    out += "\n  teacher " + e.url + ": " + std::to_string(e.requests) + " requests, " +
+           std::to_string(e.failures) + " failed, circuit opened " +
+           std::to_string(e.times_opened) + (e.times_opened == 1 ? " time" : " times") + ", now " +
+           StateName(e.state);
+  }
   return out;
 }
 

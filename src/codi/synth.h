@@ -61,7 +61,8 @@ struct SynthSummary {
   uint64_t requests = 0;
   int64_t prompt_tokens = 0, completion_tokens = 0;
   double seconds = 0;
-  double teacher_seconds = 0;  // summed over requests
+  double teacher_seconds = 0;            // summed over requests
+  std::vector<EndpointStats> endpoints;  // each teacher endpoint's requests, failures, circuit
 };
 
 // What an existing output holds (for resume). Cuts a torn tail when `repair` is true.
@@ -78,6 +79,8 @@ Status ParseShard(const std::string& spec, uint64_t* index, uint64_t* count);
 StatusOr<SynthSummary> RunSynth(const Graph& g, const std::vector<Document>& docs,
                                 TeacherPool* pool, const SynthOptions& o);
 
+// One line of totals, then a line per teacher endpoint ("  teacher URL: R requests, F failed,
+// circuit opened K times, now closed").
 std::string FormatSummary(const SynthSummary& s);
 
 }  // namespace odlm::codi

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/check.h"
+
 namespace odlm::codi {
 
 using nlohmann::json;
@@ -50,8 +52,12 @@ Status ParseTeacherUrl(const std::string& url, std::string* base, std::string* p
 
 std::string ChatRequestJson(const ChatRequest& r, const std::string& model) {
   json messages = json::array();
-  if (!r.system.empty()) messages.push_back({{"role", "system"}, {"content", r.system}});
-  messages.push_back({{"role", "user"}, {"content", r.user}});
+  if (!r.messages.empty()) {
+    for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  } else {
+    if (!r.system.empty()) messages.push_back({{"role", "system"}, {"content", r.system}});
+    messages.push_back({{"role", "user"}, {"content", r.user}});
+  }
   json body = {{"model", model},
                {"messages", std::move(messages)},
                {"max_tokens", r.max_tokens},
@@ -113,34 +119,87 @@ ChatResult InterpretReply(int status, const std::string& retry_after, const std:
 StatusOr<std::unique_ptr<TeacherPool>> TeacherPool::Create(TeacherOptions options) {
   if (options.urls.empty()) return InvalidArgumentError("no teacher URL (--teacher URL)");
   if (options.model.empty()) return InvalidArgumentError("no teacher model name (--model NAME)");
+  if (options.breaker.failures_to_open < 1 || !(options.breaker.cooldown_s >= 0)) {
+    return InvalidArgumentError("circuit breaker: need failures_to_open >= 1 and cooldown_s >= 0");
+  }
   std::unique_ptr<TeacherPool> pool(new TeacherPool(options));
   for (const auto& u : options.urls) {
     auto e = std::make_unique<Endpoint>();
     e->url = u;
     RETURN_IF_ERROR(ParseTeacherUrl(u, &e->base, &e->path));
+    e->breaker = CircuitBreaker(options.breaker);
     pool->endpoints_.push_back(std::move(e));
   }
   return pool;
 }
 
-int TeacherPool::Acquire() {
-  const size_t n = endpoints_.size();
-  const size_t start = round_robin_.fetch_add(1) % n;
-  int best = static_cast<int>(start);
-  int best_load = endpoints_[start]->outstanding.load();
-  for (size_t k = 1; k < n; ++k) {
-    const size_t i = (start + k) % n;
-    const int load = endpoints_[i]->outstanding.load();
-    if (load < best_load) {
-      best = static_cast<int>(i);
-      best_load = load;
-    }
-  }
-  endpoints_[best]->outstanding.fetch_add(1);
-  return best;
+double TeacherPool::Now() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void TeacherPool::Release(int endpoint) { endpoints_[endpoint]->outstanding.fetch_sub(1); }
+TeacherPool::Lease TeacherPool::Acquire(int avoid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double now = Now();
+  const size_t n = endpoints_.size();
+  const size_t start = round_robin_++ % n;
+  // Admitted and not `avoid`, then admitted, then any but `avoid`, then any.
+  int best = -1;
+  bool admitted = true;
+  for (int pass = 0; pass < 4 && best < 0; ++pass) {
+    admitted = pass < 2;
+    const bool skip_avoid = pass % 2 == 0;
+    for (size_t k = 0; k < n; ++k) {
+      const int i = static_cast<int>((start + k) % n);
+      const Endpoint& e = *endpoints_[i];
+      if (skip_avoid && i == avoid) continue;
+      if (admitted && e.breaker.Peek(now) == CircuitBreaker::Admission::kNo) continue;
+      if (best < 0 || e.outstanding < endpoints_[best]->outstanding) best = i;
+    }
+  }
+  CHECK(best >= 0);
+  Endpoint& e = *endpoints_[best];
+  ++e.outstanding;
+  ++e.requests;
+  return {best, admitted ? e.breaker.Admit(now) : CircuitBreaker::Admission::kNo};
+}
+
+void TeacherPool::Release(const Lease& lease, bool failed, bool health_failure,
+                          double retry_after_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Endpoint& e = *endpoints_[lease.endpoint];
+  --e.outstanding;
+  e.failures += failed;
+  const double now = Now();
+  if (health_failure) {
+    e.breaker.RecordFailure(lease.how, now);
+  } else {
+    e.breaker.RecordSuccess(lease.how);
+  }
+  if (retry_after_s >= 0) e.breaker.Defer(now, retry_after_s);
+}
+
+bool TeacherPool::OtherAdmitted(int except) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double now = Now();
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (static_cast<int>(i) != except &&
+        endpoints_[i]->breaker.Peek(now) != CircuitBreaker::Admission::kNo) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<EndpointStats> TeacherPool::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const double now = Now();
+  std::vector<EndpointStats> out;
+  for (const auto& e : endpoints_) {
+    out.push_back(
+        {e->url, e->requests, e->failures, e->breaker.times_opened(), e->breaker.state(now)});
+  }
+  return out;
+}
 
 void TeacherPool::WaitForRateSlot() {
   if (options_.max_requests_per_s <= 0) return;
@@ -159,10 +218,11 @@ void TeacherPool::WaitForRateSlot() {
 TeacherSession::TeacherSession(TeacherPool* pool) : pool_(pool), clients_(pool->size()) {}
 TeacherSession::~TeacherSession() = default;
 
-ChatResult TeacherSession::Call(const ChatRequest& request) {
+ChatResult TeacherSession::Call(const ChatRequest& request, int avoid) {
   pool_->WaitForRateSlot();
-  const int e = pool_->Acquire();
-  auto& ep = pool_->endpoint(e);
+  const TeacherPool::Lease lease = pool_->Acquire(avoid);
+  const int e = lease.endpoint;
+  const auto& ep = pool_->endpoint(e);
   auto& client = clients_[e];
   const auto& o = pool_->options();
   if (!client) {
@@ -197,7 +257,10 @@ ChatResult TeacherSession::Call(const ChatRequest& request) {
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.endpoint = e;
-  pool_->Release(e);
+  pool_->Release(lease, !r.ok, !r.ok && r.retryable, r.retry_after_s);
+  // The Retry-After holds back this endpoint only; the caller need not wait when another can take
+  // the retry.
+  if (r.retry_after_s >= 0 && pool_->OtherAdmitted(e)) r.retry_after_s = -1;
   return r;
 }
 

@@ -1,6 +1,7 @@
 // Tests of the teacher client against a real loopback HTTP server (the fake teacher): URL parsing,
 // request shape, error classification (5xx, 429 + Retry-After, 4xx, timeouts, garbage, empty),
-// bearer keys, least-outstanding balancing, rate limiting.
+// bearer keys, least-outstanding balancing, rate limiting; the pool's per-endpoint health (circuits
+// opened by a dead endpoint, probes, Retry-After deferral, retries that avoid the failed endpoint).
 #include "codi/teacher.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "codi/fake_teacher.h"
+#include "codi/retry.h"
 
 namespace odlm::codi {
 namespace {
@@ -149,13 +151,11 @@ TEST(TeacherTest, LeastOutstandingBalancesSlowAndFastEndpoints) {
   auto pool = TeacherPool::Create(o);
   ASSERT_TRUE(pool.ok());
   // Acquire/Release bookkeeping.
-  const int a = (*pool)->Acquire();
-  const int b = (*pool)->Acquire();
-  EXPECT_NE(a, b);
-  const int c = (*pool)->Acquire();  // both have 1: either
-  (*pool)->Release(a);
-  (*pool)->Release(b);
-  (*pool)->Release(c);
+  const auto a = (*pool)->Acquire();
+  const auto b = (*pool)->Acquire();
+  EXPECT_NE(a.endpoint, b.endpoint);
+  const auto c = (*pool)->Acquire();  // both have 1: either
+  for (const auto& l : {a, b, c}) (*pool)->Release(l, false, false, -1);
   // 4 threads x 10 requests: the fast endpoint takes most of them.
   ChatRequest req;
   req.user = "Document:\nx y z\n\nWrite only the answer.";
@@ -170,6 +170,131 @@ TEST(TeacherTest, LeastOutstandingBalancesSlowAndFastEndpoints) {
   EXPECT_EQ(fast.requests() + slow.requests(), 40);
   EXPECT_GT(fast.requests(), 3 * slow.requests()) << fast.requests() << " vs " << slow.requests();
   EXPECT_GE(slow.requests(), 1);
+}
+
+// A loopback URL nothing listens on (a fake teacher's port, after it stopped).
+std::string DeadUrl() {
+  FakeTeacher gone;
+  return gone.url();
+}
+
+// A pool over `urls` whose breakers open after `failures_to_open` failures for `cooldown_s`.
+TeacherOptions PoolOptions(std::vector<std::string> urls, int failures_to_open, double cooldown_s) {
+  TeacherOptions o;
+  o.urls = std::move(urls);
+  o.model = "m";
+  o.connect_timeout_s = 1;
+  o.breaker.failures_to_open = failures_to_open;
+  o.breaker.cooldown_s = cooldown_s;
+  return o;
+}
+
+ChatRequest AnswerRequest() {
+  ChatRequest req;
+  req.user = "Document:\nx y z\n\nWrite only the answer.";
+  return req;
+}
+
+TEST(TeacherPoolTest, AnOpenCircuitTakesADeadEndpointOutOfThePool) {
+  FakeTeacher live;
+  // Opens after 2 failures; no probe during the test.
+  auto pool = TeacherPool::Create(PoolOptions({DeadUrl(), live.url()}, 2, 3600));
+  ASSERT_TRUE(pool.ok());
+  TeacherSession s(pool->get());
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    const ChatResult r = s.Call(AnswerRequest());
+    if (!r.ok) {
+      EXPECT_EQ(r.endpoint, 0);
+      EXPECT_EQ(r.reason, "connection");
+      ++failed;
+    }
+  }
+  const auto stats = (*pool)->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(failed, 2);
+  EXPECT_EQ(stats[0].requests, 2u) << "requests went to the dead endpoint after its circuit opened";
+  EXPECT_EQ(stats[0].failures, 2u);
+  EXPECT_EQ(stats[0].times_opened, 1);
+  EXPECT_EQ(stats[0].state, CircuitBreaker::State::kOpen);
+  EXPECT_EQ(stats[1].requests, 18u);
+  EXPECT_EQ(stats[1].failures, 0u);
+  EXPECT_EQ(stats[1].state, CircuitBreaker::State::kClosed);
+  EXPECT_EQ(live.requests(), 18);
+}
+
+TEST(TeacherPoolTest, WhenEveryCircuitIsOpenRequestsStillGo) {
+  auto pool = TeacherPool::Create(PoolOptions({DeadUrl()}, 1, 3600));
+  TeacherSession s(pool->get());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(s.Call(AnswerRequest()).reason, "connection");
+  const auto stats = (*pool)->Stats();
+  EXPECT_EQ(stats[0].requests, 3u);
+  EXPECT_EQ(stats[0].failures, 3u);
+  EXPECT_EQ(stats[0].times_opened, 1);  // failures of requests sent regardless do not re-open it
+}
+
+TEST(TeacherPoolTest, AProbeAfterTheCooldownClosesARecoveredEndpoint) {
+  FakeTeacher flaky, steady;
+  flaky.Inject({{Fault::kHttp, 503}, {Fault::kHttp, 503}});
+  // Cool-down 0: half-open at once, the next request to it is the probe.
+  auto pool = TeacherPool::Create(PoolOptions({flaky.url(), steady.url()}, 2, 0));
+  TeacherSession s(pool->get());
+  // Route by hand: each call avoids the steady endpoint, so the flaky one takes them all.
+  EXPECT_EQ(s.Call(AnswerRequest(), 1).reason, "http_503");
+  EXPECT_EQ(s.Call(AnswerRequest(), 1).reason, "http_503");
+  EXPECT_EQ((*pool)->Stats()[0].times_opened, 1);
+  const auto lease = (*pool)->Acquire(1);
+  EXPECT_EQ(lease.endpoint, 0);
+  EXPECT_EQ(lease.how, CircuitBreaker::Admission::kProbe);
+  const auto other = (*pool)->Acquire(1);  // the probe is out: the flaky endpoint admits no other
+  EXPECT_EQ(other.endpoint, 1);
+  (*pool)->Release(other, false, false, -1);
+  (*pool)->Release(lease, false, false, -1);  // the probe answered
+  EXPECT_EQ((*pool)->Stats()[0].state, CircuitBreaker::State::kClosed);
+  const ChatResult r = s.Call(AnswerRequest(), 1);
+  EXPECT_TRUE(r.ok) << r.detail;
+  EXPECT_EQ(r.endpoint, 0);
+}
+
+TEST(TeacherPoolTest, RetryAfterHoldsBackOneEndpointOnly) {
+  FakeTeacher busy, free_one;
+  busy.Inject({{Fault::kHttp, 429, 3600}});
+  auto pool = TeacherPool::Create(PoolOptions({busy.url(), free_one.url()}, 3, 5));
+  TeacherSession s(pool->get());
+  const ChatResult r = s.Call(AnswerRequest(), 1);
+  EXPECT_EQ(r.reason, "http_429");
+  EXPECT_DOUBLE_EQ(r.retry_after_s, -1) << "another endpoint can take the retry now";
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(s.Call(AnswerRequest()).endpoint, 1);
+  EXPECT_EQ((*pool)->Stats()[0].state, CircuitBreaker::State::kClosed);
+  EXPECT_EQ(busy.requests(), 1);
+}
+
+TEST(TeacherPoolTest, RetriesAvoidTheEndpointTheyFailedOn) {
+  FakeTeacher live;
+  // The circuit never opens: only the avoidance keeps retries off the dead endpoint.
+  auto pool = TeacherPool::Create(PoolOptions({DeadUrl(), live.url()}, 1000, 5));
+  TeacherSession s(pool->get());
+  RetryPolicy retry;
+  retry.max_attempts = 2;
+  retry.base_s = 0.001;
+  int total = 0;
+  for (int i = 0; i < 10; ++i) {
+    int attempts = 0;
+    const ChatResult r = CallWithRetries(&s, AnswerRequest(), retry, nullptr, &attempts);
+    ASSERT_TRUE(r.ok) << r.detail;
+    EXPECT_EQ(r.endpoint, 1);
+    total += attempts;
+  }
+  EXPECT_EQ(live.requests(), 10);
+  EXPECT_EQ(static_cast<uint64_t>(total - 10), (*pool)->Stats()[0].requests);
+  // Attempts run out and a non-retryable failure stops at once.
+  live.FaultEvery(1, {Fault::kHttp, 400});
+  int attempts = 0;
+  EXPECT_EQ(CallWithRetries(&s, AnswerRequest(), retry, nullptr, &attempts).reason, "http_400");
+  EXPECT_LE(attempts, 2);
+  std::atomic<bool> stop{true};
+  EXPECT_EQ(CallWithRetries(&s, AnswerRequest(), retry, &stop, &attempts).reason, "interrupted");
+  EXPECT_EQ(attempts, 0);
 }
 
 TEST(TeacherTest, RateLimit) {

@@ -3,6 +3,7 @@
 //   odlm codi synth --graph G.yaml --docs D.jsonl --teacher URL [--teacher URL …] --model NAME
 //                   --out OUT.jsonl -n N [--concurrency C] [--seed S] [--shard k/N] [--resume]
 //                   [--api-key-env VAR] [--rate R] [--timeout S] [--max-attempts K]
+//                   [--breaker-failures K] [--breaker-cooldown S]
 //   odlm codi stats OUT.jsonl [--graph G.yaml] [--json]
 //   odlm codi export OUT.jsonl --format hf|sharegpt|odlm|coqa --out FILE [--include-failed]
 //   odlm codi check --graph G.yaml        # validate a graph and print its links and chain
@@ -42,6 +43,8 @@ struct SynthArgs {
   int concurrency = 8, max_attempts = 6, batch_lines = 64;
   double rate = 0, timeout = 180, connect_timeout = 10, retry_base = 1.0, retry_max = 60;
   double progress = 1.0;
+  int breaker_failures = 3;
+  double breaker_cooldown = 5;
 };
 
 }  // namespace
@@ -96,6 +99,17 @@ int RunCodi(int argc, char** argv) {
       ->capture_default_str();
   synth->add_option("--retry-max", a.retry_max, "largest retry delay in seconds")
       ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  synth
+      ->add_option("--breaker-failures", a.breaker_failures,
+                   "consecutive failures that take a teacher endpoint out of the pool")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  synth
+      ->add_option("--breaker-cooldown", a.breaker_cooldown,
+                   "seconds before an endpoint taken out gets one probe request (doubles after "
+                   "each failed probe, up to 120 s or this value)")
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   synth->add_option("--batch-lines", a.batch_lines, "records per durable write (fsync)")
       ->check(CLI::Range(1, 1 << 20))
@@ -196,6 +210,8 @@ int RunCodi(int argc, char** argv) {
   t.request_timeout_s = a.timeout;
   t.connect_timeout_s = a.connect_timeout;
   t.max_requests_per_s = a.rate;
+  t.breaker.failures_to_open = a.breaker_failures;
+  t.breaker.cooldown_s = a.breaker_cooldown;
   if (!a.api_key_env.empty()) {
     const char* key = std::getenv(a.api_key_env.c_str());
     if (key == nullptr || *key == '\0') {
