@@ -22,6 +22,7 @@
 #include "codi/stats.h"
 #include "codi/synth.h"
 #include "command.h"
+#include "common_options.h"
 #include "platform/file_util.h"
 
 namespace odlm::cli {
@@ -213,13 +214,12 @@ int RunCodi(int argc, char** argv) {
   t.breaker.failures_to_open = a.breaker_failures;
   t.breaker.cooldown_s = a.breaker_cooldown;
   if (!a.api_key_env.empty()) {
-    const char* key = std::getenv(a.api_key_env.c_str());
-    if (key == nullptr || *key == '\0') {
-      std::fprintf(stderr, "odlm codi synth: --api-key-env %s: the variable is not set\n",
-                   a.api_key_env.c_str());
+    auto key = ApiKeyFromEnv(a.api_key_env);
+    if (!key.ok()) {
+      std::fprintf(stderr, "odlm codi synth: %s\n", key.status().message().c_str());
       return kExitUsage;
     }
-    t.api_key = key;
+    t.api_key = *key;
   }
   auto pool = codi::TeacherPool::Create(t);
   if (!pool.ok()) {

@@ -5,6 +5,7 @@
 //   odlm eval rouge --refs FILE --hyps FILE [--stem] [--json]
 //   odlm eval chrf  --refs FILE --hyps FILE [--json]
 //   odlm eval report --data FILE --preds FILE [--preds-pred FILE] --out DIR [--task coqa|quac]
+//   odlm eval coqa|quac --data FILE --out FILE [-m GGUF | --endpoint URL --model NAME] [...]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -19,14 +20,10 @@
 #include "eval/score_report.h"
 #include "eval_model.h"
 #include "platform/file_util.h"
+#include "qa_run.h"
 
 namespace odlm::cli {
 namespace {
-
-int Fail(const Status& s) {
-  std::fprintf(stderr, "odlm eval: %s\n", s.ToString().c_str());
-  return kExitFailure;
-}
 
 // One text per line ('\n' separated; a final newline does not start another line; '\r' before it
 // is dropped).
@@ -60,12 +57,12 @@ StatusOr<std::pair<std::vector<std::string>, std::vector<std::string>>> ReadPair
 int RunScore(const std::string& task_name, const std::string& data, const std::string& preds,
              bool json, double min_f1) {
   auto task = eval::ParseQaTask(task_name);
-  if (!task.ok()) return Fail(task.status());
+  if (!task.ok()) return EvalFail(task.status());
   if (*task == eval::QaTask::kCoqa) {
     auto dataset = eval::LoadCoqaDataset(data);
-    if (!dataset.ok()) return Fail(dataset.status());
+    if (!dataset.ok()) return EvalFail(dataset.status());
     auto predictions = eval::LoadCoqaPredictions(preds);
-    if (!predictions.ok()) return Fail(predictions.status());
+    if (!predictions.ok()) return EvalFail(predictions.status());
     const eval::CoqaScores s = eval::ScoreCoqa(*dataset, *predictions);
     if (json) {
       std::printf("%s\n", eval::CoqaScoresToJson(s).dump(2).c_str());
@@ -75,9 +72,9 @@ int RunScore(const std::string& task_name, const std::string& data, const std::s
     return kExitOk;
   }
   auto dataset = eval::LoadQuacDataset(data);
-  if (!dataset.ok()) return Fail(dataset.status());
+  if (!dataset.ok()) return EvalFail(dataset.status());
   auto predictions = eval::LoadQuacPredictions(preds);
-  if (!predictions.ok()) return Fail(predictions.status());
+  if (!predictions.ok()) return EvalFail(predictions.status());
   const eval::QuacScores s = eval::ScoreQuac(*dataset, *predictions, min_f1);
   if (json) {
     std::printf("%s\n", eval::QuacScoresToJson(s).dump(2).c_str());
@@ -89,7 +86,7 @@ int RunScore(const std::string& task_name, const std::string& data, const std::s
 
 int RunRouge(const std::string& refs_path, const std::string& hyps_path, bool stem, bool json) {
   auto pairs = ReadPairs(refs_path, hyps_path);
-  if (!pairs.ok()) return Fail(pairs.status());
+  if (!pairs.ok()) return EvalFail(pairs.status());
   const eval::RougeScores s = eval::CorpusRouge(pairs->first, pairs->second, stem);
   if (json) {
     eval::Json j = eval::Json::object();
@@ -118,7 +115,7 @@ int RunRouge(const std::string& refs_path, const std::string& hyps_path, bool st
 
 int RunChrf(const std::string& refs_path, const std::string& hyps_path, bool json) {
   auto pairs = ReadPairs(refs_path, hyps_path);
-  if (!pairs.ok()) return Fail(pairs.status());
+  if (!pairs.ok()) return EvalFail(pairs.status());
   const double score = eval::CorpusChrf(pairs->first, pairs->second);
   if (json) {
     eval::Json j = {{"chrf", score},
@@ -139,19 +136,19 @@ int RunReport(const std::string& task_name, const std::string& data, const std::
   req.out_dir = out_dir;
   if (task_name.empty()) {
     auto text = ReadFileToString(data);
-    if (!text.ok()) return Fail(text.status());
+    if (!text.ok()) return EvalFail(text.status());
     auto task = eval::DetectQaTask(*text, data);
-    if (!task.ok()) return Fail(task.status());
+    if (!task.ok()) return EvalFail(task.status());
     req.task = *task;
   } else {
     auto task = eval::ParseQaTask(task_name);
-    if (!task.ok()) return Fail(task.status());
+    if (!task.ok()) return EvalFail(task.status());
     req.task = *task;
   }
   req.runs.push_back({preds_pred.empty() ? "predictions" : "gold history", preds});
   if (!preds_pred.empty()) req.runs.push_back({"pred history", preds_pred});
   auto md = eval::WriteEvalReport(req);
-  if (!md.ok()) return Fail(md.status());
+  if (!md.ok()) return EvalFail(md.status());
   std::printf("%s\nwrote %s/report.md, report.json, curve.svg\n", md->c_str(), out_dir.c_str());
   return kExitOk;
 }
@@ -161,6 +158,8 @@ int RunEval(int argc, char** argv) {
       "Evaluate: official CoQA / QuAC scoring, ROUGE, chrF, per-turn reports, model runs.\n\n"
       "examples (the sample files ship in examples/eval/; see docs/EVAL.md):\n"
       "  odlm eval coqa --data examples/eval/coqa_sample.json --history pred --out preds.json\n"
+      "  odlm eval coqa --data examples/eval/coqa_sample.json --endpoint http://127.0.0.1:8000 \\\n"
+      "      --model Qwen/Qwen2.5-7B-Instruct --out preds.json\n"
       "  odlm eval score coqa --data examples/eval/coqa_sample.json --preds preds.json --json\n"
       "  odlm eval score quac --data examples/eval/quac_sample.json \\\n"
       "      --preds examples/eval/quac_sample_preds.jsonl\n"
@@ -204,7 +203,19 @@ int RunEval(int argc, char** argv) {
         app.add_subcommand(name, std::string("run a model over a ") + (i == 0 ? "CoQA" : "QuAC") +
                                      " dataset and write official-format predictions");
     r->add_option("--data", run_args.data, "official dataset JSON")->required();
-    r->add_option("-m,--model", run_args.model, "GGUF model (default: odlm's default model)");
+    r->add_option("-m,--model", run_args.model,
+                  "GGUF model (default: odlm's default model); with --endpoint, the model name "
+                  "the server serves");
+    r->add_option("--endpoint", run_args.endpoint,
+                  "answer with an OpenAI-compatible chat server instead of a local model: its base "
+                  "URL, e.g. http://127.0.0.1:8000 (POST <URL>/v1/chat/completions)");
+    r->add_option("--api-key-env", run_args.api_key_env,
+                  "with --endpoint: environment variable holding its API key (Bearer)");
+    r->add_option("--timeout", run_args.timeout, "with --endpoint: seconds to wait for one reply")
+        ->check(CLI::Range(0.01, 86400.0))
+        ->capture_default_str();
+    r->add_flag("--show-prompts", run_args.show_prompts,
+                "print each prompt (with --endpoint: each request body, one JSON line) to stderr");
     r->add_option("--adapter,--lora", run_args.lora,
                   "LoRA adapter FILE[:SCALE] (GGUF or PEFT directory; repeatable)");
     r->add_option("--history", run_args.history, "earlier answers in the prompt: gold or pred")
@@ -238,7 +249,7 @@ int RunEval(int argc, char** argv) {
   for (int i = 0; i < 2; ++i) {
     if (run_cmds[i]->parsed()) {
       run_args.task = i == 0 ? "coqa" : "quac";
-      return RunEvalModel(run_args);
+      return run_args.endpoint.empty() ? RunEvalModel(run_args) : RunEvalEndpoint(run_args);
     }
   }
   return kExitUsage;

@@ -7,17 +7,12 @@
 #include "common_options.h"
 #include "eval/conversational_run.h"
 #include "eval_model.h"
-#include "platform/file_util.h"
 #include "platform/process_stats.h"
+#include "qa_run.h"
 #include "tokenizer/chat_template.h"
 
 namespace odlm::cli {
 namespace {
-
-int Fail(const Status& s) {
-  std::fprintf(stderr, "odlm eval: %s\n", s.ToString().c_str());
-  return kExitFailure;
-}
 
 // What fitting a prompt into the context cost it.
 struct FitCounts {
@@ -74,25 +69,12 @@ StatusOr<std::vector<int32_t>> FitPrompt(const Tokenizer& tok, std::vector<ChatM
 }  // namespace
 
 int RunEvalModel(const EvalModelArgs& a) {
-  if (a.history != "gold" && a.history != "pred") {
-    std::fprintf(stderr, "odlm eval: --history must be gold or pred\n");
+  if (const std::string e = QaRunArgsError(a); !e.empty()) {
+    std::fprintf(stderr, "odlm eval: %s\n", e.c_str());
     return kExitUsage;
   }
-  if (a.max_batch < 1 || a.max_tokens < 1) {
-    std::fprintf(stderr, "odlm eval: --max-batch and --max-tokens must be >= 1\n");
-    return kExitUsage;
-  }
-  eval::CoqaDataset coqa;
-  eval::QuacDataset quac;
-  if (a.task == "coqa") {
-    auto d = eval::LoadCoqaDataset(a.data);
-    if (!d.ok()) return Fail(d.status());
-    coqa = std::move(d).value();
-  } else {
-    auto d = eval::LoadQuacDataset(a.data);
-    if (!d.ok()) return Fail(d.status());
-    quac = std::move(d).value();
-  }
+  auto data = LoadQaData(a);
+  if (!data.ok()) return EvalFail(data.status());
   ModelOptions mo;
   mo.model = a.model;
   mo.threads = a.threads;
@@ -135,18 +117,19 @@ int RunEvalModel(const EvalModelArgs& a) {
     // Room for the prompt: the context less the answer and one token of slack.
     const size_t limit = static_cast<size_t>(engine->n_ctx() - a.max_tokens - 1);
     for (const auto& p : prompts) {
+      if (a.show_prompts) std::fprintf(stderr, "%s\n", p.text.c_str());
       // Dataset text is plain text: EncodeChat parses special tokens in the template only.
       auto encoded = FitPrompt(tok, p.messages, limit, &fit);
       if (!encoded.ok()) {
         answer_error = encoded.status();
-        return answers;
+        return std::vector<std::string>();  // no answers: the run stops
       }
       ids.push_back(std::move(encoded).value());
     }
     auto results = GenerateBatch(*engine, ids, gen);
     if (!results.ok()) {
       answer_error = results.status();
-      return answers;
+      return std::vector<std::string>();
     }
     for (size_t i = 0; i < results->size(); ++i) {
       answers[i] = (*results)[i].text;
@@ -155,23 +138,7 @@ int RunEvalModel(const EvalModelArgs& a) {
     questions += static_cast<int64_t>(prompts.size());
     return answers;
   };
-  eval::RunOptions ro;
-  ro.history = a.history == "gold" ? eval::HistoryMode::kGold : eval::HistoryMode::kPred;
-  ro.max_batch = static_cast<size_t>(a.max_batch);
-  ro.refusal = a.refusal;
-  std::string out_text;
-  if (a.task == "coqa") {
-    auto preds = eval::RunCoqa(coqa, answerer, ro);
-    if (!answer_error.ok()) return Fail(answer_error);
-    if (!preds.ok()) return Fail(preds.status());
-    out_text = eval::CoqaPredictionsToJson(*preds);
-  } else {
-    auto preds = eval::RunQuac(quac, answerer, ro);
-    if (!answer_error.ok()) return Fail(answer_error);
-    if (!preds.ok()) return Fail(preds.status());
-    out_text = eval::QuacPredictionsToJsonLines(*preds);
-  }
-  if (Status s = WriteFileAtomically(a.out, out_text); !s.ok()) return Fail(s);
+  if (Status s = RunQaAndWrite(*data, a, answerer, answer_error); !s.ok()) return EvalFail(s);
   const double secs = (MonotonicNanos() - t0) / 1e9;
   std::fprintf(stderr,
                "odlm eval: %lld questions answered (%s history) in %.1f s, %lld answer tokens; "

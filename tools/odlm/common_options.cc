@@ -181,4 +181,12 @@ double Median(std::vector<double> v) {
   return n == 0 ? 0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
+StatusOr<std::string> ApiKeyFromEnv(const std::string& var) {
+  const char* key = std::getenv(var.c_str());
+  if (key == nullptr || *key == '\0') {
+    return InvalidArgumentError("--api-key-env " + var + ": the variable is not set");
+  }
+  return std::string(key);
+}
+
 }  // namespace odlm::cli

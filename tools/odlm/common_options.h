@@ -1,5 +1,6 @@
 // tools/odlm/common_options.h — options shared by the commands that load a model (run, chat,
-// perplexity, bench, serve): model path, threads, context, KV type, sampling.
+// perplexity, bench, serve): model path, threads, context, KV type, sampling; and by those that
+// call a chat server (codi synth, eval --endpoint): the API key's variable.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -54,6 +55,10 @@ bool ParseNamedLoraSpec(const std::string& arg, AdapterSpec* spec, std::string* 
 // Opens the engine, printing a clear error (and returning nullptr) when it cannot. With verbose,
 // prints the load summary to stderr.
 std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions& o);
+
+// The API key held by environment variable `var` (--api-key-env VAR): InvalidArgument naming the
+// variable when it is unset or empty.
+StatusOr<std::string> ApiKeyFromEnv(const std::string& var);
 
 // Parses argv with CLI11; returns -1 to continue, or the exit code (0 for --help, 2 on errors).
 int ParseOrExit(CLI::App& app, int argc, char** argv);
