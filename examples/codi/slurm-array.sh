@@ -3,7 +3,9 @@
 #
 #   sbatch examples/codi/slurm-array.sh
 # Each array task k writes shard-k.jsonl; a requeued or preempted task continues its file
-# (--resume). The teacher runs elsewhere (here: two vLLM servers, balanced by odlm).
+# (--resume). The teacher runs elsewhere (here: two vLLM servers, balanced by odlm, which takes one
+# that fails out of the pool until it answers again). Afterwards:
+#   python3 examples/codi/merge_shards.py /shared/codi/run1/shard-*.jsonl > run1.jsonl
 #SBATCH --job-name=codi-run1
 #SBATCH --array=0-15
 #SBATCH --cpus-per-task=1
