@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -151,6 +152,53 @@ TEST_F(CodiCliTest, StatsAndExport) {
   }
   const json odlm = json::parse(ct::Lines(ct::ReadAll(dir_.file("e_odlm.jsonl")))[0]);
   EXPECT_EQ(odlm["text"].get<std::string>().rfind("[CONTEXT]", 0), 0u);
+}
+
+// "Zero-shot web" mode and seed files through the CLI: a directory of Markdown/text files becomes
+// passages, the seed file's examples reach the teacher's prompts, and --resume refuses other
+// documents (the run's fingerprint is of the documents, not of how they were stored).
+TEST_F(CodiCliTest, TextCorpusAndSeedFile) {
+  const std::string corpus = dir_.file("corpus");
+  std::filesystem::create_directories(corpus + "/notes");
+  std::ofstream(corpus + "/mill.md") << "# The mill\n\nThe **old mill** by the river was built in "
+                                        "1820 and ground wheat for the village.\n";
+  std::ofstream(corpus + "/notes/train.txt")
+      << "The night train leaves the capital at ten.\n\nIt reaches the coast before dawn, "
+         "and the first ferry waits there for the passengers.\n";
+  const std::string seeds = dir_.file("seeds.jsonl");
+  std::ofstream(seeds) << "{\"link\": \"q\", \"text\": \"Seedfile example, who ran it?\"}\n";
+  const std::string out = dir_.file("web.jsonl");
+  std::vector<std::string> args = Synth(out, 12, {"--seeds", seeds, "--passage-chars", "80"});
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--docs") args[i + 1] = corpus;
+  }
+  auto r = RunProcess(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> doc_ids;
+  for (const std::string& line : ct::Lines(ct::ReadAll(out))) {
+    const json rec = json::parse(line);
+    EXPECT_EQ(rec["status"], "ok") << line;
+    doc_ids.insert(rec["doc_id"].get<std::string>());
+    const std::string context = rec["turns"][0]["text"];
+    EXPECT_LE(context.size(), 80u);
+    EXPECT_EQ(context.find("**"), std::string::npos);  // Markdown emphasis is gone
+  }
+  // The mill: its heading and its paragraph; the train: a short paragraph, then one of 85 bytes cut
+  // at a space.
+  EXPECT_EQ(doc_ids, (std::set<std::string>{"mill.md#1", "mill.md#2", "notes/train.txt#1",
+                                            "notes/train.txt#2", "notes/train.txt#3"}));
+  bool seed_sent = false;
+  for (const std::string& body : teacher_.bodies()) {
+    seed_sent |= body.find("Seedfile example") != std::string::npos;
+  }
+  EXPECT_TRUE(seed_sent);
+  // The same run resumes; other documents are refused.
+  args.push_back("--resume");
+  EXPECT_EQ(RunProcess(args).exit_code, 0);
+  std::ofstream(corpus + "/extra.txt") << "A new file.\n";
+  auto other = RunProcess(args);
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.err.find("docs"), std::string::npos) << other.err;
 }
 
 TEST_F(CodiCliTest, ErrorsAndExitCodes) {

@@ -5,55 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
-#include <set>
 #include <thread>
 
+#include "codi/phenomena.h"
 #include "codi/turn_check.h"
-#include "platform/file_util.h"
 
 namespace odlm::codi {
 
 using nlohmann::json;
-
-StatusOr<std::vector<Document>> LoadDocuments(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  std::vector<Document> docs;
-  std::set<std::string> ids;
-  size_t pos = 0, line_no = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(line_no);
-    const json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return InvalidArgumentError(where +
-                                  ": not a JSON object (expected {\"id\": …, \"text\": …})");
-    }
-    Document d;
-    if (!j.contains("id")) return InvalidArgumentError(where + ": missing \"id\"");
-    if (j["id"].is_string()) {
-      d.id = j["id"].get<std::string>();
-    } else if (j["id"].is_number_integer()) {
-      d.id = std::to_string(j["id"].get<long long>());
-    } else {
-      return InvalidArgumentError(where + ": \"id\" must be a string or an integer");
-    }
-    if (!j.contains("text") || !j["text"].is_string() || j["text"].get<std::string>().empty()) {
-      return InvalidArgumentError(where + ": \"text\" must be a non-empty string");
-    }
-    d.text = j["text"].get<std::string>();
-    if (!ids.insert(d.id).second) {
-      return InvalidArgumentError(where + ": duplicate document id '" + d.id + "'");
-    }
-    docs.push_back(std::move(d));
-  }
-  if (docs.empty()) return InvalidArgumentError(path + ": no documents");
-  return docs;
-}
 
 std::string ConversationId(uint64_t index) {
   char buf[32];
@@ -155,8 +114,19 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
     CounterRng teacher_seeds(seed, index, kStreamTeacherSeed + 16 * static_cast<uint64_t>(t));
     req.seed = teacher_seeds.Next();
     std::string last_reason, last_detail;
-    bool done = false;
+    bool done = false, have_valid = false;
     int avoid = -1;  // the endpoint the last call failed on
+    int phenomenon_tries = 0;
+    std::vector<std::string> earlier;
+    std::string previous_same_role;
+    if (!turn.phenomenon.empty()) {
+      for (const Turn& e : c.turns) {
+        const Link& el = g.links[e.link];
+        if (el.source == LinkSource::kDocument) continue;
+        earlier.push_back(e.text);
+        if (el.role == link.role) previous_same_role = e.text;
+      }
+    }
     for (int attempt = 1; attempt <= retry.max_attempts && !done; ++attempt) {
       if (stop && stop->load()) {
         fail("interrupted", "stopped before turn " + std::to_string(t));
@@ -176,8 +146,23 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
         if (v.ok) {
           turn.text = text;
           turn.support = v.support;
-          done = true;
-          break;
+          have_valid = true;
+          const PhenomenonCheck shown =
+              turn.phenomenon.empty()
+                  ? PhenomenonCheck::kUnchecked
+                  : CheckPhenomenon(turn.phenomenon, text, earlier, previous_same_role, doc_words);
+          turn.phenomenon_verified = shown == PhenomenonCheck::kShown     ? 1
+                                     : shown == PhenomenonCheck::kMissing ? 0
+                                                                          : -1;
+          if (shown != PhenomenonCheck::kMissing ||
+              ++phenomenon_tries >= retry.phenomenon_attempts || attempt >= retry.max_attempts) {
+            done = true;
+            break;
+          }
+          // Valid but without the phenomenon asked for: another sample at once (the teacher is
+          // fine); this reply stays if the rest fail.
+          req.seed = teacher_seeds.Next();
+          continue;
         }
         last_reason = v.reason;
         last_detail = "invalid turn (" + v.reason + "): " + text.substr(0, 120);
@@ -198,7 +183,7 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
       }
     }
     if (!c.ok) break;
-    if (!done) {
+    if (!done && !have_valid) {
       fail(last_reason, "turn " + std::to_string(t) + " (" + link.name + ") failed " +
                             std::to_string(turn.attempts) + " times; last: " + last_detail);
       break;
@@ -222,6 +207,7 @@ json ConversationToJson(const Conversation& c, const Graph& g, const std::string
     json o = {
         {"link", l.name}, {"role", l.role}, {"text", t.text}, {"weight", g.RoleWeight(l.role)}};
     if (!t.phenomenon.empty()) o["phenomenon"] = t.phenomenon;
+    if (t.phenomenon_verified >= 0) o["phenomenon_verified"] = t.phenomenon_verified == 1;
     if (t.support >= 0) o["support"] = std::round(t.support * 1e4) / 1e4;
     if (l.source == LinkSource::kTeacher) o["attempts"] = t.attempts;
     turns.push_back(std::move(o));

@@ -9,7 +9,10 @@
 // unless another endpoint can take the retry); a retry after a failed call avoids the endpoint it
 // failed on while the pool has another that admits requests. The request's
 // sampling seed derives from (seed, index, turn) and changes only after an invalid reply, so a
-// deterministic teacher gives the same conversation whatever transport faults happened. When a turn
+// deterministic teacher gives the same conversation whatever transport faults happened. A valid
+// reply that lacks the phenomenon the walk asked for (codi/phenomena.h) is asked for again at once,
+// up to RetryPolicy::phenomenon_attempts valid replies; the last one stays, marked unverified, so a
+// phenomenon never fails a conversation. When a turn
 // runs out of attempts, or the teacher gives a non-retryable error, the conversation is given up
 // with the reason recorded.
 #pragma once
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codi/documents.h"
 #include "codi/graph.h"
 #include "codi/retry.h"
 #include "codi/teacher.h"
@@ -28,21 +32,15 @@
 
 namespace odlm::codi {
 
-struct Document {
-  std::string id;
-  std::string text;
-};
-
-// Reads documents from JSONL: one object per line with "id" (string or integer) and "text"
-// (non-empty string); blank lines are skipped. Errors name the line; duplicate ids are refused.
-StatusOr<std::vector<Document>> LoadDocuments(const std::string& path);
-
 struct Turn {
   int link = -1;
   std::string text;
   std::string phenomenon;  // "" for none
   double support = -1;     // grounded links: lexical support in the document
   int attempts = 0;        // teacher calls this turn took (0 for document turns)
+  // The phenomenon check (codi/phenomena.h): 1 shown, 0 missing after every try, -1 none asked
+  // for or not checkable.
+  int phenomenon_verified = -1;
 };
 
 struct Conversation {

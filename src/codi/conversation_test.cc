@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "codi/fake_teacher.h"
+#include "codi/stats.h"
 #include "codi/test_util.h"
 
 namespace odlm::codi {
@@ -126,6 +127,56 @@ TEST_F(ConversationTest, RetriesThroughFaultsAndHonoursRetryAfter) {
   EXPECT_EQ(seeds.size(), 3u);
 }
 
+// A teacher that leaves out the asked-for discourse marker in every second reply: without
+// phenomenon retries exactly that half is recorded unverified (and stats reports it); with one
+// retry each miss is asked again and every turn shows it.
+TEST_F(ConversationTest, PhenomenaAreVerifiedAndRetried) {
+  json j = testing::QaGraphJson();
+  j["phenomena"]["discourse_marker"] = "Start with a connective such as And or So.";
+  j["links"]["q"]["phenomena"] = {{"discourse_marker", 1.0}};
+  auto g = ParseGraph(j);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  graph_ = std::move(g).value();
+  testing::TempDir dir;
+  for (int attempts : {1, 2}) {
+    fake_.OmitPhenomenonEvery("Start with a connective", 2);
+    retry_.phenomenon_attempts = attempts;
+    const std::string path = dir.file("convs" + std::to_string(attempts) + ".jsonl");
+    std::ofstream out(path);
+    int asked = 0, shown = 0, requests = 0;
+    for (uint64_t i = 0; i < 12; ++i) {
+      const Conversation c = Run(i);
+      ASSERT_TRUE(c.ok) << c.reason << ": " << c.detail;
+      requests += c.requests;
+      for (const Turn& t : c.turns) {
+        if (t.phenomenon != "discourse_marker") continue;
+        ++asked;
+        ASSERT_GE(t.phenomenon_verified, 0);
+        shown += t.phenomenon_verified;
+        EXPECT_EQ(t.text.rfind(t.phenomenon_verified ? "And " : "What does the document", 0), 0u)
+            << t.text;
+      }
+      out << ConversationLine(c, graph_, "fake-teacher", 7);
+    }
+    out.close();
+    ASSERT_GE(asked, 12);
+    if (attempts == 1) {
+      EXPECT_EQ(shown, asked - asked / 2);  // the 2nd, 4th, … marked request was plain
+    } else {
+      EXPECT_EQ(shown, asked);
+      EXPECT_GT(requests, asked);  // the misses were asked again
+    }
+    auto stats = ComputeStats(path, &graph_);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    const json& ph = (*stats)["phenomena"]["discourse_marker"];
+    EXPECT_EQ(ph["count"], asked);
+    EXPECT_EQ(ph["checked"], asked);
+    EXPECT_EQ(ph["verified"], shown);
+    EXPECT_NEAR(ph["verified_rate"].get<double>(), double(shown) / asked, 1e-4);
+    EXPECT_NE(FormatStats(*stats).find("checked shown"), std::string::npos);
+  }
+}
+
 TEST_F(ConversationTest, TransportFaultsDoNotChangeTheConversation) {
   const Conversation clean = Run(4);
   ASSERT_TRUE(clean.ok);
@@ -202,24 +253,6 @@ TEST_F(ConversationTest, RecordShape) {
   EXPECT_EQ(j["turns"][2]["weight"], 1);
   EXPECT_TRUE(j["timing"].contains("wall_ms"));
   EXPECT_GT(j["timing"]["completion_tokens"].get<int>(), 0);
-}
-
-TEST(DocumentsTest, LoadsAndRejectsBadLines) {
-  testing::TempDir dir;
-  const std::string p = dir.file("docs.jsonl");
-  std::ofstream(p) << "{\"id\": \"a\", \"text\": \"x\"}\n\n{\"id\": 7, \"text\": \"y\"}\n";
-  auto docs = LoadDocuments(p);
-  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
-  EXPECT_EQ((*docs)[1].id, "7");
-  std::ofstream(p) << "{\"id\": \"a\", \"text\": \"x\"}\n{\"id\": \"a\", \"text\": \"y\"}\n";
-  EXPECT_NE(LoadDocuments(p).status().message().find(":2: duplicate document id 'a'"),
-            std::string::npos);
-  std::ofstream(p) << "{\"id\": \"a\"}\n";
-  EXPECT_NE(LoadDocuments(p).status().message().find(":1: \"text\" must be"), std::string::npos);
-  std::ofstream(p) << "not json\n";
-  EXPECT_NE(LoadDocuments(p).status().message().find(":1: not a JSON object"), std::string::npos);
-  std::ofstream(p) << "";
-  EXPECT_FALSE(LoadDocuments(p).ok());
 }
 
 }  // namespace

@@ -155,13 +155,19 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
     switch (format) {
       case ExportFormat::kCoqa:
         break;  // below, once every turn is known to be well formed
-      case ExportFormat::kHf:
-        items.push_back({{"role", role == "CONTEXT" ? "system"
-                                  : IsAgent(role)   ? "assistant"
-                                                    : "user"},
-                         {"content", content}});
+      case ExportFormat::kHf: {
+        const std::string hf_role = role == "CONTEXT" ? "system"
+                                    : IsAgent(role)   ? "assistant"
+                                                      : "user";
+        // Per-message loss masks as common trainers read them: axolotl's per-message training
+        // field ("train": message_field_training: train) on every message, OpenAI fine-tuning's
+        // "weight" (0 or 1, assistant messages only); odlm's own weights stay in "weights".
+        json message = {{"role", hf_role}, {"content", content}, {"train", w > 0}};
+        if (hf_role == "assistant") message["weight"] = w > 0 ? 1 : 0;
+        items.push_back(std::move(message));
         weights.push_back(w);
         break;
+      }
       case ExportFormat::kShareGpt:
         items.push_back({{"from", role == "CONTEXT" ? "system"
                                   : IsAgent(role)   ? "gpt"

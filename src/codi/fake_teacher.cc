@@ -57,7 +57,7 @@ std::string ChatJson(const std::string& content, const std::string& model, int p
 
 }  // namespace
 
-std::string FakeTeacher::Reply(const std::string& prompt, uint64_t seed) {
+std::string FakeTeacher::Reply(const std::string& prompt, uint64_t seed, bool plain) {
   // The document: after a "Document:" line, up to the next blank line.
   std::string doc;
   const size_t d = prompt.find("Document:");
@@ -87,6 +87,9 @@ std::string FakeTeacher::Reply(const std::string& prompt, uint64_t seed) {
   if (last.find("question") != std::string::npos) {
     std::string w;
     for (int k = 0; k < 8 && (w.size() < 4); ++k) w = StripPunct(words[(r + k) % words.size()]);
+    if (plain) return "What does the document say about " + Lower(w) + "?";
+    // Asked to leave words out (the ellipsis phenomenon): an elided question.
+    if (Lower(prompt).find("leave out words") != std::string::npos) return "And " + Lower(w) + "?";
     return "And what does it say about " + Lower(w) + "?";
   }
   // An answer: up to 10 words starting at a seeded position, ending with a period.
@@ -174,8 +177,15 @@ FakeTeacher::FakeTeacher() : server_(std::make_unique<httplib::Server>()) {
       case Fault::kNone:
         break;
     }
+    bool plain = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (omit_every_ > 0 && prompt.find(omit_marker_) != std::string::npos) {
+        plain = ++marked_ % omit_every_ == 0;
+      }
+    }
     sleep(latency);
-    res.set_content(ChatJson(Reply(prompt, seed), model, prompt.size()), "application/json");
+    res.set_content(ChatJson(Reply(prompt, seed, plain), model, prompt.size()), "application/json");
     done();
   });
   // cpp-httplib 0.11 listens with a backlog of 5: a burst of connecting workers would see SYNs
@@ -209,6 +219,13 @@ void FakeTeacher::FaultEvery(int k, Fault f) {
   std::lock_guard<std::mutex> lock(mu_);
   every_ = k;
   every_fault_ = f;
+}
+
+void FakeTeacher::OmitPhenomenonEvery(const std::string& marker, int k) {
+  std::lock_guard<std::mutex> lock(mu_);
+  omit_marker_ = marker;
+  omit_every_ = k;
+  marked_ = 0;
 }
 
 void FakeTeacher::SetLatency(double seconds) {

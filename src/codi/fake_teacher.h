@@ -6,7 +6,10 @@
 // non-empty line: containing "refus" or "does not tell" -> a refusal ("The document does not tell
 // …"); containing "question" -> a question about a word of the document; otherwise -> an answer
 // made of words from one sentence of the document (so grounded checks pass). The document is the
-// text after a "Document:" line up to the next blank line.
+// text after a "Document:" line up to the next blank line. Questions show the phenomena of
+// codi/phenomena.h the way a teacher would: "And what does it say about X?" (a discourse marker, a
+// pronoun) or, when the prompt asks to "leave out words", the elided "And X?"; a plain reply
+// ("What does the document say about X?") shows none of them.
 //
 // Faults: Inject() queues faults that the next requests take in order (one each); FaultEvery()
 // makes every k-th request fail (deterministic). Thread-safe; the destructor stops the server.
@@ -53,7 +56,10 @@ class FakeTeacher {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   void Inject(const std::vector<Fault>& faults);
-  void FaultEvery(int k, Fault f);          // k <= 0 turns it off
+  void FaultEvery(int k, Fault f);  // k <= 0 turns it off
+  // Among the requests whose prompt contains `marker` (a phenomenon's instruction), every k-th
+  // in arrival order gets the plain reply, without any phenomenon; k <= 0 turns it off.
+  void OmitPhenomenonEvery(const std::string& marker, int k);
   void SetLatency(double seconds);          // every normal reply waits this long first
   void RequireKey(const std::string& key);  // 401 without "Authorization: Bearer key"
 
@@ -61,8 +67,9 @@ class FakeTeacher {
   int max_in_flight() const { return max_in_flight_.load(); }
   std::vector<std::string> bodies();  // every request body received, in arrival order
 
-  // The reply text for a prompt and seed (what a normal request gets).
-  static std::string Reply(const std::string& prompt, uint64_t seed);
+  // The reply text for a prompt and seed (what a normal request gets; `plain`: the question form
+  // without phenomena).
+  static std::string Reply(const std::string& prompt, uint64_t seed, bool plain = false);
 
  private:
   std::unique_ptr<httplib::Server> server_;
@@ -73,6 +80,8 @@ class FakeTeacher {
   int every_ = 0;
   Fault every_fault_;
   double latency_s_ = 0;
+  std::string omit_marker_;
+  int omit_every_ = 0, marked_ = 0;
   std::string key_;
   std::vector<std::string> bodies_;
   std::atomic<int> requests_{0}, in_flight_{0}, max_in_flight_{0};

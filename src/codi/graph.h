@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codi/seeds.h"
 
 namespace odlm::codi {
 
@@ -82,10 +83,15 @@ struct Graph {
 StatusOr<Graph> ParseGraph(const nlohmann::json& j);
 
 // Reads FILE (.json, or .yaml/.yml parsed with yaml-cpp) and parses it. Errors carry the path and,
-// for syntax errors, the line/column or byte offset.
-StatusOr<Graph> LoadGraphFile(const std::string& path);
+// for syntax errors, the line/column or byte offset. `extra_seeds` (may be null): seed examples
+// from a file (codi/seeds.h), added to the links before the graph is validated, so a link may take
+// every seed from there.
+StatusOr<Graph> LoadGraphFile(const std::string& path,
+                              const std::vector<SeedExample>* extra_seeds = nullptr);
 // The same for a file's text (JSON with comments, or YAML).
 StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml);
+// The file's text as JSON, before validation (errors as LoadGraphFile's).
+StatusOr<nlohmann::json> GraphTextToJson(const std::string& text, bool yaml);
 
 // Parses YAML text into JSON: mappings -> objects, sequences -> arrays, plain scalars -> null,
 // bool, integer or number when they read as one, everything else (and quoted scalars) -> string.

@@ -138,7 +138,7 @@ StatusOr<nlohmann::json> YamlToJson(const std::string& text) {
   return NodeToJson(root, YamlPath{}, 0, &budget);
 }
 
-StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml) {
+StatusOr<nlohmann::json> GraphTextToJson(const std::string& text, bool yaml) {
   nlohmann::json j;
   if (yaml) {
     ASSIGN_OR_RETURN(j, YamlToJson(text));
@@ -165,12 +165,21 @@ StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml) {
       return InvalidArgumentError("not valid JSON");
     }
   }
+  return j;
+}
+
+StatusOr<Graph> ParseGraphText(const std::string& text, bool yaml) {
+  ASSIGN_OR_RETURN(nlohmann::json j, GraphTextToJson(text, yaml));
   return ParseGraph(j);
 }
 
-StatusOr<Graph> LoadGraphFile(const std::string& path) {
+StatusOr<Graph> LoadGraphFile(const std::string& path,
+                              const std::vector<SeedExample>* extra_seeds) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
-  auto g = ParseGraphText(text, EndsWith(path, ".yaml") || EndsWith(path, ".yml"));
+  auto j = GraphTextToJson(text, EndsWith(path, ".yaml") || EndsWith(path, ".yml"));
+  if (!j.ok()) return j.status().WithContext(path);
+  if (extra_seeds != nullptr) RETURN_IF_ERROR(AddSeedExamples(*extra_seeds, &*j));
+  auto g = ParseGraph(*j);
   if (!g.ok()) return g.status().WithContext(path);
   return g;
 }

@@ -37,4 +37,26 @@ Status ForEachRecord(const std::string& path,
   return Status::Ok();
 }
 
+Status ForEachJsonlObject(
+    const std::string& path, const std::string& expected,
+    const std::function<Status(const nlohmann::json&, const std::string&)>& fn) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  size_t pos = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = path + ":" + std::to_string(line_no);
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return InvalidArgumentError(where + ": not a JSON object (expected " + expected + ")");
+    }
+    RETURN_IF_ERROR(fn(j, where));
+  }
+  return Status::Ok();
+}
+
 }  // namespace odlm::codi

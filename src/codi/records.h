@@ -1,4 +1,5 @@
-// codi/records.h — reading a synthesized JSONL file back (stats, export).
+// codi/records.h — reading JSONL back: a synthesized file (stats, export), and any file of one JSON
+// object per line (documents, seed examples).
 #pragma once
 
 #include <functional>
@@ -17,5 +18,12 @@ namespace odlm::codi {
 Status ForEachRecord(const std::string& path,
                      const std::function<Status(const nlohmann::json&, size_t)>& fn,
                      size_t* torn = nullptr);
+
+// Calls fn(object, "PATH:LINE") for each non-blank line of a JSONL file. A line that is not a JSON
+// object is InvalidArgument "PATH:LINE: not a JSON object (expected `expected`)". A leading UTF-8
+// byte order mark is ignored. Stops at fn's first error.
+Status ForEachJsonlObject(
+    const std::string& path, const std::string& expected,
+    const std::function<Status(const nlohmann::json&, const std::string&)>& fn);
 
 }  // namespace odlm::codi

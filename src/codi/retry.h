@@ -18,6 +18,9 @@ struct RetryPolicy {
   int max_attempts = 6;  // per turn, first try included
   double base_s = 1.0;   // delay before retry k (1-based): base * 2^(k-1), jittered to [d/2, d]
   double max_s = 60.0;   // cap of the computed delay (a Retry-After may exceed it, up to 600 s)
+  // Teacher calls per turn to get the phenomenon the walk asked for (codi/phenomena.h), within
+  // max_attempts; after that the last valid reply is kept, marked unverified. 1: no such retry.
+  int phenomenon_attempts = 3;
 };
 
 // The delay before retry `retry` (1-based) under `p`; at least `retry_after_s` (capped at 600 s)

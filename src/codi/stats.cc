@@ -45,6 +45,7 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
   std::map<std::string, std::vector<int>> role_words;
   std::map<std::string, std::map<std::string, uint64_t>> link_phen;  // link -> ph|"" -> n
   std::map<std::string, uint64_t> phen_total;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> phen_checked;  // name -> (checked, verified)
   std::map<std::string, std::map<std::string, uint64_t>> transitions;
   std::map<std::string, uint64_t> starts;
   std::map<int, uint64_t> lengths;
@@ -89,6 +90,12 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
       ++link_turns[link];
       role_words[t["role"].get<std::string>()].push_back(WordCount(t["text"].get<std::string>()));
       if (t.contains("attempts")) ++teacher_turns;
+      if (t.contains("phenomenon") && t["phenomenon"].is_string() &&
+          t.contains("phenomenon_verified") && t["phenomenon_verified"].is_boolean()) {
+        auto& [checked, verified] = phen_checked[t["phenomenon"].get<std::string>()];
+        ++checked;
+        if (t["phenomenon_verified"].get<bool>()) ++verified;
+      }
       if (t.contains("support") && t["support"].is_number()) {
         ++grounded;
         const double s = t["support"].get<double>();
@@ -116,6 +123,16 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
     ph[name] = {{"count", n},
                 {"share_of_teacher_turns",
                  teacher_turns ? std::round(1e4 * n / double(teacher_turns)) / 1e4 : 0.0}};
+    // Planned (the walk asked for it) against verified (the text shows it, codi/phenomena.h).
+    const auto it = phen_checked.find(name);
+    if (it != phen_checked.end() && it->second.first > 0) {
+      const auto [checked, verified] = it->second;
+      ph[name]["checked"] = checked;
+      ph[name]["verified"] = verified;
+      ph[name]["verified_rate"] = std::round(1e4 * verified / double(checked)) / 1e4;
+      ph[name]["verified_share_of_teacher_turns"] =
+          teacher_turns ? std::round(1e4 * verified / double(teacher_turns)) / 1e4 : 0.0;
+    }
   }
   out["phenomena"] = ph;
   json ph_link = json::object();
@@ -221,10 +238,17 @@ std::string FormatStats(const json& s) {
   }
   o += "phenomena:\n";
   for (const auto& [p, v] : s["phenomena"].items()) {
-    std::snprintf(buf, sizeof(buf), "  %-20s %7llu (%.1f%% of teacher turns)\n", p.c_str(),
+    std::snprintf(buf, sizeof(buf), "  %-20s %7llu planned (%.1f%% of teacher turns)", p.c_str(),
                   v["count"].get<unsigned long long>(),
                   100 * v["share_of_teacher_turns"].get<double>());
     o += buf;
+    if (v.contains("verified")) {
+      std::snprintf(buf, sizeof(buf), ", %llu of %llu checked shown (%.1f%%)",
+                    v["verified"].get<unsigned long long>(), v["checked"].get<unsigned long long>(),
+                    100 * v["verified_rate"].get<double>());
+      o += buf;
+    }
+    o += "\n";
   }
   const json& gr = s["grounding"];
   std::snprintf(buf, sizeof(buf),

@@ -2,7 +2,9 @@
 //
 // Reports (as JSON; FormatStats renders a table): conversations ok/failed and failures by reason;
 // turns per role with word-count mean/p50/p95/max; turns per link; phenomena frequencies (overall
-// and per link, with the configured probability when the graph is given); grounding (turns with a
+// and per link, with the configured probability when the graph is given) — planned, i.e. what
+// the walks asked for, and for checkable ones (codi/phenomena.h) how many turns were checked and
+// showed it ("verified", "verified_rate"); grounding (turns with a
 // support score: count, mean, share at or above the link's min_support, 0.5 without the graph);
 // observed transitions, and with the graph a chi-square test per row, for the start and the length
 // distributions, and combined (sum of statistics and degrees of freedom). The walks of failed

@@ -120,8 +120,9 @@ TEST(ExportTest, HuggingFace) {
   auto e = ExportRecord(SampleRecord(), ExportFormat::kHf);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(*e, json::parse(R"({"id":"c00000001","messages":[
-      {"role":"system","content":"Doc text."},{"role":"user","content":"When?"},
-      {"role":"assistant","content":"In 1820."}],"weights":[0,0.1,1]})"));
+      {"role":"system","content":"Doc text.","train":false},
+      {"role":"user","content":"When?","train":true},
+      {"role":"assistant","content":"In 1820.","train":true,"weight":1}],"weights":[0,0.1,1]})"));
 }
 
 TEST(ExportTest, ShareGpt) {

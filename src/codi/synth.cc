@@ -89,15 +89,15 @@ StatusOr<ExistingOutput> ScanOutput(const std::string& path, const SynthOptions&
     }
     // The same teacher, graph and documents: a resume must not mix two runs in one file.
     for (const auto& [key, ours, what] :
-         {std::tuple<const char*, const std::string&, const char*>{"teacher_model", o.teacher_model,
-                                                                   "teacher model (--model)"},
-          {"graph_hash", o.graph_hash, "graph file (--graph)"},
-          {"docs_hash", o.docs_hash, "document file (--docs)"}}) {
+         {std::tuple<const char*, const std::string&, const char*>{
+              "teacher_model", o.teacher_model, "another teacher model (--model)"},
+          {"graph_hash", o.graph_hash, "another graph (--graph, --seeds)"},
+          {"docs_hash", o.docs_hash, "other documents (--docs)"}}) {
       const auto it = j.find(key);
       if (ours.empty() || it == j.end()) continue;
       if (!it->is_string() || it->get<std::string>() != ours) {
         ::close(fd);
-        return FailedPreconditionError(where + ": written with another " + what + " (" + key + " " +
+        return FailedPreconditionError(where + ": written with " + what + " (" + key + " " +
                                        it->dump() + ", this run's is \"" + ours +
                                        "\"); resume with the same settings, or write a new file");
       }

@@ -210,15 +210,15 @@ TEST_F(SynthTest, ResumeRefusesAnotherTeacherGraphOrDocumentSet) {
   const std::string before = testing::ReadAll(o.out_path);
   o.resume = true;
   for (auto [field, what] : {std::pair<std::string SynthOptions::*, std::string>{
-                                 &SynthOptions::teacher_model, "teacher model"},
-                             {&SynthOptions::graph_hash, "graph file"},
-                             {&SynthOptions::docs_hash, "document file"}}) {
+                                 &SynthOptions::teacher_model, "another teacher model"},
+                             {&SynthOptions::graph_hash, "another graph"},
+                             {&SynthOptions::docs_hash, "other documents"}}) {
     SynthOptions other = o;
     other.*field = "something-else";
     auto s = Run(other);
     ASSERT_FALSE(s.ok()) << what;
     EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
-    EXPECT_NE(s.status().message().find("written with another " + what), std::string::npos)
+    EXPECT_NE(s.status().message().find("written with " + what), std::string::npos)
         << s.status().message();
     EXPECT_EQ(testing::ReadAll(o.out_path), before) << "a refused resume changes nothing";
   }

@@ -28,7 +28,13 @@ const std::unordered_set<std::string>& StopWords() {
 
 std::string Lower(const std::string& s) { return AsciiLower(s); }
 
-std::vector<std::string> Words(const std::string& text) {
+bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
+  return AsciiStartsWithNoCase(s, prefix);
+}
+
+}  // namespace
+
+std::vector<std::string> LowerWords(const std::string& text) {
   std::vector<std::string> words;
   std::string cur;
   for (char ch : text) {
@@ -44,15 +50,9 @@ std::vector<std::string> Words(const std::string& text) {
   return words;
 }
 
-bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
-  return AsciiStartsWithNoCase(s, prefix);
-}
-
-}  // namespace
-
 std::vector<std::string> ContentWords(const std::string& text) {
   std::vector<std::string> out;
-  for (auto& w : Words(text)) {
+  for (auto& w : LowerWords(text)) {
     const bool number = std::isdigit(static_cast<unsigned char>(w[0]));
     if ((w.size() >= 3 || number) && !StopWords().count(w)) out.push_back(std::move(w));
   }
@@ -61,7 +61,7 @@ std::vector<std::string> ContentWords(const std::string& text) {
 
 std::unordered_set<std::string> DocumentWords(const std::string& document) {
   std::unordered_set<std::string> s;
-  for (auto& w : Words(document)) s.insert(std::move(w));
+  for (auto& w : LowerWords(document)) s.insert(std::move(w));
   return s;
 }
 

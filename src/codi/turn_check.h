@@ -20,6 +20,9 @@
 
 namespace odlm::codi {
 
+// The lower-cased words of a text: runs of ASCII letters, digits and non-ASCII bytes.
+std::vector<std::string> LowerWords(const std::string& text);
+
 // The lower-cased content words of a text.
 std::vector<std::string> ContentWords(const std::string& text);
 

@@ -38,10 +38,11 @@ int Fail(const char* what, const Status& s) {
 }
 
 struct SynthArgs {
-  std::string graph, docs, model, out, shard = "0/1", api_key_env;
+  std::string graph, docs, seeds, model, out, shard = "0/1", api_key_env;
   std::vector<std::string> teachers;
   uint64_t n = 0, seed = 0;
-  int concurrency = 8, max_attempts = 6, batch_lines = 64;
+  int concurrency = 8, max_attempts = 6, batch_lines = 64, passage_chars = 2000;
+  int phenomenon_attempts = 3;
   double rate = 0, timeout = 180, connect_timeout = 10, retry_base = 1.0, retry_max = 60;
   double progress = 1.0;
   int breaker_failures = 3;
@@ -60,7 +61,17 @@ int RunCodi(int argc, char** argv) {
   bool resume = false, retry_failed = false;
   auto* synth = app.add_subcommand("synth", "write -n conversations to --out (JSONL)");
   synth->add_option("--graph", a.graph, "conversation graph (.yaml/.yml or .json)")->required();
-  synth->add_option("--docs", a.docs, "documents, JSONL with id and text")->required();
+  synth->add_option("--seeds", a.seeds,
+                    "seed examples, JSONL {\"link\", \"text\"}, added to the graph's links");
+  synth
+      ->add_option("--docs", a.docs,
+                   "documents: JSONL with id and text, or a .txt/.md file or a directory of them "
+                   "(split into passages)")
+      ->required();
+  synth
+      ->add_option("--passage-chars", a.passage_chars,
+                   "text documents: passage size in bytes at most")
+      ->check(CLI::Range(16, 1 << 24));
   synth
       ->add_option("--teacher", a.teachers,
                    "teacher base URL, e.g. http://127.0.0.1:8080 (repeat to balance several)")
@@ -91,6 +102,11 @@ int RunCodi(int argc, char** argv) {
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
   synth->add_option("--max-attempts", a.max_attempts, "teacher calls per turn before giving up")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  synth
+      ->add_option("--phenomenon-attempts", a.phenomenon_attempts,
+                   "valid replies per turn to get the phenomenon asked for (1: keep the first)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   synth
@@ -201,9 +217,17 @@ int RunCodi(int argc, char** argv) {
     std::fprintf(stderr, "odlm codi synth: %s\n", s.message().c_str());
     return kExitUsage;
   }
-  auto graph = codi::LoadGraphFile(a.graph);
+  std::vector<codi::SeedExample> seeds;
+  if (!a.seeds.empty()) {
+    auto loaded = codi::LoadSeedExamples(a.seeds);
+    if (!loaded.ok()) return Fail("synth", loaded.status());
+    seeds = std::move(loaded).value();
+  }
+  auto graph = codi::LoadGraphFile(a.graph, a.seeds.empty() ? nullptr : &seeds);
   if (!graph.ok()) return Fail("synth", graph.status());
-  auto docs = codi::LoadDocuments(a.docs);
+  codi::PassageOptions passages;
+  passages.max_chars = static_cast<size_t>(a.passage_chars);
+  auto docs = codi::LoadDocuments(a.docs, passages);
   if (!docs.ok()) return Fail("synth", docs.status());
   codi::TeacherOptions t;
   t.urls = a.teachers;
@@ -241,9 +265,12 @@ int RunCodi(int argc, char** argv) {
     return std::string(hex);
   };
   o.teacher_model = a.model;
-  o.graph_hash = file_hash(a.graph);
-  o.docs_hash = file_hash(a.docs);
+  // The seed examples are part of the graph a run was made with.
+  o.graph_hash =
+      a.seeds.empty() ? file_hash(a.graph) : file_hash(a.graph) + "+" + file_hash(a.seeds);
+  o.docs_hash = codi::DocumentsFingerprint(*docs);
   o.retry.max_attempts = a.max_attempts;
+  o.retry.phenomenon_attempts = a.phenomenon_attempts;
   o.retry.base_s = a.retry_base;
   o.retry.max_s = a.retry_max;
   o.batch_lines = a.batch_lines;
