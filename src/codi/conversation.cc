@@ -142,7 +142,7 @@ Conversation RunConversation(const Graph& g, const Document& doc, uint64_t seed,
         c.prompt_tokens += r.prompt_tokens;
         c.completion_tokens += r.completion_tokens;
         const std::string text = CleanTurn(r.content, roles);
-        const TurnVerdict v = CheckTurn(g, link, text, doc_words);
+        const TurnVerdict v = CheckTurn(g, link, text, doc_words, doc.text);
         if (v.ok) {
           turn.text = text;
           turn.support = v.support;

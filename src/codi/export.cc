@@ -9,6 +9,7 @@
 
 #include "base/ascii.h"
 #include "codi/graph.h"
+#include "codi/near_duplicates.h"
 #include "codi/records.h"
 #include "platform/file_util.h"
 #include "tokenizer/chat_template.h"
@@ -206,9 +207,14 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
 }
 
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
-                                   const std::string& out, bool include_failed) {
+                                   const std::string& out, bool include_failed, bool dedup) {
   ExportSummary s;
-  std::vector<std::pair<std::string, json>> exported;  // (conversation id, exported record)
+  struct Exported {
+    std::string id;
+    json record;
+    std::string dialogue;  // with dedup
+  };
+  std::vector<Exported> exported;
   RETURN_IF_ERROR(ForEachRecord(in, [&](const json& r, size_t line) -> Status {
     if (r["status"] != "ok" && !include_failed) {
       ++s.skipped_failed;
@@ -221,22 +227,35 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
       return Status::Ok();
     }
     const auto id = r.find("id");
-    exported.emplace_back(id != r.end() && id->is_string() ? id->get<std::string>() : "",
-                          std::move(*e));
-    ++s.written;
+    exported.push_back({id != r.end() && id->is_string() ? id->get<std::string>() : "",
+                        std::move(*e), dedup ? DialogueText(r) : std::string()});
     return Status::Ok();
   }));
   std::stable_sort(exported.begin(), exported.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+                   [](const auto& a, const auto& b) { return a.id < b.id; });
+  if (dedup) {
+    // In id order, so the conversation kept of a near-duplicate group is the first by id.
+    NearDuplicateIndex index;
+    std::vector<Exported> kept;
+    for (Exported& e : exported) {
+      if (index.Add(e.dialogue) >= 0) {
+        ++s.skipped_duplicates;
+      } else {
+        kept.push_back(std::move(e));
+      }
+    }
+    exported = std::move(kept);
+  }
+  s.written = exported.size();
   std::string data;
   if (format == ExportFormat::kCoqa) {
     json stories = json::array();
-    for (auto& [id, story] : exported) stories.push_back(std::move(story));
+    for (Exported& e : exported) stories.push_back(std::move(e.record));
     const json dataset = {{"version", "1.0"}, {"data", std::move(stories)}};
     data = dataset.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   } else {
-    for (const auto& [id, record] : exported) {
-      data += record.dump(-1, ' ', false, json::error_handler_t::replace);
+    for (const Exported& e : exported) {
+      data += e.record.dump(-1, ' ', false, json::error_handler_t::replace);
       data += '\n';
     }
   }

@@ -53,10 +53,14 @@ StatusOr<nlohmann::json> ExportRecord(const nlohmann::json& record, ExportFormat
 
 struct ExportSummary {
   size_t written = 0, skipped_failed = 0;
-  size_t skipped_unusable = 0;  // coqa: no CONTEXT turn or no question-answer pair
+  size_t skipped_unusable = 0;    // coqa: no CONTEXT turn or no question-answer pair
+  size_t skipped_duplicates = 0;  // dedup: near-duplicates of a conversation earlier by id
 };
 
+// Exports every record of `in` (failed ones only with include_failed) in id order. dedup: drop a
+// conversation whose dialogue (DialogueText) near-duplicates one earlier by id
+// (codi/near_duplicates.h, Jaccard of word 3-grams ≥ 0.8).
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
-                                   const std::string& out, bool include_failed);
+                                   const std::string& out, bool include_failed, bool dedup = false);
 
 }  // namespace odlm::codi

@@ -37,6 +37,21 @@ Status ForEachRecord(const std::string& path,
   return Status::Ok();
 }
 
+std::string DialogueText(const nlohmann::json& record) {
+  std::string out;
+  const auto turns = record.find("turns");
+  if (turns == record.end() || !turns->is_array()) return out;
+  for (const auto& t : *turns) {
+    if (!t.is_object() || !t.contains("role") || !t.contains("text") || !t["text"].is_string() ||
+        t["role"] == "CONTEXT") {
+      continue;
+    }
+    out += t["text"].get<std::string>();
+    out += '\n';
+  }
+  return out;
+}
+
 Status ForEachJsonlObject(
     const std::string& path, const std::string& expected,
     const std::function<Status(const nlohmann::json&, const std::string&)>& fn) {

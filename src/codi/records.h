@@ -19,6 +19,11 @@ Status ForEachRecord(const std::string& path,
                      const std::function<Status(const nlohmann::json&, size_t)>& fn,
                      size_t* torn = nullptr);
 
+// The dialogue of a record: the texts of its turns but the CONTEXT ones (the document), one per
+// line — what near-duplicate detection compares (stats, export --dedup). Malformed turns are
+// skipped.
+std::string DialogueText(const nlohmann::json& record);
+
 // Calls fn(object, "PATH:LINE") for each non-blank line of a JSONL file. A line that is not a JSON
 // object is InvalidArgument "PATH:LINE: not a JSON object (expected `expected`)". A leading UTF-8
 // byte order mark is ignored. Stops at fn's first error.

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "codi/chi_square.h"
+#include "codi/near_duplicates.h"
 #include "codi/records.h"
 #include "codi/turn_check.h"
 
@@ -46,6 +47,12 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
   std::map<std::string, std::map<std::string, uint64_t>> link_phen;  // link -> ph|"" -> n
   std::map<std::string, uint64_t> phen_total;
   std::map<std::string, std::pair<uint64_t, uint64_t>> phen_checked;  // name -> (checked, verified)
+  // Diversity: distinct-1/2 of questions (USER turns) and answers (AGENT turns), near-duplicate
+  // conversations (their non-CONTEXT turns), conversations per document.
+  DistinctCounter q1(1), q2(2), a1(1), a2(2);
+  NearDuplicateIndex near_dups;
+  uint64_t duplicates = 0;
+  std::map<std::string, uint64_t> per_doc;
   std::map<std::string, std::map<std::string, uint64_t>> transitions;
   std::map<std::string, uint64_t> starts;
   std::map<int, uint64_t> lengths;
@@ -88,6 +95,16 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
       }
       const std::string link = t.value("link", std::string());
       ++link_turns[link];
+      const std::string& role = t["role"].get_ref<const std::string&>();
+      const std::string& text = t["text"].get_ref<const std::string&>();
+      if (role == "USER") {
+        q1.Add(text);
+        q2.Add(text);
+      } else if (role == "AGENT" || role == "ASSISTANT") {
+        a1.Add(text);
+        a2.Add(text);
+      }
+
       role_words[t["role"].get<std::string>()].push_back(WordCount(t["text"].get<std::string>()));
       if (t.contains("attempts")) ++teacher_turns;
       if (t.contains("phenomenon") && t["phenomenon"].is_string() &&
@@ -105,6 +122,9 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
         if (s >= threshold) ++grounded_ok;
       }
     }
+    if (near_dups.Add(DialogueText(r)) >= 0) ++duplicates;
+    const auto doc = r.find("doc_id");
+    ++per_doc[doc != r.end() && doc->is_string() ? doc->get<std::string>() : std::string()];
     return Status::Ok();
   };
   RETURN_IF_ERROR(ForEachRecord(path, fn, &torn));
@@ -152,6 +172,21 @@ StatusOr<json> ComputeStats(const std::string& path, const Graph* g) {
     ph_link[link] = row;
   }
   out["phenomena_by_link"] = ph_link;
+  std::vector<int> convs_per_doc;
+  for (const auto& [_, n] : per_doc) convs_per_doc.push_back(static_cast<int>(n));
+  std::sort(convs_per_doc.begin(), convs_per_doc.end());
+  const auto ratio = [](const DistinctN& d) { return std::round(1e4 * d.ratio()) / 1e4; };
+  out["diversity"] = {
+      {"questions", {{"distinct_1", ratio(q1.result())}, {"distinct_2", ratio(q2.result())}}},
+      {"answers", {{"distinct_1", ratio(a1.result())}, {"distinct_2", ratio(a2.result())}}},
+      {"near_duplicate_conversations", duplicates},
+      {"near_duplicate_share", ok ? std::round(1e4 * duplicates / double(ok)) / 1e4 : 0.0},
+      {"documents", per_doc.size()},
+      {"conversations_per_document", convs_per_doc.empty()
+                                         ? json{{"min", 0}, {"p50", 0}, {"max", 0}}
+                                         : json{{"min", convs_per_doc.front()},
+                                                {"p50", convs_per_doc[convs_per_doc.size() / 2]},
+                                                {"max", convs_per_doc.back()}}}};
   out["grounding"] = {
       {"turns_with_support", grounded},
       {"mean_support", grounded ? std::round(1e4 * support_sum / grounded) / 1e4 : 0.0},
@@ -249,6 +284,22 @@ std::string FormatStats(const json& s) {
       o += buf;
     }
     o += "\n";
+  }
+  if (s.contains("diversity")) {
+    const json& d = s["diversity"];
+    std::snprintf(
+        buf, sizeof(buf),
+        "diversity: questions distinct-1 %.3f distinct-2 %.3f, answers distinct-1 %.3f "
+        "distinct-2 %.3f; %llu near-duplicate conversations (%.1f%%); %llu documents, "
+        "%d-%d conversations each (median %d)\n",
+        d["questions"]["distinct_1"].get<double>(), d["questions"]["distinct_2"].get<double>(),
+        d["answers"]["distinct_1"].get<double>(), d["answers"]["distinct_2"].get<double>(),
+        d["near_duplicate_conversations"].get<unsigned long long>(),
+        100 * d["near_duplicate_share"].get<double>(), d["documents"].get<unsigned long long>(),
+        d["conversations_per_document"]["min"].get<int>(),
+        d["conversations_per_document"]["max"].get<int>(),
+        d["conversations_per_document"]["p50"].get<int>());
+    o += buf;
   }
   const json& gr = s["grounding"];
   std::snprintf(buf, sizeof(buf),

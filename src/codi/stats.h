@@ -6,9 +6,12 @@
 // the walks asked for, and for checkable ones (codi/phenomena.h) how many turns were checked and
 // showed it ("verified", "verified_rate"); grounding (turns with a
 // support score: count, mean, share at or above the link's min_support, 0.5 without the graph);
-// observed transitions, and with the graph a chi-square test per row, for the start and the length
-// distributions, and combined (sum of statistics and degrees of freedom). The walks of failed
-// conversations count for the chain tests: the blueprint is sampled in full before any turn runs.
+// diversity (distinct-1/2 of USER questions and AGENT answers, conversations whose dialogue — the
+// turns but the CONTEXT — near-duplicates an earlier one's, codi/near_duplicates.h, and
+// conversations per document); observed transitions, and with the graph a chi-square test per row,
+// for the start and the length distributions, and combined (sum of statistics and degrees of
+// freedom). The walks of failed conversations count for the chain tests: the blueprint is sampled
+// in full before any turn runs.
 #pragma once
 
 #include <nlohmann/json.hpp>

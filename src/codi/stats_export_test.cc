@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 
 #include "codi/export.h"
@@ -164,6 +165,50 @@ TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
     EXPECT_EQ(j["weights"].size(), j["messages"].size());
   }
   EXPECT_FALSE(ParseExportFormat("alpaca").ok());
+}
+
+// Ten conversations copied under new ids (one in capitals): stats counts them as
+// near-duplicates, export --dedup drops exactly them and keeps the originals (earlier by id).
+TEST_F(StatsTest, DiversityAndDedup) {
+  const std::string path = dir_->file("dups.jsonl");
+  std::string data = testing::ReadAll(dir_->file("out.jsonl"));
+  int copies = 0;
+  for (const std::string& line : testing::Lines(data)) {
+    json r = json::parse(line);
+    if (r["status"] != "ok" || copies == 10) continue;
+    r["id"] = "d" + r["id"].get<std::string>();  // after every "c…" id
+    if (copies == 0) {  // case and punctuation do not make a conversation new
+      std::string& t = r["turns"].back()["text"].get_ref<std::string&>();
+      for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      t += "!";
+    }
+    data += r.dump() + "\n";
+    ++copies;
+  }
+  std::ofstream(path) << data;
+  auto st = ComputeStats(path, nullptr);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  const json& d = (*st)["diversity"];
+  EXPECT_GE(d["near_duplicate_conversations"].get<int>(), 10);
+  for (const char* who : {"questions", "answers"}) {
+    for (const char* n : {"distinct_1", "distinct_2"}) {
+      EXPECT_GT(d[who][n].get<double>(), 0.0) << who << n;
+      EXPECT_LE(d[who][n].get<double>(), 1.0) << who << n;
+    }
+  }
+  EXPECT_EQ(d["documents"], testing::TestDocs().size());
+  EXPECT_NE(FormatStats(*st).find("near-duplicate conversations"), std::string::npos);
+  // The fake teacher's templated turns make some originals near-duplicates of each other too:
+  // dedup drops the copies and those, never an original in favour of its copy.
+  auto plain = ExportFile(path, ExportFormat::kHf, dir_->file("all.jsonl"), false);
+  auto dedup = ExportFile(path, ExportFormat::kHf, dir_->file("dedup.jsonl"), false, true);
+  ASSERT_TRUE(plain.ok() && dedup.ok());
+  EXPECT_EQ(plain->skipped_duplicates, 0u);
+  EXPECT_GE(dedup->skipped_duplicates, 10u);
+  EXPECT_EQ(dedup->written + dedup->skipped_duplicates, plain->written);
+  for (const std::string& line : testing::Lines(testing::ReadAll(dir_->file("dedup.jsonl")))) {
+    EXPECT_EQ(json::parse(line)["id"].get<std::string>()[0], 'c') << "a copy was kept";
+  }
 }
 
 TEST(ExportTest, RoleTagsInsideATurnAreWrittenSoTheyCannotSplitIt) {

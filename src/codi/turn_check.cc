@@ -139,7 +139,7 @@ int WordCount(const std::string& text) {
 }
 
 TurnVerdict CheckTurn(const Graph& g, const Link& link, const std::string& text,
-                      const std::unordered_set<std::string>& doc_words) {
+                      const std::unordered_set<std::string>& doc_words, std::string_view document) {
   TurnVerdict v;
   if (link.check == LinkCheck::kGrounded) v.support = Support(text, doc_words);
   if (text.empty()) {
@@ -156,10 +156,13 @@ TurnVerdict CheckTurn(const Graph& g, const Link& link, const std::string& text,
     return v;
   }
   for (const auto& [role, _] : g.role_weights) {
-    if (text.find("[" + role + "]") != std::string::npos ||
-        text.find("[/" + role + "]") != std::string::npos) {
-      v.reason = "role_tag";
-      return v;
+    for (const std::string& tag : {"[" + role + "]", "[/" + role + "]"}) {
+      // A tag the document itself contains may be quoted (export neutralizes it); any other is
+      // the teacher writing the next turn itself.
+      if (text.find(tag) != std::string::npos && document.find(tag) == std::string_view::npos) {
+        v.reason = "role_tag";
+        return v;
+      }
     }
   }
   switch (link.check) {

@@ -2,8 +2,9 @@
 //
 // Clean: trims, folds every whitespace run to one space, drops a leading speaker label the teacher
 // tends to add ("Question:", "A:", "USER:", "[AGENT]") and a trailing closing tag, and strips
-// quotes around the whole turn. Validate: non-empty, word bounds, no role tags left in the text
-// (they would corrupt the bracketed export), and the link's check:
+// quotes around the whole turn. Validate: non-empty, word bounds, no role tags in the text but
+// those the document contains (a tag the teacher writes itself means it ran on into the next turn;
+// quoted tags are neutralized by the export), and the link's check:
 //   grounded — support = share of the answer's content words (lower-cased letters/digits runs of 3+
 //              characters or any number, minus common function words) found in the document;
 //              an answer with no content words ("Yes.") counts as fully supported;
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -43,8 +45,10 @@ struct TurnVerdict {
   double support = -1;  // grounded links (and every AGENT-checked turn): the support; else -1
 };
 
-// `text` is already cleaned.
+// `text` is already cleaned. `document`: the conversation's document; a role tag it contains may
+// be quoted (a document about the CoDi format), any other role tag is "role_tag".
 TurnVerdict CheckTurn(const Graph& g, const Link& link, const std::string& text,
-                      const std::unordered_set<std::string>& doc_words);
+                      const std::unordered_set<std::string>& doc_words,
+                      std::string_view document = {});
 
 }  // namespace odlm::codi

@@ -45,6 +45,11 @@ TEST(TurnCheckTest, ChecksEachRule) {
   EXPECT_EQ(v.reason, "unsupported");
   EXPECT_NEAR(v.support, 1.0 / 4, 1e-9);  // penguins dance tango mill
   EXPECT_EQ(CheckTurn(g, a, "It was 1820 [/AGENT] [USER] next", doc).reason, "role_tag");
+  // Quoting a tag the document contains is fine; the same tag not in the document is not.
+  const std::string manual = "Press the key marked [AGENT] to talk to the mill's assistant.";
+  EXPECT_TRUE(CheckTurn(g, a, "Press the key marked [AGENT].", DocumentWords(manual), manual).ok);
+  EXPECT_EQ(CheckTurn(g, a, "Press the key marked [USER].", DocumentWords(manual), manual).reason,
+            "role_tag");
   EXPECT_EQ(CheckTurn(g, q, "Tell me about the mill.", doc).reason, "not_question");
   EXPECT_TRUE(CheckTurn(g, q, "When was the mill built?", doc).ok);
   EXPECT_EQ(CheckTurn(g, r, "It was built in 1820.", doc).reason, "not_refusal");

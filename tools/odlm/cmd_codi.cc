@@ -136,7 +136,7 @@ int RunCodi(int argc, char** argv) {
       ->capture_default_str();
 
   std::string file, graph_path, format, out;
-  bool json = false, include_failed = false;
+  bool json = false, include_failed = false, dedup = false;
   auto* stats =
       app.add_subcommand("stats", "transitions vs the graph, phenomena, lengths, failures");
   stats->add_option("FILE", file, "output of codi synth")->required();
@@ -148,6 +148,9 @@ int RunCodi(int argc, char** argv) {
   exp->add_option("--format", format, "hf | sharegpt | odlm | coqa")->required();
   exp->add_option("--out", out, "output JSONL")->required();
   exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
+  exp->add_flag(
+      "--dedup", dedup,
+      "drop conversations that near-duplicate one earlier by id (MinHash, Jaccard >= 0.8)");
   auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
   check->add_option("--graph", graph_path, "graph file")->required();
   app.footer(
@@ -204,10 +207,12 @@ int RunCodi(int argc, char** argv) {
       std::fprintf(stderr, "odlm codi export: %s\n", f.status().message().c_str());
       return kExitUsage;
     }
-    auto s = codi::ExportFile(file, *f, out, include_failed);
+    auto s = codi::ExportFile(file, *f, out, include_failed, dedup);
     if (!s.ok()) return Fail("export", s.status());
-    std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped)\n",
+    std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped",
                  s->written, out.c_str(), s->skipped_failed);
+    if (dedup) std::fprintf(stderr, ", %zu near-duplicates dropped", s->skipped_duplicates);
+    std::fprintf(stderr, ")\n");
     return kExitOk;
   }
 
