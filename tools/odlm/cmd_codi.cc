@@ -1,12 +1,14 @@
 // tools/odlm/cmd_codi.cc — `odlm codi`: conversational distillation (docs/CODI.md).
 //
-//   odlm codi synth --graph G.yaml --docs D.jsonl --teacher URL [--teacher URL …] --model NAME
+//   odlm codi synth --graph G.yaml [--seeds S.jsonl] --docs D.jsonl|DIR|F.md --teacher URL
+//                   [--teacher URL …] --model NAME
 //                   --out OUT.jsonl -n N [--concurrency C] [--seed S] [--shard k/N] [--resume]
 //                   [--api-key-env VAR] [--rate R] [--timeout S] [--max-attempts K]
 //                   [--breaker-failures K] [--breaker-cooldown S]
 //   odlm codi stats OUT.jsonl [--graph G.yaml] [--json]
 //   odlm codi export OUT.jsonl --format hf|sharegpt|odlm|coqa --out FILE [--include-failed]
-//   odlm codi check --graph G.yaml        # validate a graph and print its links and chain
+//   [--dedup] odlm codi check --graph G.yaml        # validate a graph and print its links and
+//   chain
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "base/check.h"
 #include "base/hash.h"
 #include "codi/export.h"
 #include "codi/graph.h"
@@ -47,176 +50,147 @@ struct SynthArgs {
   double progress = 1.0;
   int breaker_failures = 3;
   double breaker_cooldown = 5;
+  bool resume = false, retry_failed = false;
 };
 
-}  // namespace
-
-int RunCodi(int argc, char** argv) {
-  CLI::App app(
-      "CoDi conversational distillation: synthesize grounded multi-turn conversations from a "
-      "teacher model served behind an OpenAI-compatible chat API (docs/CODI.md).",
-      argv[0]);
-  app.require_subcommand(1);
-  SynthArgs a;
-  bool resume = false, retry_failed = false;
+// Declares `synth` and its options, bound to *a.
+CLI::App* AddSynthCommand(CLI::App& app, SynthArgs* a) {
   auto* synth = app.add_subcommand("synth", "write -n conversations to --out (JSONL)");
-  synth->add_option("--graph", a.graph, "conversation graph (.yaml/.yml or .json)")->required();
-  synth->add_option("--seeds", a.seeds,
+  synth->add_option("--graph", a->graph, "conversation graph (.yaml/.yml or .json)")->required();
+  synth->add_option("--seeds", a->seeds,
                     "seed examples, JSONL {\"link\", \"text\"}, added to the graph's links");
   synth
-      ->add_option("--docs", a.docs,
+      ->add_option("--docs", a->docs,
                    "documents: JSONL with id and text, or a .txt/.md file or a directory of them "
                    "(split into passages)")
       ->required();
   synth
-      ->add_option("--passage-chars", a.passage_chars,
+      ->add_option("--passage-chars", a->passage_chars,
                    "text documents: passage size in bytes at most")
       ->check(CLI::Range(16, 1 << 24));
   synth
-      ->add_option("--teacher", a.teachers,
+      ->add_option("--teacher", a->teachers,
                    "teacher base URL, e.g. http://127.0.0.1:8080 (repeat to balance several)")
       ->required();
-  synth->add_option("--model", a.model, "model name sent to the teacher")->required();
-  synth->add_option("--out", a.out, "output JSONL (append-only, resumable)")->required();
-  synth->add_option("-n", a.n, "conversations in the whole run (all shards together)")
+  synth->add_option("--model", a->model, "model name sent to the teacher")->required();
+  synth->add_option("--out", a->out, "output JSONL (append-only, resumable)")->required();
+  synth->add_option("-n", a->n, "conversations in the whole run (all shards together)")
       ->required()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-  synth->add_option("--concurrency", a.concurrency, "conversations in flight")
+  synth->add_option("--concurrency", a->concurrency, "conversations in flight")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  synth->add_option("--seed", a.seed, "seed of every random choice")->capture_default_str();
-  synth->add_option("--shard", a.shard, "this job's share k/N: indices with index % N == k")
+  synth->add_option("--seed", a->seed, "seed of every random choice")->capture_default_str();
+  synth->add_option("--shard", a->shard, "this job's share k/N: indices with index % N == k")
       ->capture_default_str();
-  synth->add_flag("--resume", resume, "continue an interrupted run in --out");
-  synth->add_flag("--retry-failed", retry_failed,
+  synth->add_flag("--resume", a->resume, "continue an interrupted run in --out");
+  synth->add_flag("--retry-failed", a->retry_failed,
                   "with --resume: run the conversations recorded as failed again (same indices)");
-  synth->add_option("--api-key-env", a.api_key_env,
+  synth->add_option("--api-key-env", a->api_key_env,
                     "environment variable holding the teacher's API key (Bearer)");
-  synth->add_option("--rate", a.rate, "at most this many requests per second (0: no limit)")
+  synth->add_option("--rate", a->rate, "at most this many requests per second (0: no limit)")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
-  synth->add_option("--timeout", a.timeout, "seconds to wait for one teacher reply")
+  synth->add_option("--timeout", a->timeout, "seconds to wait for one teacher reply")
       ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
-  synth->add_option("--connect-timeout", a.connect_timeout, "seconds to connect")
+  synth->add_option("--connect-timeout", a->connect_timeout, "seconds to connect")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
-  synth->add_option("--max-attempts", a.max_attempts, "teacher calls per turn before giving up")
+  synth->add_option("--max-attempts", a->max_attempts, "teacher calls per turn before giving up")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   synth
-      ->add_option("--phenomenon-attempts", a.phenomenon_attempts,
+      ->add_option("--phenomenon-attempts", a->phenomenon_attempts,
                    "valid replies per turn to get the phenomenon asked for (1: keep the first)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   synth
-      ->add_option("--retry-base", a.retry_base,
+      ->add_option("--retry-base", a->retry_base,
                    "first retry delay in seconds (doubles each retry, jittered)")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
-  synth->add_option("--retry-max", a.retry_max, "largest retry delay in seconds")
+  synth->add_option("--retry-max", a->retry_max, "largest retry delay in seconds")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   synth
-      ->add_option("--breaker-failures", a.breaker_failures,
+      ->add_option("--breaker-failures", a->breaker_failures,
                    "consecutive failures that take a teacher endpoint out of the pool")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   synth
-      ->add_option("--breaker-cooldown", a.breaker_cooldown,
+      ->add_option("--breaker-cooldown", a->breaker_cooldown,
                    "seconds before an endpoint taken out gets one probe request (doubles after "
                    "each failed probe, up to 120 s or this value)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
-  synth->add_option("--batch-lines", a.batch_lines, "records per durable write (fsync)")
+  synth->add_option("--batch-lines", a->batch_lines, "records per durable write (fsync)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  synth->add_option("--progress", a.progress, "seconds between progress lines (0: quiet)")
+  synth->add_option("--progress", a->progress, "seconds between progress lines (0: quiet)")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
 
-  std::string file, graph_path, format, out;
-  bool json = false, include_failed = false, dedup = false;
-  auto* stats =
-      app.add_subcommand("stats", "transitions vs the graph, phenomena, lengths, failures");
-  stats->add_option("FILE", file, "output of codi synth")->required();
-  stats->add_option("--graph", graph_path, "the graph it was made with (enables chi-square)");
-  stats->add_flag("--json", json, "print JSON");
-  auto* exp = app.add_subcommand(
-      "export", "write training data (hf, sharegpt, odlm) or an evaluation set (coqa)");
-  exp->add_option("FILE", file, "output of codi synth")->required();
-  exp->add_option("--format", format, "hf | sharegpt | odlm | coqa")->required();
-  exp->add_option("--out", out, "output JSONL")->required();
-  exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
-  exp->add_flag(
-      "--dedup", dedup,
-      "drop conversations that near-duplicate one earlier by id (MinHash, Jaccard >= 0.8)");
-  auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
-  check->add_option("--graph", graph_path, "graph file")->required();
-  app.footer(
-      "examples:\n"
-      "  odlm codi synth --graph examples/codi/coqa_graph.yaml --docs "
-      "examples/codi/documents.jsonl\n"
-      "      --teacher http://127.0.0.1:8080 --model llama-3-70b --out convs.jsonl -n 1000\n"
-      "      --concurrency 32 --shard 0/4\n"
-      "  odlm codi stats convs.jsonl --graph examples/codi/coqa_graph.yaml\n"
-      "  odlm codi export convs.jsonl --format hf --out train.jsonl");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  return synth;
+}
 
-  if (*check) {
-    auto g = codi::LoadGraphFile(graph_path);
-    if (!g.ok()) return Fail("check", g.status());
-    std::printf("graph '%s': %zu links, %zu phenomena, walks of %d..%d turns\n", g->name.c_str(),
-                g->links.size(), g->phenomena.size(), g->lengths.front().first, g->max_length());
-    for (size_t i = 0; i < g->links.size(); ++i) {
-      const auto& l = g->links[i];
-      std::printf("  %-16s role %-8s weight %.2f  ->", l.name.c_str(), l.role.c_str(),
-                  g->RoleWeight(l.role));
-      for (size_t t = 0; t < g->links.size(); ++t) {
-        if (g->transitions[i][t] > 0) {
-          std::printf(" %s %.3g", g->links[t].name.c_str(), g->transitions[i][t]);
-        }
+// `codi check`: validates a graph and prints its links and chain.
+int RunCheck(const std::string& graph_path) {
+  auto g = codi::LoadGraphFile(graph_path);
+  if (!g.ok()) return Fail("check", g.status());
+  std::printf("graph '%s': %zu links, %zu phenomena, walks of %d..%d turns\n", g->name.c_str(),
+              g->links.size(), g->phenomena.size(), g->lengths.front().first, g->max_length());
+  for (size_t i = 0; i < g->links.size(); ++i) {
+    const auto& l = g->links[i];
+    std::printf("  %-16s role %-8s weight %.2f  ->", l.name.c_str(), l.role.c_str(),
+                g->RoleWeight(l.role));
+    for (size_t t = 0; t < g->links.size(); ++t) {
+      if (g->transitions[i][t] > 0) {
+        std::printf(" %s %.3g", g->links[t].name.c_str(), g->transitions[i][t]);
       }
-      std::printf("\n");
     }
-    return kExitOk;
+    std::printf("\n");
   }
-  if (*stats) {
-    std::unique_ptr<codi::Graph> g;
-    if (!graph_path.empty()) {
-      auto loaded = codi::LoadGraphFile(graph_path);
-      if (!loaded.ok()) return Fail("stats", loaded.status());
-      g = std::make_unique<codi::Graph>(std::move(loaded).value());
-    }
-    auto s = codi::ComputeStats(file, g.get());
-    if (!s.ok()) return Fail("stats", s.status());
-    if (json) {
-      std::printf("%s\n", s->dump(2).c_str());
-    } else {
-      std::printf("%s", codi::FormatStats(*s).c_str());
-    }
-    return kExitOk;
-  }
-  if (*exp) {
-    auto f = codi::ParseExportFormat(format);
-    if (!f.ok()) {
-      std::fprintf(stderr, "odlm codi export: %s\n", f.status().message().c_str());
-      return kExitUsage;
-    }
-    auto s = codi::ExportFile(file, *f, out, include_failed, dedup);
-    if (!s.ok()) return Fail("export", s.status());
-    std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped",
-                 s->written, out.c_str(), s->skipped_failed);
-    if (dedup) std::fprintf(stderr, ", %zu near-duplicates dropped", s->skipped_duplicates);
-    std::fprintf(stderr, ")\n");
-    return kExitOk;
-  }
+  return kExitOk;
+}
 
-  // synth
+// `codi stats FILE`.
+int RunStats(const std::string& file, const std::string& graph_path, bool json) {
+  std::unique_ptr<codi::Graph> g;
+  if (!graph_path.empty()) {
+    auto loaded = codi::LoadGraphFile(graph_path);
+    if (!loaded.ok()) return Fail("stats", loaded.status());
+    g = std::make_unique<codi::Graph>(std::move(loaded).value());
+  }
+  auto s = codi::ComputeStats(file, g.get());
+  if (!s.ok()) return Fail("stats", s.status());
+  if (json) {
+    std::printf("%s\n", s->dump(2).c_str());
+  } else {
+    std::printf("%s", codi::FormatStats(*s).c_str());
+  }
+  return kExitOk;
+}
+
+// `codi export FILE`.
+int RunExport(const std::string& file, const std::string& format, const std::string& out,
+              bool include_failed, bool dedup) {
+  auto f = codi::ParseExportFormat(format);
+  if (!f.ok()) {
+    std::fprintf(stderr, "odlm codi export: %s\n", f.status().message().c_str());
+    return kExitUsage;
+  }
+  auto s = codi::ExportFile(file, *f, out, include_failed, dedup);
+  if (!s.ok()) return Fail("export", s.status());
+  std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped",
+               s->written, out.c_str(), s->skipped_failed);
+  if (dedup) std::fprintf(stderr, ", %zu near-duplicates dropped", s->skipped_duplicates);
+  std::fprintf(stderr, ")\n");
+  return kExitOk;
+}
+
+// `codi synth`: loads the graph, seeds and documents, builds the teacher pool and runs.
+int RunSynthCommand(const SynthArgs& a) {
   codi::SynthOptions o;
   if (Status s = codi::ParseShard(a.shard, &o.shard_index, &o.shard_count); !s.ok()) {
     std::fprintf(stderr, "odlm codi synth: %s\n", s.message().c_str());
@@ -259,8 +233,8 @@ int RunCodi(int argc, char** argv) {
   o.n = a.n;
   o.seed = a.seed;
   o.concurrency = a.concurrency;
-  o.resume = resume;
-  o.retry_failed = retry_failed;
+  o.resume = a.resume;
+  o.retry_failed = a.retry_failed;
   // What the run is made with, recorded in each conversation and checked on --resume.
   auto file_hash = [](const std::string& path) {
     StatusOr<std::string> bytes = ReadFileToString(path);
@@ -302,6 +276,55 @@ int RunCodi(int argc, char** argv) {
     return kExitFailure;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+int RunCodi(int argc, char** argv) {
+  CLI::App app(
+      "CoDi conversational distillation: synthesize grounded multi-turn conversations from a "
+      "teacher model served behind an OpenAI-compatible chat API (docs/CODI.md).",
+      argv[0]);
+  app.require_subcommand(1);
+  SynthArgs a;
+  CLI::App* synth = AddSynthCommand(app, &a);
+  std::string file, graph_path, format, out;
+  bool json = false, include_failed = false, dedup = false;
+  auto* stats =
+      app.add_subcommand("stats", "transitions vs the graph, phenomena, lengths, failures");
+  stats->add_option("FILE", file, "output of codi synth")->required();
+  stats->add_option("--graph", graph_path, "the graph it was made with (enables chi-square)");
+  stats->add_flag("--json", json, "print JSON");
+  auto* exp = app.add_subcommand(
+      "export", "write training data (hf, sharegpt, odlm) or an evaluation set (coqa)");
+  exp->add_option("FILE", file, "output of codi synth")->required();
+  exp->add_option("--format", format, "hf | sharegpt | odlm | coqa")->required();
+  exp->add_option("--out", out, "output JSONL")->required();
+  exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
+  exp->add_flag(
+      "--dedup", dedup,
+      "drop conversations that near-duplicate one earlier by id (MinHash, Jaccard >= 0.8)");
+  auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
+  check->add_option("--graph", graph_path, "graph file")->required();
+  app.footer(
+      "examples:\n"
+      "  odlm codi synth --graph examples/codi/coqa_graph.yaml --docs "
+      "examples/codi/documents.jsonl\n"
+      "      --teacher http://127.0.0.1:8080 --model llama-3-70b --out convs.jsonl -n 1000\n"
+      "      --concurrency 32 --shard 0/4\n"
+      "  odlm codi stats convs.jsonl --graph examples/codi/coqa_graph.yaml\n"
+      "  odlm codi export convs.jsonl --format hf --out train.jsonl");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*check) return RunCheck(graph_path);
+  if (*stats) return RunStats(file, graph_path, json);
+  if (*exp) return RunExport(file, format, out, include_failed, dedup);
+  CHECK(*synth);
+  return RunSynthCommand(a);
 }
 
 ODLM_COMMAND("codi", "CoDi: synthesize, inspect and export distilled conversations", RunCodi);
