@@ -18,7 +18,9 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Releas
   -DODLM_SKIP_LAYERS= >/dev/null
 targets=()
 for src in fuzz/*_fuzzer.cc; do targets+=("$(basename "$src" .cc)"); done
-cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}" >/dev/null
+# The build's output is kept in a log and shown when it fails (a link error would otherwise be silent).
+cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]}" >build-fuzz/build.log 2>&1 || {
+  grep -v '^\[' build-fuzz/build.log | tail -40; echo "fuzz: building the fuzzers FAILED (log build-fuzz/build.log)"; exit 1; }
 for name in "${targets[@]}"; do
   bin="build-fuzz/fuzz/$name"
   seconds=$PARSER_SECONDS

@@ -58,7 +58,8 @@ StatusOr<InitialModel> BuildInitialModel(const std::string& config_path) {
   const std::map<std::string, int64_t*> ints = {{"dim", &o.n_embd},   {"layers", &o.n_layer},
                                                 {"heads", &o.n_head}, {"kv_heads", &o.n_head_kv},
                                                 {"ffn", &o.n_ff},     {"ctx", &o.n_ctx}};
-  for (const auto& [key, value] : j.members()) {
+  for (const auto& [member_key, value] : j.members()) {
+    const std::string& key = member_key;  // a lambda may not capture a structured binding (C++20)
     auto bad = [&](const std::string& what) {
       return InvalidArgumentError(config_path + ": \"" + key + "\" " + what);
     };
