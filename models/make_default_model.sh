@@ -9,15 +9,16 @@
 # Resumable: each finished step leaves its output and is skipped on the next run; training writes
 # checkpoints to WORK_DIR/ckpt and continues from the last one (kill it at any time and run the
 # script again). Environment: ODLM (the odlm binary, default build/odlm), THREADS (training
-# threads, default all), STEPS (optimizer steps, default the recipe's), OUT (the quantized model,
-# default models/odlm-grounded-qa.gguf).
+# threads, default 2: the summation order of the gradients depends on the thread count, so the
+# committed model is remade bit for bit with 2), STEPS (optimizer steps, default the recipe's),
+# OUT (the quantized model, default models/odlm-grounded-qa.gguf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ODLM=${ODLM:-$ROOT/build/odlm}
 WORK=${1:-$ROOT/build/default-model}
 OUT=${OUT:-$ROOT/models/odlm-grounded-qa.gguf}
-THREADS=${THREADS:-0}
+THREADS=${THREADS:-2}
 GRAPH=$ROOT/examples/world/grounded_qa_graph.yaml
 CONFIG=$ROOT/models/odlm-grounded-qa.config.json
 TEMPLATE=$ROOT/models/codi_chat_template.jinja
@@ -63,6 +64,19 @@ if [[ ! -f train.jsonl || ! -f test_coqa.json ]]; then
   "$ODLM" codi export test_convs.jsonl --format coqa --out test_coqa.json
 fi
 
+# The held-out sample tests/default_model_test.cc scores (the first 40 test conversations), the
+# held-out document README command 1 asks about (test entity test-0084, the Zeivar River) and the
+# 200 held-out documents as one text (docs/PERFORMANCE.md's perplexity and context-memory runs).
+if [[ ! -f heldout_sample.json || ! -f heldout_docs.txt ]]; then
+  grep -E '"id":"c000000[0-3][0-9]",' test_convs.jsonl > heldout_sample.jsonl
+  "$ODLM" codi export heldout_sample.jsonl --format coqa --out heldout_sample.json
+  python3 -c 'import json, sys
+docs = [json.loads(line) for line in open("world/test.jsonl")]
+sys.stdout.write("\n\n".join(d["text"] for d in docs) + "\n")
+open("zeivar-river.txt", "w").write(next(d for d in docs if d["id"] == "test-0084")["text"] + "\n")' \
+    > heldout_docs.txt
+fi
+
 if [[ ! -f vocab.gguf ]]; then
   step "tokenizer: byte-level BPE, $VOCAB_SIZE tokens, CoDi role tags as single tokens"
   "$ODLM" tokenizer train --input train.jsonl --format jsonl --field text \
@@ -86,6 +100,8 @@ fi
 
 step "quantization: $QUANT -> $OUT"
 "$ODLM" quantize model-f32.gguf "$OUT" "$QUANT"
+cp heldout_sample.json "$(dirname "$OUT")/odlm-grounded-qa.heldout.json"
+cp zeivar-river.txt "$ROOT/examples/documents/zeivar-river.txt"
 
 step "evaluation on the held-out entities (gold and predicted history)"
 "$ODLM" eval coqa --data test_coqa.json -m "$OUT" --history gold \

@@ -26,8 +26,10 @@ using testing::ProcessResult;
 using testing::RunOdlm;
 using testing::RunProcess;
 
-// What odlm loads without -m.
-std::string DefaultModel() { return std::string(ODLM_BINARY_DIR) + "/models/random.gguf"; }
+// What odlm loads without -m: the trained model committed in models/ (models/README.md).
+std::string DefaultModel() {
+  return std::string(ODLM_SOURCE_DIR) + "/models/odlm-grounded-qa.gguf";
+}
 std::string Examples(const std::string& name) {
   return std::string(ODLM_SOURCE_DIR) + "/examples/" + name;
 }

@@ -21,8 +21,10 @@ using odlm::testing::RunProcess;
 // The build's random-weight ChatML model (tools/odlm/CMakeLists.txt), for tests of the CLI's
 // mechanics that must not depend on what a trained model says.
 std::string RandomModel() { return std::string(ODLM_BINARY_DIR) + "/models/random.gguf"; }
-// What odlm loads without -m.
-std::string DefaultModel() { return std::string(ODLM_BINARY_DIR) + "/models/random.gguf"; }
+// What odlm loads without -m: the trained model committed in models/ (models/README.md).
+std::string DefaultModel() {
+  return std::string(ODLM_SOURCE_DIR) + "/models/odlm-grounded-qa.gguf";
+}
 
 TEST(CliRunTest, GeneratesFromTheDefaultModelAndIsReproducible) {
   auto a = RunProcess(

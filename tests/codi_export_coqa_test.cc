@@ -91,7 +91,7 @@ TEST(ExportCoqaTest, FileIsADatasetTheScorerReads) {
     in << Record("c3", json::array({Turn("USER", "No story?"), Turn("AGENT", "None.", 1.0)})).dump()
        << "\n";
   }
-  auto summary = ExportFile(dir + "/convs.jsonl", ExportFormat::kCoqa, dir + "/coqa.json", false);
+  auto summary = ExportFile(dir + "/convs.jsonl", ExportFormat::kCoqa, dir + "/coqa.json");
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->written, 1u);
   EXPECT_EQ(summary->skipped_failed, 1u);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/ascii.h"
+#include "base/check.h"
 #include "codi/graph.h"
 #include "codi/near_duplicates.h"
 #include "codi/records.h"
@@ -206,8 +207,24 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
   return out;
 }
 
+json TruncateExchanges(const json& record, int max_exchanges) {
+  CHECK_GT(max_exchanges, 0);
+  json out = record;
+  const auto turns = record.find("turns");
+  if (turns == record.end() || !turns->is_array()) return out;
+  json kept = json::array();
+  int exchanges = 0;
+  for (const json& t : *turns) {
+    kept.push_back(t);
+    if (t.is_object() && t.value("role", "") == "AGENT" && ++exchanges == max_exchanges) break;
+  }
+  out["turns"] = std::move(kept);
+  return out;
+}
+
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
-                                   const std::string& out, bool include_failed, bool dedup) {
+                                   const std::string& out, const ExportOptions& options) {
+  const bool dedup = options.dedup;
   ExportSummary s;
   struct Exported {
     std::string id;
@@ -215,11 +232,13 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
     std::string dialogue;  // with dedup
   };
   std::vector<Exported> exported;
-  RETURN_IF_ERROR(ForEachRecord(in, [&](const json& r, size_t line) -> Status {
-    if (r["status"] != "ok" && !include_failed) {
+  RETURN_IF_ERROR(ForEachRecord(in, [&](const json& whole, size_t line) -> Status {
+    if (whole["status"] != "ok" && !options.include_failed) {
       ++s.skipped_failed;
       return Status::Ok();
     }
+    const json r =
+        options.max_exchanges > 0 ? TruncateExchanges(whole, options.max_exchanges) : whole;
     auto e = ExportRecord(r, format);
     if (!e.ok()) return e.status().WithContext(in + ":" + std::to_string(line));
     if (format == ExportFormat::kCoqa && e->is_null()) {

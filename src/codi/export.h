@@ -57,10 +57,21 @@ struct ExportSummary {
   size_t skipped_duplicates = 0;  // dedup: near-duplicates of a conversation earlier by id
 };
 
-// Exports every record of `in` (failed ones only with include_failed) in id order. dedup: drop a
-// conversation whose dialogue (DialogueText) near-duplicates one earlier by id
-// (codi/near_duplicates.h, Jaccard of word 3-grams ≥ 0.8).
+struct ExportOptions {
+  bool include_failed = false;  // also export given-up conversations' completed turns
+  bool dedup = false;  // drop a conversation whose dialogue (DialogueText) near-duplicates one
+                       // earlier by id (codi/near_duplicates.h, Jaccard of word 3-grams >= 0.8)
+  // > 0: keep each conversation's turns up to and including its max_exchanges-th AGENT turn
+  // (the CONTEXT and USER turns before it too): shorter conversations from the same set, e.g. for
+  // a conversation-length ablation. A conversation with fewer exchanges is kept whole.
+  int max_exchanges = 0;
+};
+
+// `record` (as written by synth) with its turns after the max_exchanges-th AGENT turn removed.
+nlohmann::json TruncateExchanges(const nlohmann::json& record, int max_exchanges);
+
+// Exports every record of `in` (failed ones only with include_failed) in id order.
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
-                                   const std::string& out, bool include_failed, bool dedup = false);
+                                   const std::string& out, const ExportOptions& options = {});
 
 }  // namespace odlm::codi

@@ -151,7 +151,7 @@ TEST(ExportTest, OdlmBracketedWithSegments) {
 
 TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
   const std::string out = dir_->file("hf.jsonl");
-  auto s = ExportFile(dir_->file("out.jsonl"), ExportFormat::kHf, out, false);
+  auto s = ExportFile(dir_->file("out.jsonl"), ExportFormat::kHf, out);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->written + s->skipped_failed, 400u);
   EXPECT_EQ(s->skipped_failed, failed_);
@@ -165,6 +165,39 @@ TEST_F(StatsTest, ExportFileSkipsFailedConversations) {
     EXPECT_EQ(j["weights"].size(), j["messages"].size());
   }
   EXPECT_FALSE(ParseExportFormat("alpaca").ok());
+}
+
+// --max-exchanges 1: every conversation ends at its first answer, with the document and question
+// before it; the same conversations are written (a shorter view of the same set).
+TEST_F(StatsTest, ExportMaxExchangesKeepsTheFirstAnswers) {
+  auto whole = ExportFile(dir_->file("out.jsonl"), ExportFormat::kOdlm, dir_->file("whole.jsonl"));
+  auto one = ExportFile(dir_->file("out.jsonl"), ExportFormat::kOdlm, dir_->file("one.jsonl"),
+                        ExportOptions{.max_exchanges = 1});
+  auto two = ExportFile(dir_->file("out.jsonl"), ExportFormat::kOdlm, dir_->file("two.jsonl"),
+                        ExportOptions{.max_exchanges = 2});
+  ASSERT_TRUE(whole.ok() && one.ok() && two.ok());
+  EXPECT_EQ(one->written, whole->written);
+  const auto whole_lines = testing::Lines(testing::ReadAll(dir_->file("whole.jsonl")));
+  const auto one_lines = testing::Lines(testing::ReadAll(dir_->file("one.jsonl")));
+  const auto two_lines = testing::Lines(testing::ReadAll(dir_->file("two.jsonl")));
+  ASSERT_EQ(one_lines.size(), whole_lines.size());
+  size_t shortened = 0;
+  for (size_t i = 0; i < one_lines.size(); ++i) {
+    const json w = json::parse(whole_lines[i]), o = json::parse(one_lines[i]),
+               t = json::parse(two_lines[i]);
+    EXPECT_EQ(o["id"], w["id"]);
+    int agents = 0;
+    for (const json& seg : o["segments"]) agents += seg["role"] == "AGENT";
+    EXPECT_EQ(agents, 1) << o["text"];
+    EXPECT_EQ(o["segments"].back()["role"], "AGENT");
+    EXPECT_EQ(o["segments"][0]["role"], "CONTEXT");
+    // A prefix of the whole conversation, and of the two-answer one.
+    const std::string ot = o["text"], tt = t["text"], wt = w["text"];
+    EXPECT_EQ(wt.compare(0, ot.size(), ot), 0);
+    EXPECT_EQ(tt.compare(0, ot.size(), ot), 0);
+    shortened += ot.size() < wt.size();
+  }
+  EXPECT_GT(shortened, one_lines.size() / 2);
 }
 
 // Ten conversations copied under new ids (one in capitals): stats counts them as
@@ -200,8 +233,9 @@ TEST_F(StatsTest, DiversityAndDedup) {
   EXPECT_NE(FormatStats(*st).find("near-duplicate conversations"), std::string::npos);
   // The fake teacher's templated turns make some originals near-duplicates of each other too:
   // dedup drops the copies and those, never an original in favour of its copy.
-  auto plain = ExportFile(path, ExportFormat::kHf, dir_->file("all.jsonl"), false);
-  auto dedup = ExportFile(path, ExportFormat::kHf, dir_->file("dedup.jsonl"), false, true);
+  auto plain = ExportFile(path, ExportFormat::kHf, dir_->file("all.jsonl"));
+  auto dedup =
+      ExportFile(path, ExportFormat::kHf, dir_->file("dedup.jsonl"), ExportOptions{.dedup = true});
   ASSERT_TRUE(plain.ok() && dedup.ok());
   EXPECT_EQ(plain->skipped_duplicates, 0u);
   EXPECT_GE(dedup->skipped_duplicates, 10u);
@@ -243,8 +277,8 @@ TEST_F(StatsTest, ExportIsInIdOrderWhateverOrderSynthesisFinishedIn) {
   for (const std::string& l : lines) reversed += l + "\n";
   ASSERT_TRUE(WriteFileAtomically(dir_->file("reversed.jsonl"), reversed).ok());
   for (ExportFormat format : {ExportFormat::kOdlm, ExportFormat::kCoqa}) {
-    ASSERT_TRUE(ExportFile(dir_->file("out.jsonl"), format, dir_->file("a.out"), false).ok());
-    ASSERT_TRUE(ExportFile(dir_->file("reversed.jsonl"), format, dir_->file("b.out"), false).ok());
+    ASSERT_TRUE(ExportFile(dir_->file("out.jsonl"), format, dir_->file("a.out")).ok());
+    ASSERT_TRUE(ExportFile(dir_->file("reversed.jsonl"), format, dir_->file("b.out")).ok());
     const std::string a = testing::ReadAll(dir_->file("a.out"));
     EXPECT_EQ(a, testing::ReadAll(dir_->file("b.out")));
     if (format == ExportFormat::kOdlm) {

@@ -1,10 +1,14 @@
 // tools/odlm/cmd_bench_contexts.cc — `odlm bench-contexts`: context-switch benchmark of the KV
 // policies (llms | recompute | swap | resident) on one synthetic trace of app calls.
 //
-// N contexts get random token histories of min..max tokens (set up once per policy, untimed), then
+// N contexts get histories of min..max tokens (set up once per policy, untimed): random tokens, or
+// with --history-text FILE consecutive passages of FILE's text, so that the quality figures are
+// about language and not noise. Then
 // a trace of calls: Poisson arrival gaps (recorded; calls are served back to back) and a context
 // choice that is random, Markov (sticky: stay with probability 0.5, else uniform) or skewed
-// (Zipf 1.0). Each call appends a fresh prompt of --prompt tokens; its switch latency is call start
+// (Zipf 1.0). Each call appends a prompt of --prompt tokens (random tokens; with --history-text the
+// text that follows its context's passage so far; with --prompt-text FILE the next tokens of that
+// file); its switch latency is call start
 // → first token's logits (Acquire + prompt prefill). Quality: KL of each call's next-token
 // distribution vs the resident policy on the same trace, and perplexity of the prompt tokens.
 #include <algorithm>
@@ -153,7 +157,7 @@ int RunBenchContexts(int argc, char** argv) {
   std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
   bool quick = false, no_warm = false, json = false;
   uint64_t seed = 1;
-  std::string svg_path;
+  std::string svg_path, history_text, prompt_text;
   AddModelOptions(app, &model);
   app.add_option("--contexts", contexts, "contexts")
       ->check(CLI::Range(1, 1000))
@@ -179,6 +183,13 @@ int RunBenchContexts(int argc, char** argv) {
                  "comma list of llms, swap, recompute (resident always runs: the reference; "
                  "default all)");
   app.add_option("--seed", seed, "trace seed")->capture_default_str();
+  app.add_option("--history-text", history_text,
+                 "histories are consecutive passages of this text file (tokenized by the model), "
+                 "and each call's prompt the text that follows its context's passage so far")
+      ->check(CLI::ExistingFile);
+  app.add_option("--prompt-text", prompt_text,
+                 "each call's prompt is the next --prompt tokens of this text file instead")
+      ->check(CLI::ExistingFile);
   app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
   app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
   app.add_flag("--json", json, "print one JSON object instead of the tables");
@@ -225,11 +236,46 @@ int RunBenchContexts(int argc, char** argv) {
     for (auto& x : t) x = 3 + static_cast<int32_t>(rng() % (n_vocab - 3));
     return t;
   };
+  // A text file's tokens, read cyclically from a cursor (real-text histories and prompts).
+  struct TextTokens {
+    std::vector<int32_t> ids;
+    size_t next = 0;
+    std::vector<int32_t> Take(int64_t n) {
+      std::vector<int32_t> t(n);
+      for (auto& x : t) x = ids[next++ % ids.size()];
+      return t;
+    }
+  };
+  auto read_text = [&](const std::string& path, TextTokens* out) -> bool {
+    auto text = ReadFileToString(path);
+    if (!text.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], text.status().ToString().c_str());
+      return false;
+    }
+    out->ids = engine->tokenizer().Encode(*text, /*add_bos=*/false, /*parse_special=*/false);
+    if (out->ids.size() < 2) {
+      std::fprintf(stderr, "%s: %s holds no text to build contexts from\n", argv[0], path.c_str());
+      return false;
+    }
+    return true;
+  };
+  TextTokens history_source, prompt_source;
+  if (!history_text.empty() && !read_text(history_text, &history_source)) return kExitFailure;
+  if (!prompt_text.empty() && !read_text(prompt_text, &prompt_source)) return kExitFailure;
+  // With --history-text each context owns a passage: its history, then its calls' prompts.
+  std::vector<size_t> passage_cursor(contexts, 0);
   std::vector<std::vector<int32_t>> history(contexts);
   int64_t total_tokens = 0;
-  for (auto& h : history) {
-    h = tokens(min_tokens + static_cast<int64_t>(rng() % (max_tokens - min_tokens + 1)));
-    total_tokens += h.size();
+  for (int c = 0; c < contexts; ++c) {
+    const int64_t n = min_tokens + static_cast<int64_t>(rng() % (max_tokens - min_tokens + 1));
+    if (history_source.ids.empty()) {
+      history[c] = tokens(n);
+    } else {
+      history[c] = history_source.Take(n);
+      passage_cursor[c] = history_source.next;
+      history_source.next += static_cast<size_t>(calls) * n_phases * prompt;  // its prompts
+    }
+    total_tokens += n;
   }
   // The trace.
   std::vector<int> trace;
@@ -252,7 +298,17 @@ int RunBenchContexts(int argc, char** argv) {
     gaps.push_back(gap(rng));
   }
   std::vector<std::vector<int32_t>> prompts;
-  for (int i = 0; i < calls * n_phases; ++i) prompts.push_back(tokens(prompt));
+  for (int i = 0; i < calls * n_phases; ++i) {
+    if (!prompt_source.ids.empty()) {
+      prompts.push_back(prompt_source.Take(prompt));
+    } else if (!history_source.ids.empty()) {
+      history_source.next = passage_cursor[trace[i]];
+      prompts.push_back(history_source.Take(prompt));
+      passage_cursor[trace[i]] = history_source.next;
+    } else {
+      prompts.push_back(tokens(prompt));
+    }
+  }
   const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
   const int64_t budget = static_cast<int64_t>(budget_frac * per_token_fp16 * total_tokens);
   nlohmann::json out = {
@@ -270,6 +326,8 @@ int RunBenchContexts(int argc, char** argv) {
       {"fp16_kv_mib", per_token_fp16 * total_tokens / 1048576.0},
       {"budget_mib", budget / 1048576.0},
       {"seed", seed},
+      {"history_text", history_text.empty() ? nlohmann::json() : nlohmann::json(history_text)},
+      {"prompt_text", prompt_text.empty() ? nlohmann::json() : nlohmann::json(prompt_text)},
   };
   if (!json) std::printf("model: %s\n", engine->Describe().c_str());
   if (!json) {
@@ -279,6 +337,11 @@ int RunBenchContexts(int argc, char** argv) {
         contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
         static_cast<long long>(max_tokens), calls * n_phases, choice.c_str(), rate, prompt,
         per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
+    std::printf("text: histories %s, prompts %s\n",
+                history_text.empty() ? "random tokens" : ("passages of " + history_text).c_str(),
+                !prompt_text.empty()    ? ("from " + prompt_text).c_str()
+                : !history_text.empty() ? "continue their context's passage"
+                                        : "random tokens");
   }
   std::vector<PolicyResult> results;
   for (KvPolicy policy : policies) {

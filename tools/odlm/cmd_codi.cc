@@ -7,8 +7,8 @@
 //                   [--breaker-failures K] [--breaker-cooldown S]
 //   odlm codi stats OUT.jsonl [--graph G.yaml] [--json]
 //   odlm codi export OUT.jsonl --format hf|sharegpt|odlm|coqa --out FILE [--include-failed]
-//   [--dedup] odlm codi check --graph G.yaml        # validate a graph and print its links and
-//   chain
+//                    [--dedup] [--max-exchanges N]
+//   odlm codi check --graph G.yaml      # validate a graph and print its links and chain
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -174,17 +174,19 @@ int RunStats(const std::string& file, const std::string& graph_path, bool json) 
 
 // `codi export FILE`.
 int RunExport(const std::string& file, const std::string& format, const std::string& out,
-              bool include_failed, bool dedup) {
+              const codi::ExportOptions& options) {
   auto f = codi::ParseExportFormat(format);
   if (!f.ok()) {
     std::fprintf(stderr, "odlm codi export: %s\n", f.status().message().c_str());
     return kExitUsage;
   }
-  auto s = codi::ExportFile(file, *f, out, include_failed, dedup);
+  auto s = codi::ExportFile(file, *f, out, options);
   if (!s.ok()) return Fail("export", s.status());
   std::fprintf(stderr, "odlm codi export: %zu conversations written to %s (%zu failed skipped",
                s->written, out.c_str(), s->skipped_failed);
-  if (dedup) std::fprintf(stderr, ", %zu near-duplicates dropped", s->skipped_duplicates);
+  if (options.dedup) {
+    std::fprintf(stderr, ", %zu near-duplicates dropped", s->skipped_duplicates);
+  }
   std::fprintf(stderr, ")\n");
   return kExitOk;
 }
@@ -289,7 +291,8 @@ int RunCodi(int argc, char** argv) {
   SynthArgs a;
   CLI::App* synth = AddSynthCommand(app, &a);
   std::string file, graph_path, format, out;
-  bool json = false, include_failed = false, dedup = false;
+  bool json = false;
+  codi::ExportOptions export_options;
   auto* stats =
       app.add_subcommand("stats", "transitions vs the graph, phenomena, lengths, failures");
   stats->add_option("FILE", file, "output of codi synth")->required();
@@ -300,10 +303,15 @@ int RunCodi(int argc, char** argv) {
   exp->add_option("FILE", file, "output of codi synth")->required();
   exp->add_option("--format", format, "hf | sharegpt | odlm | coqa")->required();
   exp->add_option("--out", out, "output JSONL")->required();
-  exp->add_flag("--include-failed", include_failed, "also export given-up conversations' turns");
+  exp->add_flag("--include-failed", export_options.include_failed,
+                "also export given-up conversations' turns");
   exp->add_flag(
-      "--dedup", dedup,
+      "--dedup", export_options.dedup,
       "drop conversations that near-duplicate one earlier by id (MinHash, Jaccard >= 0.8)");
+  exp->add_option("--max-exchanges", export_options.max_exchanges,
+                  "keep each conversation up to its Nth answer (AGENT turn): shorter conversations "
+                  "from the same set")
+      ->check(CLI::PositiveNumber);
   auto* check = app.add_subcommand("check", "validate a graph and print its links and chain");
   check->add_option("--graph", graph_path, "graph file")->required();
   app.footer(
@@ -322,7 +330,7 @@ int RunCodi(int argc, char** argv) {
 
   if (*check) return RunCheck(graph_path);
   if (*stats) return RunStats(file, graph_path, json);
-  if (*exp) return RunExport(file, format, out, include_failed, dedup);
+  if (*exp) return RunExport(file, format, out, export_options);
   CHECK(*synth);
   return RunSynthCommand(a);
 }
