@@ -51,13 +51,15 @@ if [[ ! -f train.jsonl || ! -f test_coqa.json ]]; then
   URL=$(grep -o 'http://[0-9.:]*' teacher.out | head -1)
   [[ -n $URL ]] || { echo "make_default_model: the teacher did not start: $(cat teacher.err)" >&2; exit 1; }
   # A partly written --out file (an interrupted run) is continued with --resume.
-  resume() { [[ -s $1 ]] && echo --resume || true; }
+  TRAIN_RESUME=() TEST_RESUME=()
+  [[ -s train_convs.jsonl ]] && TRAIN_RESUME=(--resume)
+  [[ -s test_convs.jsonl ]] && TEST_RESUME=(--resume)
   "$ODLM" codi synth --graph "$GRAPH" --docs world/train.jsonl --teacher "$URL" \
     --model odlm-world-teacher --out train_convs.jsonl -n "$TRAIN_CONVS" --concurrency 16 \
-    --seed "$SYNTH_SEED" $(resume train_convs.jsonl)
+    --seed "$SYNTH_SEED" "${TRAIN_RESUME[@]}"
   "$ODLM" codi synth --graph "$GRAPH" --docs world/test.jsonl --teacher "$URL" \
     --model odlm-world-teacher --out test_convs.jsonl -n "$TEST_CONVS" --seed "$TEST_SEED" \
-    $(resume test_convs.jsonl)
+    "${TEST_RESUME[@]}"
   kill $TEACHER; wait $TEACHER 2>/dev/null || true
   trap - EXIT
   "$ODLM" codi export train_convs.jsonl --format odlm --out train.jsonl
