@@ -68,10 +68,14 @@ fi
 
 # The held-out sample tests/default_model_test.cc scores (the first 40 test conversations), the
 # held-out document README command 1 asks about (test entity test-0084, the Zeivar River) and the
-# 200 held-out documents as one text (docs/PERFORMANCE.md's perplexity and context-memory runs).
-if [[ ! -f heldout_sample.json || ! -f heldout_docs.txt ]]; then
+# 200 held-out documents and the 400 held-out conversations (in the CoDi format) as texts
+# (docs/PERFORMANCE.md's perplexity and context-memory runs).
+if [[ ! -f heldout_sample.json || ! -f heldout_docs.txt || ! -f heldout_convs.txt ]]; then
   grep -E '"id":"c000000[0-3][0-9]",' test_convs.jsonl > heldout_sample.jsonl
   "$ODLM" codi export heldout_sample.jsonl --format coqa --out heldout_sample.json
+  "$ODLM" codi export test_convs.jsonl --format odlm --out heldout_convs.jsonl
+  python3 -c 'import json
+open("heldout_convs.txt", "w").write("\n".join(json.loads(l)["text"] for l in open("heldout_convs.jsonl")) + "\n")'
   python3 -c 'import json, sys
 docs = [json.loads(line) for line in open("world/test.jsonl")]
 sys.stdout.write("\n\n".join(d["text"] for d in docs) + "\n")
