@@ -5,6 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "base/utf8.h"
+
 namespace odlm {
 namespace {
 
@@ -72,15 +74,6 @@ std::vector<std::string> PreTokenize(const std::string& text) {
     chunks.push_back(text.substr(start, i - start));
   }
   return chunks;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    *out += static_cast<char>(cp);
-  } else {
-    *out += static_cast<char>(0xc0 | (cp >> 6));
-    *out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 // Byte values in GPT-2 order: the printable ones first (they keep their own code point), then
