@@ -121,6 +121,22 @@ StatusOr<json> CoqaStory(const json& record, const std::string& id) {
   return out;
 }
 
+// `record` with its turns after the max_exchanges-th AGENT turn removed (ExportOptions).
+json TruncateExchanges(const json& record, int max_exchanges) {
+  CHECK_GT(max_exchanges, 0);
+  json out = record;
+  const auto turns = out.find("turns");
+  if (turns == out.end() || !turns->is_array()) return out;
+  int exchanges = 0;
+  for (auto t = turns->begin(); t != turns->end(); ++t) {
+    if (t->is_object() && t->value("role", "") == "AGENT" && ++exchanges == max_exchanges) {
+      turns->erase(t + 1, turns->end());
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string NeutralizeRoleTags(std::string_view text, const std::set<std::string>& roles) {
@@ -207,24 +223,8 @@ StatusOr<json> ExportRecord(const json& record, ExportFormat format) {
   return out;
 }
 
-json TruncateExchanges(const json& record, int max_exchanges) {
-  CHECK_GT(max_exchanges, 0);
-  json out = record;
-  const auto turns = record.find("turns");
-  if (turns == record.end() || !turns->is_array()) return out;
-  json kept = json::array();
-  int exchanges = 0;
-  for (const json& t : *turns) {
-    kept.push_back(t);
-    if (t.is_object() && t.value("role", "") == "AGENT" && ++exchanges == max_exchanges) break;
-  }
-  out["turns"] = std::move(kept);
-  return out;
-}
-
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
                                    const std::string& out, const ExportOptions& options) {
-  const bool dedup = options.dedup;
   ExportSummary s;
   struct Exported {
     std::string id;
@@ -237,8 +237,9 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
       ++s.skipped_failed;
       return Status::Ok();
     }
-    const json r =
-        options.max_exchanges > 0 ? TruncateExchanges(whole, options.max_exchanges) : whole;
+    json truncated;  // only with max_exchanges: other records are exported without a copy
+    if (options.max_exchanges > 0) truncated = TruncateExchanges(whole, options.max_exchanges);
+    const json& r = options.max_exchanges > 0 ? truncated : whole;
     auto e = ExportRecord(r, format);
     if (!e.ok()) return e.status().WithContext(in + ":" + std::to_string(line));
     if (format == ExportFormat::kCoqa && e->is_null()) {
@@ -247,12 +248,12 @@ StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
     }
     const auto id = r.find("id");
     exported.push_back({id != r.end() && id->is_string() ? id->get<std::string>() : "",
-                        std::move(*e), dedup ? DialogueText(r) : std::string()});
+                        std::move(*e), options.dedup ? DialogueText(r) : std::string()});
     return Status::Ok();
   }));
   std::stable_sort(exported.begin(), exported.end(),
                    [](const auto& a, const auto& b) { return a.id < b.id; });
-  if (dedup) {
+  if (options.dedup) {
     // In id order, so the conversation kept of a near-duplicate group is the first by id.
     NearDuplicateIndex index;
     std::vector<Exported> kept;

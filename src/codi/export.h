@@ -67,9 +67,6 @@ struct ExportOptions {
   int max_exchanges = 0;
 };
 
-// `record` (as written by synth) with its turns after the max_exchanges-th AGENT turn removed.
-nlohmann::json TruncateExchanges(const nlohmann::json& record, int max_exchanges);
-
 // Exports every record of `in` (failed ones only with include_failed) in id order.
 StatusOr<ExportSummary> ExportFile(const std::string& in, ExportFormat format,
                                    const std::string& out, const ExportOptions& options = {});
