@@ -24,15 +24,9 @@ if [[ $# -ge 2 ]]; then
   QUESTIONS=("$@")
 else
   # A held-out document: its river is one of the 200 test entities, whose names never occur in
-  # the training data (models/README.md).
+  # the training data (models/README.md). tests/default_model_test.cc asks the same questions.
   DOC=examples/documents/zeivar-river.txt
-  QUESTIONS=("Where does the Zeivar River rise?"
-             "What does it flow into?"
-             "What are its tributaries?"
-             "Who drew the first map of the Zeivar River?"
-             "How many bridges cross it?"
-             "How long is the Zeivar River?"
-             "Does it flow past Hisdrial?")
+  mapfile -t QUESTIONS < examples/documents/zeivar-river.questions.txt
 fi
 [[ -f $DOC ]] || { echo "odlm demo: no such document: $DOC" >&2; exit 2; }
 echo "odlm demo: [3/3] the default model answers questions about $DOC (odlm chat --context)"

@@ -12,10 +12,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "gguf/gguf_reader.h"
@@ -57,37 +58,44 @@ TEST(DefaultModel, IsAStandardSmallGgufWithTheCodiTemplate) {
   EXPECT_NE(a.out.find("'[/AGENT]'"), std::string::npos) << "a single token: " << a.out;
 }
 
-// scripts/demo.sh's questions, in one conversation: "it" in the follow-ups needs the history, and
-// the length is not in the document.
-const std::vector<std::pair<std::string, std::string>> kDemo = {
-    {"Where does the Zeivar River rise?", "in the Thobair Hills."},
-    {"What does it flow into?", "the Sea of Digia."},
-    {"What are its tributaries?", "the Keite River and the Eilou River."},
-    {"Who drew the first map of the Zeivar River?", "Heipusia Pelskoth."},
-    {"How many bridges cross it?", "5 bridges."},
-    {"How long is the Zeivar River?", kRefusal},
-    {"Does it flow past Hisdrial?", "No."},
+// scripts/demo.sh's questions (one per line of kQuestions), in one conversation, and the answers
+// expected: "it" in the follow-ups needs the history, and the length is not in the document.
+const std::string kQuestions = Source("examples/documents/zeivar-river.questions.txt");
+const std::vector<std::string> kAnswers = {
+    "in the Thobair Hills.",
+    "the Sea of Digia.",
+    "the Keite River and the Eilou River.",
+    "Heipusia Pelskoth.",
+    "5 bridges.",
+    kRefusal,
+    "No.",
 };
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 TEST(DefaultModel, AnswersReadmeCommandOnesConversation) {
-  std::string input;
-  for (const auto& [q, a] : kDemo) input += q + "\n";
+  const std::string input = ReadAll(kQuestions);
+  const std::vector<std::string> questions = Lines(input);
+  ASSERT_EQ(questions.size(), kAnswers.size()) << kQuestions;
   const auto r = RunProcess(
       {OdlmBinary(), "chat", "--context", kDocument, "--temp", "0", "-n", "48", "-t", "2"}, input,
       120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> answers = Lines(r.out);
-  ASSERT_EQ(answers.size(), kDemo.size()) << r.out;
-  for (size_t i = 0; i < kDemo.size(); ++i) {
-    EXPECT_EQ(answers[i], kDemo[i].second) << kDemo[i].first;
+  ASSERT_EQ(answers.size(), kAnswers.size()) << r.out;
+  for (size_t i = 0; i < kAnswers.size(); ++i) {
+    EXPECT_EQ(answers[i], kAnswers[i]) << questions[i];
   }
   // `odlm run --context` asks the first question the same way.
-  const auto one = RunProcess({OdlmBinary(), "run", "--context", kDocument, "-p", kDemo[0].first,
+  const auto one = RunProcess({OdlmBinary(), "run", "--context", kDocument, "-p", questions[0],
                                "--temp", "0", "-n", "48", "-t", "2"},
                               "", 120);
   ASSERT_EQ(one.exit_code, 0) << one.err;
   ASSERT_FALSE(Lines(one.out).empty()) << one.out;
-  EXPECT_EQ(Lines(one.out)[0], kDemo[0].second);
+  EXPECT_EQ(Lines(one.out)[0], kAnswers[0]);
 }
 
 // Runs `odlm eval coqa` over the held-out sample with `history` and returns the score JSON.
