@@ -92,15 +92,44 @@ TEST_F(GgufCliTest, GgufInfoPrintsMetadataAndTensorTable) {
   ASSERT_EQ(Odlm("gen-model -o " + Path("a.gguf") + " " + kSmallModel).exit_code, 0);
   RunResult r = Odlm("gguf-info " + Path("a.gguf"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* want :
-       {"GGUF v3", "general.architecture", "\"llama\"", "llama.embedding_length", "= 64",
-        "[string x 300]", ", ...]", "tensors: 12", "token_embd.weight", "q4_0", "64 x 300",
-        "blk.0.ffn_down.weight", "blk.0.attn_norm.weight", "f32"}) {
+  for (const char* want : {"GGUF v3", "general.architecture", "\"llama\"", "llama.embedding_length",
+                           "= 64", "[string x 300]", ", ...]", "tensors: 12", "token_embd.weight",
+                           "q4_0", "64 x 300", "blk.0.ffn_down.weight", "blk.0.attn_norm.weight",
+                           "f32", "odlm: runs this model (llama: 1 layers, dim 64"}) {
     EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << r.out;
   }
   r = Odlm("gguf-info --no-tensors " + Path("a.gguf"));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.find("token_embd.weight"), std::string::npos);
+}
+
+TEST_F(GgufCliTest, GenModelPhi3AndWhetherOdlmRunsAFile) {
+  RunResult r = Odlm("gen-model -o " + Path("p.gguf") + " " + kSmallModel + " --arch phi3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Odlm("gguf-info " + Path("p.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"odlm: runs this model (phi3: 1 layers", "blk.0.attn_qkv.weight",
+                           "64 x 128", "blk.0.ffn_up.weight"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << r.out;
+  }
+  EXPECT_EQ(r.out.find("ffn_gate"), std::string::npos) << r.out;
+  // The same file with another architecture name (the string value, length-prefixed, patched in
+  // place): gguf-info still prints it, and says why odlm does not run it.
+  std::string bytes = ReadAll(Path("p.gguf"));
+  const std::string value = std::string("\x04\0\0\0\0\0\0\0phi3", 12);
+  const size_t at = bytes.find(value);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at + 8, 4, "rwkv");
+  {
+    std::ofstream out(Path("rwkv.gguf"), std::ios::binary);
+    out << bytes;
+  }
+  r = Odlm("gguf-info " + Path("rwkv.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("odlm: does not run this model: architecture 'rwkv' is not supported "
+                       "(supported: llama, qwen2, qwen3, phi3, gemma2, gemma3)"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(GgufCliTest, GgufInfoErrors) {

@@ -1,5 +1,5 @@
 // tests/model_reference_test.cc — the forward pass against reference logits computed outside the
-// project (../shared/testdata/reference/*.json), for every block type and both architectures.
+// project (../shared/testdata/reference/*.json), for every block type and every architecture.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,16 +25,37 @@ struct Case {
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.model; }
 
 const Case kCases[] = {
-    {"tiny-llama-f32", 0.01, 0.01, true},     {"tiny-llama-f16", 0.01, 0.01, true},
-    {"tiny-llama-bf16", 0.03, 0.03, false},   {"tiny-llama-q8_0", 0.15, 0.02, false},
-    {"tiny-llama-q4_0", 0.15, 0.02, false},   {"tiny-llama-q4_1", 0.15, 0.02, false},
-    {"tiny-llama-q5_0", 0.15, 0.02, false},   {"tiny-llama-q5_1", 0.15, 0.02, false},
-    {"tiny-llama-q2_k", 0.15, 0.02, false},   {"tiny-llama-q3_k", 0.15, 0.02, false},
-    {"tiny-llama-q4_k", 0.15, 0.02, false},   {"tiny-llama-q5_k", 0.15, 0.02, false},
-    {"tiny-llama-q6_k", 0.15, 0.02, false},   {"tiny-llama-q4_k_m", 0.15, 0.02, false},
-    {"tiny-qwen2-f32", 0.01, 0.01, true},     {"tiny-qwen2-f16", 0.01, 0.01, true},
-    {"tiny-qwen2-q8_0", 0.15, 0.02, false},   {"tiny-qwen2-q4_0", 0.15, 0.02, false},
+    {"tiny-llama-f32", 0.01, 0.01, true},
+    {"tiny-llama-f16", 0.01, 0.01, true},
+    {"tiny-llama-bf16", 0.03, 0.03, false},
+    {"tiny-llama-q8_0", 0.15, 0.02, false},
+    {"tiny-llama-q4_0", 0.15, 0.02, false},
+    {"tiny-llama-q4_1", 0.15, 0.02, false},
+    {"tiny-llama-q5_0", 0.15, 0.02, false},
+    {"tiny-llama-q5_1", 0.15, 0.02, false},
+    {"tiny-llama-q2_k", 0.15, 0.02, false},
+    {"tiny-llama-q3_k", 0.15, 0.02, false},
+    {"tiny-llama-q4_k", 0.15, 0.02, false},
+    {"tiny-llama-q5_k", 0.15, 0.02, false},
+    {"tiny-llama-q6_k", 0.15, 0.02, false},
+    {"tiny-llama-q4_k_m", 0.15, 0.02, false},
+    {"tiny-qwen2-f32", 0.01, 0.01, true},
+    {"tiny-qwen2-f16", 0.01, 0.01, true},
+    {"tiny-qwen2-q8_0", 0.15, 0.02, false},
+    {"tiny-qwen2-q4_0", 0.15, 0.02, false},
     {"tiny-qwen2-q4_k_m", 0.15, 0.02, false},
+    // The architectures beyond llama and qwen2 (model_config.h).
+    {"tiny-llama3-f32", 0.01, 0.01, true},
+    {"tiny-llama3-q8_0", 0.15, 0.02, false},
+    {"tiny-llama3-q4_k_m", 0.15, 0.02, false},
+    {"tiny-phi3-f32", 0.01, 0.01, true},
+    {"tiny-phi3-q8_0", 0.15, 0.02, false},
+    {"tiny-phi3-q4_k_m", 0.15, 0.02, false},
+    {"tiny-gemma2-f32", 0.01, 0.01, true},
+    {"tiny-gemma2-q8_0", 0.15, 0.02, false},
+    {"tiny-gemma2-q4_k_m", 0.15, 0.02, false},
+    {"tiny-qwen3-f32", 0.01, 0.01, true},
+    {"tiny-gemma3-f32", 0.01, 0.01, true},
 };
 
 class ModelReferenceTest : public ::testing::TestWithParam<Case> {};

@@ -228,6 +228,25 @@ TEST_P(TrainReferenceTest, Int8BaseArithmeticApproximatesTheReference) {
   ExpectGradsMatch((*tm)->params(), *ref, 0.1, 0.05);
 }
 
+// The architectures the backward pass does not cover are refused with a clear error, never
+// trained with a silently wrong gradient.
+TEST(TrainArchitectures, InferenceOnlyArchitecturesAreRefused) {
+  REQUIRE_SHARED_TESTDATA();
+  for (const std::string model : {"tiny-phi3", "tiny-gemma2", "tiny-qwen3", "tiny-gemma3"}) {
+    SCOPED_TRACE(model);
+    auto file = Open("models/" + model + "-f32.gguf");
+    ASSERT_NE(file, nullptr);
+    const auto full = TrainableModel::Full(*file);
+    ASSERT_FALSE(full.ok());
+    EXPECT_EQ(full.status().code(), StatusCode::kUnimplemented);
+    EXPECT_NE(full.status().message().find("llama and qwen2"), std::string::npos)
+        << full.status().ToString();
+    const auto lora = TrainableModel::Lora(*file, LoraSpec{});
+    ASSERT_FALSE(lora.ok());
+    EXPECT_EQ(lora.status().code(), StatusCode::kUnimplemented);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Checkpointing, TrainReferenceTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "checkpoint" : "saved"; });
 

@@ -32,10 +32,44 @@ void StoreRow(DType type, const float* src, void* dst, int64_t n) {
   }
 }
 
+// The RoPE of gemma3's sliding layers: their own base, no scaling (the global RoPE when the
+// config has no local base).
+ModelConfig LocalRopeConfig(const ModelConfig& c) {
+  ModelConfig local = c;
+  if (c.rope_local_freq_base > 0.0f) {
+    local.rope_freq_base = c.rope_local_freq_base;
+    local.rope_linear_factor = 1.0f;
+    local.rope_freq_factors.clear();
+  }
+  return local;
+}
+
+// Per-head RMSNorm of one token's heads (x: [n_heads, head_dim]), in place.
+void HeadNorm(float* x, int32_t n_heads, int32_t head_dim, const std::vector<float>& w, float eps) {
+  for (int32_t h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    RmsNorm(v, w.data(), head_dim, eps, v);
+  }
+}
+
+// x[t] += norm(branch[t]) · w for every token row (gemma's post-norms), or x += branch without w.
+void AddBranch(float* x, float* branch, const std::vector<float>& post_norm, int64_t n_tokens,
+               int64_t d, float eps) {
+  if (!post_norm.empty()) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      RmsNorm(&branch[t * d], post_norm.data(), d, eps, &branch[t * d]);
+    }
+  }
+  for (int64_t i = 0; i < n_tokens * d; ++i) x[i] += branch[i];
+}
+
 }  // namespace
 
 LlamaModel::LlamaModel(ModelConfig config, ModelWeights weights)
-    : config_(std::move(config)), weights_(std::move(weights)), rope_(config_) {}
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      rope_(config_),
+      rope_local_(LocalRopeConfig(config_)) {}
 
 StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(file));
@@ -150,6 +184,9 @@ Status LlamaModel::BeginForward(std::span<const SequenceStep> batch) {
       kernels::DequantizeRow(weights_.token_embd.type, row, &x_[t * d], d);
     }
   }
+  if (c.embedding_scale != 1.0f) {
+    for (float& v : x_) v *= c.embedding_scale;
+  }
   return Status::Ok();
 }
 
@@ -178,13 +215,18 @@ void LlamaModel::ForwardLayer(std::span<const SequenceStep> batch, int32_t l, Th
   AddBias(q_.data(), w.bq, T);
   AddBias(k_.data(), w.bk, T);
   AddBias(v_.data(), w.bv, T);
-  // RoPE at each token's position, then K/V into the sequence's cache.
+  // Per-head Q/K norms and RoPE at each token's position, then K/V into the sequence's cache.
+  const Rope& rope = c.IsSliding(l) ? rope_local_ : rope_;
   int64_t t = 0;
   for (const auto& s : batch) {
     for (int32_t i = 0; i < s.n_tokens; ++i, ++t) {
       const int64_t pos = s.kv->n_past + i;
-      rope_.Apply(&q_[t * c.q_dim()], c.n_head, pos);
-      rope_.Apply(&k_[t * c.kv_dim()], c.n_head_kv, pos);
+      if (c.qk_norm) {
+        HeadNorm(&q_[t * c.q_dim()], c.n_head, c.head_dim, w.q_norm, c.norm_eps);
+        HeadNorm(&k_[t * c.kv_dim()], c.n_head_kv, c.head_dim, w.k_norm, c.norm_eps);
+      }
+      rope.Apply(&q_[t * c.q_dim()], c.n_head, pos);
+      rope.Apply(&k_[t * c.kv_dim()], c.n_head_kv, pos);
       StoreRow(s.kv->type, &k_[t * c.kv_dim()], s.kv->KRow(l, pos), c.kv_dim());
       StoreRow(s.kv->type, &v_[t * c.kv_dim()], s.kv->VRow(l, pos), c.kv_dim());
     }
@@ -201,7 +243,7 @@ void LlamaModel::ForwardLayer(std::span<const SequenceStep> batch, int32_t l, Th
   if (!lora_.empty()) {
     lora_.Apply(l, LoraTarget::kAttnOutput, attn_.data(), c.q_dim(), proj_.data(), d, pool);
   }
-  for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+  AddBranch(x_.data(), proj_.data(), w.post_attn_norm, T, d, c.norm_eps);
   if (rec != nullptr) Record(&rec->x_mid, x_, T * d);
 
   for (int64_t t2 = 0; t2 < T; ++t2) {
@@ -218,13 +260,17 @@ void LlamaModel::ForwardLayer(std::span<const SequenceStep> batch, int32_t l, Th
     Record(&rec->gate, gate_, T * c.n_ff);
     Record(&rec->up, up_, T * c.n_ff);
   }
-  SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
+  if (c.ffn_activation == FfnActivation::kGeluTanh) {
+    GeluTanhMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
+  } else {
+    SiluMulInPlace(gate_.data(), up_.data(), T * c.n_ff);
+  }
   if (rec != nullptr) Record(&rec->act, gate_, T * c.n_ff);
   Product(w.w_down, gate_.data(), T, proj_.data(), pool);
   if (!lora_.empty()) {
     lora_.Apply(l, LoraTarget::kFfnDown, gate_.data(), c.n_ff, proj_.data(), d, pool);
   }
-  for (int64_t i = 0; i < T * d; ++i) x_[i] += proj_[i];
+  AddBranch(x_.data(), proj_.data(), w.post_ffn_norm, T, d, c.norm_eps);
 }
 
 Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool,
@@ -248,13 +294,16 @@ Status LlamaModel::Forward(std::span<const SequenceStep> batch, ThreadPool* pool
   }
   logits->resize(n_rows * c.n_vocab);
   Product(weights_.output, out_x_.data(), n_rows, logits->data(), pool);
+  if (c.final_logit_softcap > 0.0f)
+    SoftCapInPlace(logits->data(), n_rows * c.n_vocab, c.final_logit_softcap);
   return Status::Ok();
 }
 
 void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, ThreadPool* pool) {
   const ModelConfig& c = config_;
   const int32_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = c.attention_scale, softcap = c.attn_logit_softcap;
+  const int64_t window = c.IsSliding(layer) ? c.sliding_window : 0;  // 0: the whole context
   // Tasks: (sequence, KV head) pairs. The `group` query heads that share a KV head are adjacent in
   // q_, so each K and V row is read once per query token for all of them (DotKvRow / AxpyKvRow
   // with nq = group) instead of once per query head.
@@ -294,25 +343,29 @@ void LlamaModel::Attention(std::span<const SequenceStep> batch, int32_t layer, T
       const int64_t head_offset = (kv.type == DType::kF16 ? 2 : 4) * kvh * hd;  // bytes
       for (int32_t i = 0; i < step.n_tokens; ++i) {
         const int64_t t = first_row[s] + i;
-        const int64_t n_ctx = kv.n_past + i + 1;  // causal: positions 0..pos
+        // Causal: positions j0..pos are visible, j0 = 0 unless a sliding window starts later.
+        const int64_t pos = kv.n_past + i;
+        const int64_t j0 = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+        const int64_t n_ctx = pos + 1 - j0;  // probs[g * n_ctx + (j - j0)]
         const float* q =
             &q_[t * c.q_dim() + static_cast<int64_t>(kvh) * group * hd];  // [group, hd]
-        for (int64_t j = 0; j < n_ctx; ++j) {
+        for (int64_t j = j0; j <= pos; ++j) {
           kernels::DotKvRow(kv.type, static_cast<const char*>(kv.KRow(layer, j)) + head_offset, q,
                             group, hd, scale, row_dots);
-          for (int32_t g = 0; g < group; ++g) probs[g * n_ctx + j] = row_dots[g];
+          for (int32_t g = 0; g < group; ++g) probs[g * n_ctx + (j - j0)] = row_dots[g];
         }
+        if (softcap > 0.0f) SoftCapInPlace(probs, static_cast<int64_t>(group) * n_ctx, softcap);
         for (int32_t g = 0; g < group; ++g) {
           SoftmaxInPlace(probs + g * n_ctx, n_ctx);
           if (received != nullptr) {
-            for (int64_t j = 0; j < n_ctx; ++j) received[j] += probs[g * n_ctx + j];
+            for (int64_t j = 0; j < n_ctx; ++j) received[j0 + j] += probs[g * n_ctx + j];
           }
         }
         float* out = &attn_[t * c.q_dim() + static_cast<int64_t>(kvh) * group * hd];  // [group, hd]
         std::fill(out, out + static_cast<int64_t>(group) * hd, 0.0f);
-        for (int64_t j = 0; j < n_ctx; ++j) {
+        for (int64_t j = j0; j <= pos; ++j) {
           kernels::AxpyKvRow(kv.type, static_cast<const char*>(kv.VRow(layer, j)) + head_offset,
-                             probs + j, n_ctx, group, hd, out);
+                             probs + (j - j0), n_ctx, group, hd, out);
         }
       }
       if (received != nullptr) {

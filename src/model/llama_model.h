@@ -1,4 +1,6 @@
-// model/llama_model.h — the forward pass of Llama-family models (llama, qwen2).
+// model/llama_model.h — the forward pass of Llama-family models (every architecture of
+// model_config.h: llama, qwen2, qwen3, phi3, gemma2, gemma3; their differences are config
+// features).
 //
 // One Forward call runs a batch of tokens from one or more independent sequences through every
 // layer together: weight products see all tokens at once (batched prefill and multi-sequence
@@ -103,7 +105,8 @@ class LlamaModel {
 
   ModelConfig config_;
   ModelWeights weights_;
-  Rope rope_;
+  Rope rope_;        // every layer's RoPE ...
+  Rope rope_local_;  // ... except the sliding layers' when the config gives them their own base
   bool float_matmul_ = false;
   int64_t n_tokens_ = 0;  // T of the current batch
 

@@ -48,9 +48,9 @@ StatusOr<std::unique_ptr<Resolved>> Resolve(const ModelGenOptions& options) {
   auto r = std::make_unique<Resolved>();
   ModelGenOptions& o = r->o;
   o = options;
-  const bool qwen2 = o.arch == "qwen2";
-  if (o.arch != "llama" && !qwen2)
-    return InvalidArgumentError("architecture '" + o.arch + "': expected llama or qwen2");
+  const bool qwen2 = o.arch == "qwen2", phi3 = o.arch == "phi3";
+  if (o.arch != "llama" && !qwen2 && !phi3)
+    return InvalidArgumentError("architecture '" + o.arch + "': expected llama, qwen2 or phi3");
   if (o.n_head_kv == 0) o.n_head_kv = o.n_head;
   if (o.rope_freq_base == 0) o.rope_freq_base = qwen2 ? 1e6f : 1e4f;
   if (o.rms_eps == 0) o.rms_eps = qwen2 ? 1e-6f : 1e-5f;
@@ -103,9 +103,13 @@ StatusOr<std::unique_ptr<Resolved>> Resolve(const ModelGenOptions& options) {
   for (int64_t l = 0; l < o.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     vec(p + "attn_norm.weight", o.n_embd, Init::kNorm);
-    matrix(p + "attn_q.weight", l, o.n_embd, q_dim);
-    matrix(p + "attn_k.weight", l, o.n_embd, kv_dim);
-    matrix(p + "attn_v.weight", l, o.n_embd, kv_dim);
+    if (phi3) {
+      matrix(p + "attn_qkv.weight", l, o.n_embd, q_dim + 2 * kv_dim);
+    } else {
+      matrix(p + "attn_q.weight", l, o.n_embd, q_dim);
+      matrix(p + "attn_k.weight", l, o.n_embd, kv_dim);
+      matrix(p + "attn_v.weight", l, o.n_embd, kv_dim);
+    }
     if (qwen2) {
       vec(p + "attn_q.bias", q_dim, Init::kBias);
       vec(p + "attn_k.bias", kv_dim, Init::kBias);
@@ -113,8 +117,12 @@ StatusOr<std::unique_ptr<Resolved>> Resolve(const ModelGenOptions& options) {
     }
     matrix(p + "attn_output.weight", l, q_dim, o.n_embd);
     vec(p + "ffn_norm.weight", o.n_embd, Init::kNorm);
-    matrix(p + "ffn_gate.weight", l, o.n_embd, o.n_ff);
-    matrix(p + "ffn_up.weight", l, o.n_embd, o.n_ff);
+    if (phi3) {
+      matrix(p + "ffn_up.weight", l, o.n_embd, 2 * o.n_ff);  // rows: gate, then up
+    } else {
+      matrix(p + "ffn_gate.weight", l, o.n_embd, o.n_ff);
+      matrix(p + "ffn_up.weight", l, o.n_embd, o.n_ff);
+    }
     matrix(p + "ffn_down.weight", l, o.n_ff, o.n_embd);
   }
   vec("output_norm.weight", o.n_embd, Init::kNorm);

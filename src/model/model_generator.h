@@ -6,7 +6,9 @@
 //   blk.N.attn_q.weight [n_embd, n_head*hd], attn_k/attn_v [n_embd, n_head_kv*hd],
 //   attn_output [n_head*hd, n_embd], ffn_gate/ffn_up [n_embd, n_ff], ffn_down [n_ff, n_embd],
 //   output_norm.weight [n_embd], output.weight [n_embd, n_vocab] (llama only).
-// qwen2 adds blk.N.attn_{q,k,v}.bias (f32) and ties the output layer to token_embd.
+// qwen2 adds blk.N.attn_{q,k,v}.bias (f32) and ties the output layer to token_embd. phi3 fuses
+// Q/K/V into blk.N.attn_qkv.weight [n_embd, q_dim + 2·kv_dim] and gate/up into
+// blk.N.ffn_up.weight [n_embd, 2·n_ff] (gate rows first), as Phi-3's GGUF files do.
 //
 // Weights: 2-D tensors ~ N(0, 1/fan_in) (std 1/sqrt(dims[0])), norms ~ 1 + N(0, 0.1²), biases
 // ~ N(0, 0.1²). Every row has its own random stream derived from (seed, tensor name, row), so the
@@ -30,7 +32,7 @@
 namespace odlm {
 
 struct ModelGenOptions {
-  std::string arch = "llama";  // "llama" or "qwen2"
+  std::string arch = "llama";  // "llama", "qwen2" or "phi3"
   int64_t n_embd = 256;
   int64_t n_layer = 4;
   int64_t n_head = 4;

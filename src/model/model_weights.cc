@@ -87,6 +87,15 @@ class Binder {
   int64_t bytes_ = 0;
 };
 
+// Rows [first, first + n) of `m` as a matrix of their own (m unbound: unbound).
+kernels::WeightMatrix RowRange(const kernels::WeightMatrix& m, int64_t first, int64_t n) {
+  kernels::WeightMatrix r = m;
+  if (m.data == nullptr) return r;
+  r.data = static_cast<const uint8_t*>(m.data) + first * m.row_bytes;
+  r.rows = n;
+  return r;
+}
+
 }  // namespace
 
 StatusOr<ModelWeights> BindModelWeights(const GgufFile& file, ModelConfig* config) {
@@ -106,18 +115,39 @@ StatusOr<ModelWeights> BindModelWeights(const GgufFile& file, ModelConfig* confi
     const std::string p = "blk." + std::to_string(i) + ".";
     LayerWeights& l = w.layers[i];
     l.attn_norm = b.Vector(p + "attn_norm.weight", c.n_embd);
-    l.wq = b.Matrix(p + "attn_q.weight", c.n_embd, c.q_dim());
-    l.wk = b.Matrix(p + "attn_k.weight", c.n_embd, c.kv_dim());
-    l.wv = b.Matrix(p + "attn_v.weight", c.n_embd, c.kv_dim());
+    if (c.fused_qkv) {
+      const kernels::WeightMatrix qkv =
+          b.Matrix(p + "attn_qkv.weight", c.n_embd, c.q_dim() + 2 * c.kv_dim());
+      l.wq = RowRange(qkv, 0, c.q_dim());
+      l.wk = RowRange(qkv, c.q_dim(), c.kv_dim());
+      l.wv = RowRange(qkv, c.q_dim() + c.kv_dim(), c.kv_dim());
+    } else {
+      l.wq = b.Matrix(p + "attn_q.weight", c.n_embd, c.q_dim());
+      l.wk = b.Matrix(p + "attn_k.weight", c.n_embd, c.kv_dim());
+      l.wv = b.Matrix(p + "attn_v.weight", c.n_embd, c.kv_dim());
+    }
     l.wo = b.Matrix(p + "attn_output.weight", c.q_dim(), c.n_embd);
-    const bool need_bias = c.arch == ModelArch::kQwen2;
-    l.bq = b.Vector(p + "attn_q.bias", c.q_dim(), !need_bias);
-    l.bk = b.Vector(p + "attn_k.bias", c.kv_dim(), !need_bias);
-    l.bv = b.Vector(p + "attn_v.bias", c.kv_dim(), !need_bias);
+    l.bq = b.Vector(p + "attn_q.bias", c.q_dim(), !c.qkv_bias);
+    l.bk = b.Vector(p + "attn_k.bias", c.kv_dim(), !c.qkv_bias);
+    l.bv = b.Vector(p + "attn_v.bias", c.kv_dim(), !c.qkv_bias);
+    if (c.qk_norm) {
+      l.q_norm = b.Vector(p + "attn_q_norm.weight", c.head_dim);
+      l.k_norm = b.Vector(p + "attn_k_norm.weight", c.head_dim);
+    }
     l.ffn_norm = b.Vector(p + "ffn_norm.weight", c.n_embd);
-    l.w_gate = b.Matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
-    l.w_up = b.Matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
+    if (c.fused_gate_up) {
+      const kernels::WeightMatrix gate_up = b.Matrix(p + "ffn_up.weight", c.n_embd, 2 * c.n_ff);
+      l.w_gate = RowRange(gate_up, 0, c.n_ff);
+      l.w_up = RowRange(gate_up, c.n_ff, c.n_ff);
+    } else {
+      l.w_gate = b.Matrix(p + "ffn_gate.weight", c.n_embd, c.n_ff);
+      l.w_up = b.Matrix(p + "ffn_up.weight", c.n_embd, c.n_ff);
+    }
     l.w_down = b.Matrix(p + "ffn_down.weight", c.n_ff, c.n_embd);
+    if (c.post_norms) {
+      l.post_attn_norm = b.Vector(p + "post_attention_norm.weight", c.n_embd);
+      l.post_ffn_norm = b.Vector(p + "post_ffw_norm.weight", c.n_embd);
+    }
   }
   // Llama 3.1+ frequency factors for RoPE (optional).
   config->rope_freq_factors = b.Vector("rope_freqs.weight", c.head_dim / 2, /*optional=*/true);

@@ -1,5 +1,7 @@
 // model/model_weights.h — binds a GGUF file's tensors to the roles of a Llama-family model.
 //
+// Fused tensors (phi3's attn_qkv and gate-up ffn_up) are bound as row ranges of the stored matrix,
+// so the forward pass sees the same separate Q/K/V and gate/up views as for every other model.
 // Weight matrices stay memory-mapped in their stored block type (zero-copy views into the file).
 // Small 1-D tensors (norms, biases, rope factors) are converted to owned f32 copies at load.
 // The GgufFile must outlive the ModelWeights.
@@ -26,6 +28,10 @@ struct LayerWeights {
   kernels::WeightMatrix w_gate;   // [n_ff, n_embd]
   kernels::WeightMatrix w_up;     // [n_ff, n_embd]
   kernels::WeightMatrix w_down;   // [n_embd, n_ff]
+  // Optional by architecture (empty when the config's feature is off):
+  std::vector<float> q_norm, k_norm;  // [head_dim] each: config.qk_norm
+  std::vector<float> post_attn_norm;  // [n_embd]: config.post_norms
+  std::vector<float> post_ffn_norm;   // [n_embd]: config.post_norms
 };
 
 struct ModelWeights {

@@ -29,6 +29,19 @@ void SoftmaxInPlace(float* x, int64_t n) {
 
 void SiluMulInPlace(float* gate, const float* up, int64_t n) { kernels::SiluMul(gate, up, n); }
 
+void GeluTanhMulInPlace(float* gate, const float* up, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
+  }
+}
+
+void SoftCapInPlace(float* x, int64_t n, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inv);
+}
+
 Rope::Rope(const ModelConfig& c)
     : style_(c.rope_style),
       head_dim_(c.head_dim),

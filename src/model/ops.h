@@ -19,6 +19,13 @@ void SoftmaxInPlace(float* x, int64_t n);
 // gate[i] = silu(gate[i]) * up[i], in place in gate.
 void SiluMulInPlace(float* gate, const float* up, int64_t n);
 
+// gate[i] = gelu_tanh(gate[i]) * up[i], in place in gate, where
+// gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (gemma's activation).
+void GeluTanhMulInPlace(float* gate, const float* up, int64_t n);
+
+// x[i] = cap · tanh(x[i] / cap), in place (gemma2's attention and final logit soft-capping).
+void SoftCapInPlace(float* x, int64_t n, float cap);
+
 // Rotary position embedding for one token's heads: x is [n_heads, head_dim].
 // Angles are precomputed per pair from the config (base, linear scaling, frequency factors).
 class Rope {

@@ -97,6 +97,7 @@ DType MixTensorType(const std::string& mix, const std::string& name, int64_t lay
     return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
   };
   if (name == "output.weight") return DType::kQ6_K;
+  if (ends_with("attn_qkv.weight")) return DType::kQ5_K;  // fused Q/K/V (phi3), as llama.cpp
   if ((ends_with("attn_v.weight") || ends_with("ffn_down.weight")) && layer >= 0 &&
       UseMoreBits(layer, n_layer))
     return DType::kQ6_K;

@@ -169,6 +169,39 @@ Text RenderChatml(const Folded& f, bool gen) {
   return out;
 }
 
+// Qwen3: ChatML whose assistant replies may hold "<think>…</think>" reasoning. As the official
+// template does, a reply's reasoning is dropped from turns before the last user message and
+// re-rendered as "<think>\n…\n</think>\n\n" after it; with no_think the generation prompt ends
+// with an empty think block (the official enable_thinking = false).
+Text RenderQwen3(const std::vector<ChatMessage>& messages, bool gen, bool no_think) {
+  Folded f = Fold(messages);
+  size_t last_user = 0;  // index in f.turns
+  for (size_t i = 0; i < f.turns.size(); ++i) {
+    if (f.turns[i].role == "user") last_user = i;
+  }
+  size_t turn = 0;
+  for (const ChatMessage& m : messages) {
+    if (m.role != "user" && m.role != "assistant") continue;
+    const size_t i = turn++;
+    const size_t close = m.content.find("</think>");
+    if (m.role != "assistant" || close == std::string::npos) continue;
+    std::string answer = m.content.substr(close + 8);
+    answer.erase(0, answer.find_first_not_of('\n'));
+    std::string reasoning = m.content.substr(0, close);
+    if (const size_t open = reasoning.rfind("<think>"); open != std::string::npos) {
+      reasoning.erase(0, open + 7);
+    }
+    reasoning.erase(0, reasoning.find_first_not_of('\n'));
+    reasoning.erase(reasoning.find_last_not_of('\n') + 1);
+    Text content;
+    if (i > last_user) content.T("<think>\n").C(reasoning).T("\n</think>\n\n");
+    f.turns[i].content = content.C(answer);
+  }
+  Text out = RenderChatml(f, gen);
+  if (gen && no_think) out.T("<think>\n\n</think>\n\n");
+  return out;
+}
+
 Text RenderPhi3(const Folded& f, bool gen) {
   Text out;
   if (!f.system.empty()) out.T("<|system|>\n").Add(f.system).T("<|end|>\n");
@@ -248,8 +281,9 @@ ChatSpecialTokens ChatSpecialTokensOf(const Tokenizer& tokenizer) {
 }
 
 const std::vector<std::string>& BuiltinChatTemplates() {
-  static const std::vector<std::string> kNames = {"llama2", "llama3",  "chatml", "phi3",
-                                                  "gemma",  "mistral", "zephyr", "codi"};
+  static const std::vector<std::string> kNames = {"llama2",         "llama3", "chatml", "qwen3",
+                                                  "qwen3-no-think", "phi3",   "gemma",  "mistral",
+                                                  "zephyr",         "codi"};
   return kNames;
 }
 
@@ -262,6 +296,9 @@ StatusOr<std::vector<ChatSegment>> RenderChatSegments(std::string_view name,
   if (name == "llama2") return RenderLlama2(f, tokens).Take();
   if (name == "llama3") return RenderLlama3(f, gen).Take();
   if (name == "chatml") return RenderChatml(f, gen).Take();
+  if (name == "qwen3" || name == "qwen3-no-think") {
+    return RenderQwen3(messages, gen, name == "qwen3-no-think").Take();
+  }
   if (name == "phi3") return RenderPhi3(f, gen).Take();
   if (name == "gemma") return RenderGemma(std::move(f), gen).Take();
   if (name == "mistral") return RenderMistral(std::move(f), tokens).Take();
@@ -300,7 +337,7 @@ std::string DetectChatTemplate(std::string_view j) {
   if (j.empty()) return "";
   if (Contains(j, "[AGENT]") || Contains(j, "[CONTEXT]")) return "codi";
   if (Contains(j, "<|start_header_id|>")) return "llama3";
-  if (Contains(j, "<|im_start|>")) return "chatml";
+  if (Contains(j, "<|im_start|>")) return Contains(j, "<think>") ? "qwen3" : "chatml";
   if (Contains(j, "<start_of_turn>")) return "gemma";
   if (Contains(j, "<|assistant|>") && Contains(j, "<|end|>")) return "phi3";
   if (Contains(j, "<|assistant|>") && Contains(j, "<|user|>")) return "zephyr";

@@ -1,7 +1,10 @@
 // tokenizer/chat_template.h — renders a conversation into the prompt text a chat model expects.
 //
-// Built-in templates (no Jinja interpreter in the core): "llama2", "llama3", "chatml" (Qwen),
-// "phi3", "gemma", "mistral", "zephyr", and odlm's CoDi role format "codi":
+// Built-in templates (no Jinja interpreter in the core): "llama2", "llama3" (also Llama 3.2),
+// "chatml" (Qwen2), "qwen3" (ChatML with "<think>" reasoning: dropped from replies before the last
+// user message, as Qwen3's own template does) and "qwen3-no-think" (its generation prompt ends with
+// an empty think block: Qwen3's enable_thinking = false), "phi3", "gemma" (Gemma 2 and 3),
+// "mistral", "zephyr", and odlm's CoDi role format "codi":
 //   [CONTEXT] …[/CONTEXT] [USER] …[/USER] [AGENT] …[/AGENT]
 // each turn's content after one space (CodiTurnContent), the generation prompt ending at "[AGENT]".
 // A model's own Jinja template (`tokenizer.chat_template`) is recognized by its distinctive

@@ -32,6 +32,14 @@ TEST(ChatTemplate, EachBuiltinRendersTheFixedConversation) {
                      "<|im_end|>\n<|im_start|>user\nWhere is Vancouver?<|im_end|>\n<|im_start|>"
                      "assistant\nIn BC.<|im_end|>\n<|im_start|>user\nPopulation?<|im_end|>\n<|im_"
                      "start|>assistant\n"},
+      {"qwen3", "<|im_start|>system\n" + sys +
+                    "<|im_end|>\n<|im_start|>user\nWhere is Vancouver?<|im_end|>\n<|im_start|>"
+                    "assistant\nIn BC.<|im_end|>\n<|im_start|>user\nPopulation?<|im_end|>\n<|im_"
+                    "start|>assistant\n"},
+      {"qwen3-no-think", "<|im_start|>system\n" + sys +
+                             "<|im_end|>\n<|im_start|>user\nWhere is Vancouver?<|im_end|>\n<|im_"
+                             "start|>assistant\nIn BC.<|im_end|>\n<|im_start|>user\nPopulation?<|"
+                             "im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"},
       {"phi3", "<|system|>\n" + sys +
                    "<|end|>\n<|user|>\nWhere is Vancouver?<|end|>\n<|assistant|>\nIn "
                    "BC.<|end|>\n<|user|>\nPopulation?<|end|>\n<|assistant|>\n"},
@@ -66,6 +74,30 @@ TEST(ChatTemplate, GenerationPromptIsOptional) {
   EXPECT_EQ(*RenderChat("llama3", {}, true), "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
+TEST(ChatTemplate, Qwen3DropsEarlierReasoningAndKeepsTheCurrentOne) {
+  const std::vector<ChatMessage> conv = {{"user", "2+2?"},
+                                         {"assistant", "<think>\nadd them\n</think>\n\n4"},
+                                         {"user", "and 3+3?"},
+                                         {"assistant", "<think>\n\nsix\n\n</think>\n\n6"}};
+  // The reply before the last user message loses its reasoning; the one after keeps it, the
+  // newlines around it normalized as Qwen3's template writes them.
+  EXPECT_EQ(*RenderChat("qwen3", conv, false),
+            "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
+            "<|im_start|>user\nand 3+3?<|im_end|>\n<|im_start|>assistant\n<think>\nsix\n"
+            "</think>\n\n6<|im_end|>\n");
+  // The think tags are template text (special tokens), the reasoning and answer are content.
+  const auto segments = RenderChatSegments("qwen3", conv, false);
+  ASSERT_TRUE(segments.ok());
+  bool tag_in_content = false;
+  for (const ChatSegment& s : *segments) {
+    tag_in_content |= s.content && s.text.find("think>") != std::string::npos;
+  }
+  EXPECT_FALSE(tag_in_content);
+  // A reply without reasoning is kept as it is.
+  EXPECT_EQ(*RenderChat("qwen3", {{"user", "a"}, {"assistant", "b"}}, false),
+            "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n");
+}
+
 TEST(ChatTemplate, UsesTheModelsSpecialTokenTexts) {
   ChatSpecialTokens t;
   t.bos = "<BOS>";
@@ -91,6 +123,10 @@ TEST(ChatTemplate, DetectsJinjaTemplatesByMarkers) {
                 "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
                 "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"),
             "chatml");
+  EXPECT_EQ(DetectChatTemplate("{%- if enable_thinking is defined and enable_thinking is false %}"
+                               "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{{- "
+                               "'<|im_start|>assistant\\n' }}"),
+            "qwen3");
   EXPECT_EQ(DetectChatTemplate("{{ '<|start_header_id|>' + message['role'] + "
                                "'<|end_header_id|>\\n\\n' + message['content'] | trim + "
                                "'<|eot_id|>' }}"),

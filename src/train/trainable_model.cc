@@ -22,6 +22,15 @@ std::string LayerName(int32_t l, const char* what) {
   return "blk." + std::to_string(l) + "." + what;
 }
 
+// The backward pass (train/backward_*) covers llama's and qwen2's layers only; the features the
+// other architectures add (model_config.h) have no gradient yet.
+Status CheckTrainableArchitecture(const ModelConfig& c) {
+  if (c.arch == ModelArch::kLlama || c.arch == ModelArch::kQwen2) return Status::Ok();
+  return UnimplementedError("training a '" + c.arch_name +
+                            "' model is not supported yet: odlm train covers llama and qwen2 "
+                            "(this architecture runs for inference only)");
+}
+
 }  // namespace
 
 StatusOr<std::vector<LoraTarget>> ParseLoraTargets(const std::string& spec) {
@@ -68,6 +77,7 @@ StatusOr<std::vector<LoraTarget>> ParseLoraTargets(const std::string& spec) {
 
 StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Full(const GgufFile& file) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(file));
+  RETURN_IF_ERROR(CheckTrainableArchitecture(config));
   ASSIGN_OR_RETURN(ModelWeights w, BindModelWeights(file, &config));
   std::unique_ptr<TrainableModel> tm(new TrainableModel());
   auto own = [&](kernels::WeightMatrix* m) {
@@ -181,6 +191,7 @@ StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Lora(const GgufFile& b
                                                                ThreadPool* pool) {
   std::unique_ptr<TrainableModel> tm(new TrainableModel());
   ASSIGN_OR_RETURN(tm->model_, LlamaModel::Load(base));
+  RETURN_IF_ERROR(CheckTrainableArchitecture(tm->model_->config()));
   const ModelWeights& mw = *tm->model_->mutable_weights();
   bool int8 = spec.arithmetic == BaseArithmetic::kInt8;
   if (spec.arithmetic == BaseArithmetic::kAuto) {

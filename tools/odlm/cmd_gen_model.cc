@@ -46,7 +46,8 @@ int RunGenModel(int argc, char** argv) {
   std::string output, preset, vocab;
   int threads = 0;
   app.add_option("-o,--output", output, "GGUF file to write (replaced crash-safely)")->required();
-  app.add_option("--arch", o.arch, "architecture: llama or qwen2")->capture_default_str();
+  app.add_option("--arch", o.arch, "architecture: llama, qwen2 or phi3 (fused Q/K/V and gate/up)")
+      ->capture_default_str();
   app.add_option("--preset", preset, "shape preset: tiny or tinyllama-1.1b (flags below override)");
   auto* dim = app.add_option("--dim", o.n_embd, "embedding size")->capture_default_str();
   auto* layers = app.add_option("--layers", o.n_layer, "blocks")->capture_default_str();

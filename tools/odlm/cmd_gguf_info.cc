@@ -1,5 +1,6 @@
 // tools/odlm/cmd_gguf_info.cc — `odlm gguf-info FILE`: a GGUF file's header, metadata and tensor
-// table (name, type, shape in GGUF order, bytes, offset), long arrays and strings abbreviated.
+// table (name, type, shape in GGUF order, bytes, offset), long arrays and strings abbreviated,
+// and whether odlm runs the model (its architecture and tensors checked as loading would).
 #include <CLI/CLI.hpp>
 #include <cinttypes>
 #include <cstdio>
@@ -8,6 +9,8 @@
 #include "command.h"
 #include "common_options.h"
 #include "gguf/gguf_reader.h"
+#include "model/model_config.h"
+#include "model/model_weights.h"
 
 namespace odlm::cli {
 namespace {
@@ -70,6 +73,20 @@ std::string ValueText(const GgufValue& v, size_t max_items, size_t max_chars) {
   return out + "]";
 }
 
+// One line saying whether odlm runs the file as a model, and if not, why (empty for files that are
+// not models: vocabularies, adapters, checkpoints).
+std::string RunsLine(const GgufFile& f) {
+  const StatusOr<std::string> arch = f.GetString("general.architecture");
+  if (!arch.ok() || f.FindTensor("token_embd.weight") == nullptr) return "";
+  StatusOr<ModelConfig> config = ReadModelConfig(f);
+  if (config.ok()) {
+    const StatusOr<ModelWeights> weights = BindModelWeights(f, &*config);
+    if (!weights.ok()) return "odlm: does not run this model: " + weights.status().message();
+    return "odlm: runs this model (" + config->Summary() + ")";
+  }
+  return "odlm: does not run this model: " + config.status().message();
+}
+
 std::string TypeText(const GgufValue& v) {
   if (!v.is_array()) return GgufValueTypeName(v.type());
   return "[" + GgufValueTypeName(v.array_type()) + " x " + std::to_string(v.array_size()) + "]";
@@ -101,6 +118,7 @@ int RunGgufInfo(int argc, char** argv) {
   const GgufFile& f = **opened;
   std::printf("%s: GGUF v%u, %zu bytes, alignment %" PRIu64 ", data section at byte %" PRIu64 "\n",
               path.c_str(), f.version(), f.file_size(), f.alignment(), f.data_offset());
+  if (const std::string runs = RunsLine(f); !runs.empty()) std::printf("%s\n", runs.c_str());
   std::printf("\nmetadata: %zu keys\n", f.metadata().size());
   size_t key_width = 0;
   for (const auto& kv : f.metadata()) key_width = std::max(key_width, kv.first.size());
