@@ -1,12 +1,15 @@
 // Fused projections (phi3's attn_qkv and gate-up ffn_up) bound as row ranges compute exactly what
 // the same rows stored as separate attn_q/k/v and ffn_gate/up tensors compute: a generated phi3
 // file against a qwen2 file made of its split rows (zero Q/K/V biases, the same NeoX RoPE and
-// untied output), logits compared for a prompt and a decode step. Also: gen-model's phi3 layout.
+// untied output), logits compared for a prompt and a decode step, without and with a LoRA adapter
+// on every projection (applied unmerged to the Q/K/V and gate/up views). Also: gen-model's phi3
+// layout.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "adapters/lora_random.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "kv/kv_cache.h"
@@ -96,12 +99,23 @@ std::string SplitAsQwen2(const GgufFile& phi3, const ModelGenOptions& o) {
   return WriteToString(&w);
 }
 
-// Logits of a 9-token prompt (every position) and of one decode step after it.
-std::vector<float> RunModel(const GgufFile& file) {
+// Logits of a 9-token prompt (every position) and of one decode step after it; with_lora: the
+// same random adapter (RandomLoraAdapter, seed 5) applied unmerged to every projection.
+std::vector<float> RunModel(const GgufFile& file, bool with_lora) {
   auto model = LlamaModel::Load(file);
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   if (!model.ok()) return {};
   const ModelConfig& c = (*model)->config();
+  std::unique_ptr<LoraAdapter> adapter;
+  std::vector<ActiveLora> adapters;
+  if (with_lora) {
+    const LoraBaseShape base = (*model)->LoraBase();
+    auto a = RandomLoraAdapter(base, 2, 5, 0.5f);
+    EXPECT_TRUE(a.ok()) << a.status().ToString();
+    if (!a.ok()) return {};
+    adapter = std::move(a).value();
+    adapters.push_back({adapter.get(), 1.0f});
+  }
   KvCache cache({.n_layer = c.n_layer,
                  .kv_dim = c.kv_dim(),
                  .type = DType::kF32,
@@ -111,12 +125,12 @@ std::vector<float> RunModel(const GgufFile& file) {
   const std::vector<int32_t> prompt = {1, 17, 250, 3, 99, 42, 7, 160, 8};
   std::vector<float> all, step_logits;
   KvCacheView view = cache.View();
-  SequenceStep step{prompt.data(), static_cast<int32_t>(prompt.size()), &view, true, {}};
+  SequenceStep step{prompt.data(), static_cast<int32_t>(prompt.size()), &view, true, adapters};
   EXPECT_TRUE((*model)->Forward({&step, 1}, nullptr, &all).ok());
   cache.Advance(static_cast<int64_t>(prompt.size()));
   const int32_t next = 5;
   view = cache.View();
-  SequenceStep decode{&next, 1, &view, false, {}};
+  SequenceStep decode{&next, 1, &view, false, adapters};
   EXPECT_TRUE((*model)->Forward({&decode, 1}, nullptr, &step_logits).ok());
   all.insert(all.end(), step_logits.begin(), step_logits.end());
   return all;
@@ -138,16 +152,20 @@ TEST(FusedWeights, Phi3FusedRowsComputeWhatSplitTensorsCompute) {
     const std::string split_bytes = SplitAsQwen2(*phi3, o);
     auto split = Parse(split_bytes);
     ASSERT_NE(split, nullptr);
-    const std::vector<float> fused_logits = RunModel(*phi3), split_logits = RunModel(*split);
-    ASSERT_EQ(fused_logits.size(), 10u * 300u) << type;
-    ASSERT_EQ(fused_logits.size(), split_logits.size()) << type;
-    double max_diff = 0, max_abs = 0;
-    for (size_t i = 0; i < fused_logits.size(); ++i) {
-      max_diff = std::max<double>(max_diff, std::fabs(fused_logits[i] - split_logits[i]));
-      max_abs = std::max<double>(max_abs, std::fabs(fused_logits[i]));
+    for (bool lora : {false, true}) {
+      SCOPED_TRACE(std::string(type) + (lora ? " with a LoRA adapter" : ""));
+      const std::vector<float> fused_logits = RunModel(*phi3, lora),
+                               split_logits = RunModel(*split, lora);
+      ASSERT_EQ(fused_logits.size(), 10u * 300u);
+      ASSERT_EQ(fused_logits.size(), split_logits.size());
+      double max_diff = 0, max_abs = 0;
+      for (size_t i = 0; i < fused_logits.size(); ++i) {
+        max_diff = std::max<double>(max_diff, std::fabs(fused_logits[i] - split_logits[i]));
+        max_abs = std::max<double>(max_abs, std::fabs(fused_logits[i]));
+      }
+      EXPECT_LE(max_diff, 1e-5);
+      EXPECT_GT(max_abs, 0.1) << "the logits are not trivially zero";
     }
-    EXPECT_LE(max_diff, 1e-5) << type;
-    EXPECT_GT(max_abs, 0.1) << type << ": the logits are not trivially zero";
   }
 }
 

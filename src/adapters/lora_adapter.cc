@@ -48,6 +48,10 @@ std::string_view LoraTargetName(LoraTarget target) {
   return kTargetNames[static_cast<size_t>(target)];
 }
 
+std::string LoraBaseTensorName(int32_t layer, LoraTarget target) {
+  return "blk." + std::to_string(layer) + "." + std::string(LoraTargetName(target)) + ".weight";
+}
+
 bool ParseLoraBaseName(std::string_view name, int32_t* layer, LoraTarget* target) {
   constexpr std::string_view kPrefix = "blk.", kSuffix = ".weight";
   if (name.substr(0, kPrefix.size()) != kPrefix || !EndsWith(name, kSuffix)) return false;
@@ -175,8 +179,7 @@ StatusOr<std::unique_ptr<LoraAdapter>> LoraAdapter::FromPairs(std::string arch, 
   ad->index_.assign(static_cast<size_t>(base.n_layer) * kLoraTargetCount, -1);
   for (size_t i = 0; i < pairs.size(); ++i) {
     const LoraPair& p = pairs[i];
-    const std::string name =
-        "blk." + std::to_string(p.layer) + "." + std::string(LoraTargetName(p.target)) + ".weight";
+    const std::string name = LoraBaseTensorName(p.layer, p.target);
     if (p.layer < 0 || p.layer >= base.n_layer) {
       return InvalidArgumentError("'" + name + "': the base model has only " +
                                   std::to_string(base.n_layer) + " layers");
@@ -259,8 +262,7 @@ Status LoraAdapter::ToGguf(GgufWriter* w) const {
   w->SetString("adapter.type", "lora");
   w->SetF32("adapter.lora.alpha", alpha_);
   for (const auto& p : pairs_) {
-    const std::string base =
-        "blk." + std::to_string(p.layer) + "." + std::string(LoraTargetName(p.target)) + ".weight";
+    const std::string base = LoraBaseTensorName(p.layer, p.target);
     std::vector<uint8_t> a(p.a.size() * sizeof(float)), b(p.b.size() * sizeof(float));
     std::memcpy(a.data(), p.a.data(), a.size());
     std::memcpy(b.data(), p.b.data(), b.size());

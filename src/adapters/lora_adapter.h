@@ -42,6 +42,8 @@ inline constexpr int kLoraTargetCount = 7;
 
 // GGUF role name: "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down".
 std::string_view LoraTargetName(LoraTarget target);
+// The base tensor a target adapts: "blk.<layer>.<target>.weight".
+std::string LoraBaseTensorName(int32_t layer, LoraTarget target);
 
 // What an adapter must match: the base model in plain numbers.
 struct LoraBaseShape {

@@ -354,6 +354,22 @@ StatusOr<std::unique_ptr<LoraAdapter>> MergeAdapters(std::span<const LoraAdapter
 
 Status BakeAdapters(const GgufFile& base_file, std::span<const ActiveLora> adapters,
                     std::optional<DType> type, const std::string& path) {
+  // Every adapted matrix must be a tensor of the file: a base that stores them fused (phi3's
+  // attn_qkv, its gate-up ffn_up) would otherwise lose the adapter's part silently.
+  for (const ActiveLora& a : adapters) {
+    if (a.scale == 0.0f) continue;
+    for (const LoraPair& p : a.adapter->pairs()) {
+      const std::string name = LoraBaseTensorName(p.layer, p.target);
+      const GgufTensorInfo* t = base_file.FindTensor(name);
+      if (t == nullptr || t->dims.size() != 2 || t->dims[0] != p.n_in || t->dims[1] != p.n_out) {
+        return InvalidArgumentError(
+            "the base file has no tensor '" + name +
+            "' of the adapter's shape to fold it into "
+            "(a model with fused Q/K/V or gate/up tensors, such as phi3, runs adapters unmerged "
+            "but cannot be baked yet)");
+      }
+    }
+  }
   GgufWriter writer(base_file.alignment());
   for (const auto& [key, value] : base_file.metadata()) {
     if (key != "general.alignment") writer.Set(key, value);

@@ -54,7 +54,8 @@ StatusOr<std::unique_ptr<LoraAdapter>> MergeAdapters(std::span<const LoraAdapter
 // adapted matrices re-quantized to `type` (nullopt: each matrix's own type; kernels::QuantizeRow;
 // the type's block size must divide the rows, else InvalidArgument) and every other tensor and all
 // metadata copied unchanged (but general.alignment, which the writer sets). Streams one tensor at a
-// time into `path`.
+// time into `path`. InvalidArgument, before anything is written, when an adapted matrix is not a
+// tensor of the file with the adapter's shape (fused attn_qkv / gate-up files such as phi3's).
 Status BakeAdapters(const GgufFile& base_file, std::span<const ActiveLora> adapters,
                     std::optional<DType> type, const std::string& path);
 

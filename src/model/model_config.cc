@@ -51,6 +51,13 @@ Status ReadArchFeatures(const GgufFile& file, ModelConfig* c) {
     c->post_norms = true;
     c->ffn_activation = FfnActivation::kGeluTanh;
   }
+  // Gemma's 27B models scale queries by 1/√(n_embd / n_head) (their query_pre_attn_scalar), the
+  // others by 1/√key_length; the file has no key for it, so the size is told by the layer count
+  // (46 layers: Gemma 2 27B, 62: Gemma 3 27B), as llama.cpp does.
+  if ((c->arch == ModelArch::kGemma2 && c->n_layer == 46) ||
+      (c->arch == ModelArch::kGemma3 && c->n_layer == 62)) {
+    c->attention_scale = 1.0f / std::sqrt(static_cast<float>(c->n_embd / c->n_head));
+  }
   if (c->arch == ModelArch::kGemma2) {
     ASSIGN_OR_RETURN(c->attn_logit_softcap, FloatOr(file, a + "attn_logit_softcapping", 50.0f));
     ASSIGN_OR_RETURN(c->final_logit_softcap, FloatOr(file, a + "final_logit_softcapping", 30.0f));

@@ -1,9 +1,9 @@
 // tools/odlm/random_adapters.cc — random LoRA adapters for benchmarks (random_adapters.h).
 #include "random_adapters.h"
 
-#include <cmath>
 #include <cstdio>
-#include <random>
+
+#include "adapters/lora_random.h"
 
 namespace odlm::cli {
 
@@ -19,26 +19,7 @@ void AddRandomLoraOptions(CLI::App& app, RandomLoraOptions* o) {
 bool RegisterRandomAdapters(const char* prog, const RandomLoraOptions& o, Engine* engine) {
   const LoraBaseShape base = engine->model().LoraBase();
   for (int k = 0; k < o.count; ++k) {
-    std::mt19937 rng(1000 + k);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    std::vector<LoraPair> pairs;
-    for (int32_t layer = 0; layer < base.n_layer; ++layer) {
-      for (int t = 0; t < kLoraTargetCount; ++t) {
-        LoraPair p;
-        p.layer = layer;
-        p.target = static_cast<LoraTarget>(t);
-        p.rank = o.rank;
-        p.n_in = base.cols[t];
-        p.n_out = base.rows[t];
-        p.a.resize(static_cast<size_t>(p.rank * p.n_in));
-        p.b.resize(static_cast<size_t>(p.n_out * p.rank));
-        const float sa = 1.0f / std::sqrt(static_cast<float>(p.n_in));
-        for (float& v : p.a) v = u(rng) * sa;
-        for (float& v : p.b) v = u(rng) * 0.01f;
-        pairs.push_back(std::move(p));
-      }
-    }
-    auto a = LoraAdapter::FromPairs(base.arch, static_cast<float>(o.rank), std::move(pairs), base);
+    auto a = RandomLoraAdapter(base, o.rank, static_cast<uint32_t>(1000 + k), 0.01f);
     Status st =
         a.ok() ? engine->RegisterAdapter("rand" + std::to_string(k + 1),
                                          std::shared_ptr<const LoraAdapter>(std::move(a).value()))
