@@ -68,6 +68,24 @@ TEST_F(ModelLoadErrorsTest, UnsupportedArchitectureIsNamed) {
   EXPECT_NE(error.find("llama, qwen2"), std::string::npos) << error;
 }
 
+TEST_F(ModelLoadErrorsTest, MixtureOfExpertsIsNamed) {
+  std::string error;
+  ASSERT_TRUE(LoadVariant(
+                  {}, [](GgufWriter* w) { w->SetU32("llama.expert_count", 8); }, &error)
+                  .ok());
+  EXPECT_NE(error.find("UNIMPLEMENTED"), std::string::npos) << error;
+  EXPECT_NE(error.find("mixture-of-experts layers (8 experts)"), std::string::npos) << error;
+}
+
+TEST_F(ModelLoadErrorsTest, ValueLengthOtherThanKeyLengthIsNamed) {
+  std::string error;
+  ASSERT_TRUE(LoadVariant(
+                  {}, [](GgufWriter* w) { w->SetU32("llama.attention.value_length", 48); }, &error)
+                  .ok());
+  EXPECT_NE(error.find("UNIMPLEMENTED"), std::string::npos) << error;
+  EXPECT_NE(error.find("value_length 48"), std::string::npos) << error;
+}
+
 TEST_F(ModelLoadErrorsTest, EveryMissingTensorIsListed) {
   std::string error;
   ASSERT_TRUE(LoadVariant({"blk.1.ffn_up.weight", "output_norm.weight", "blk.0.attn_k.weight"},

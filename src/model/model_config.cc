@@ -46,6 +46,15 @@ Status ReadArchFeatures(const GgufFile& file, ModelConfig* c) {
   c->qkv_bias = c->arch == ModelArch::kQwen2;
   c->qk_norm = c->arch == ModelArch::kQwen3 || c->arch == ModelArch::kGemma3;
   c->fused_qkv = c->fused_gate_up = c->arch == ModelArch::kPhi3;
+  // Mixture-of-experts files share the architecture name (Mixtral is a "llama"); their expert
+  // tensors would only show up as missing FFN tensors, so name the feature instead.
+  if (file.FindValue(a + "expert_count") != nullptr) {
+    ASSIGN_OR_RETURN(uint64_t experts, file.GetUInt(a + "expert_count"));
+    if (experts > 0) {
+      return UnimplementedError("'" + c->arch_name + "' with mixture-of-experts layers (" +
+                                std::to_string(experts) + " experts) is not supported");
+    }
+  }
   if (gemma) {
     c->embedding_scale = std::sqrt(static_cast<float>(c->n_embd));
     c->post_norms = true;
