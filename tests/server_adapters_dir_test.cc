@@ -16,6 +16,7 @@
 #include "gguf/gguf_writer.h"
 #include "odlm/engine.h"
 #include "tests/support/generated_model.h"
+#include "tests/support/lora_fixtures.h"
 #include "tests/support/server_process.h"
 
 namespace odlm::testing {
@@ -24,30 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A random rank-4 adapter on every projection of every layer of `base`, strong enough to change
-// the greedy output of the generated model; `seed` picks which.
+// RandomLoraAdapter (tests/support/lora_fixtures.h) written as a GGUF adapter file.
 Status WriteRandomAdapter(const LoraBaseShape& base, uint32_t seed, const std::string& path) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<LoraPair> pairs;
-  for (int32_t layer = 0; layer < base.n_layer; ++layer) {
-    for (int t = 0; t < kLoraTargetCount; ++t) {
-      LoraPair p;
-      p.layer = layer;
-      p.target = static_cast<LoraTarget>(t);
-      p.rank = 4;
-      p.n_in = base.cols[t];
-      p.n_out = base.rows[t];
-      p.a.resize(static_cast<size_t>(p.rank * p.n_in));
-      p.b.resize(static_cast<size_t>(p.n_out * p.rank));
-      const float sa = 1.0f / std::sqrt(static_cast<float>(p.n_in));
-      for (float& v : p.a) v = u(rng) * sa;
-      for (float& v : p.b) v = u(rng) * 0.5f;
-      pairs.push_back(std::move(p));
-    }
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<LoraAdapter> a,
-                   LoraAdapter::FromPairs(base.arch, 4.0f, std::move(pairs), base));
+  ASSIGN_OR_RETURN(std::unique_ptr<LoraAdapter> a, RandomLoraAdapter(base, seed));
   GgufWriter w;
   RETURN_IF_ERROR(a->ToGguf(&w));
   return w.WriteFile(path);

@@ -1,0 +1,72 @@
+// odlm/speculative.h — speculative decoding: draft several tokens cheaply, verify them with the
+// model in one forward pass (odlm::Generate does it when GenerateOptions::speculative is on).
+//
+// Each decode step evaluates the pending token together with up to `draft_max` draft tokens and
+// gets the model's logits for every one of them. Drafts come from
+//   prompt lookup  the latest earlier occurrence of the context's last n tokens (n from
+//                  lookup_ngram down to lookup_ngram_min) in the prompt and the generated text;
+//                  the tokens that followed it are the draft (grounded answers copy spans of the
+//                  document, so they are cheap to guess); a proposal with probability 1;
+//   a draft model  a smaller GGUF with the same vocabulary, run token by token ahead of the model
+//                  (greedy when the sampling is greedy, else sampled with the same settings);
+//                  used when lookup finds nothing or is off.
+// The drafts are checked in order with Sampler::SampleDraft (accept with min(1, p/q), else draw
+// from the residual): greedy output is the argmax at every step, as without drafts, and sampled
+// output keeps its distribution. The KV of rejected drafts is rolled back (Session::Truncate), so
+// the session ends holding what plain decoding leaves.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/status.h"
+#include "odlm/engine.h"
+
+namespace odlm {
+
+struct SpeculativeOptions {
+  // Draft tokens verified per forward pass at most; 0 turns speculative decoding off.
+  int32_t draft_max = 0;
+  // Prompt lookup: the longest n-gram tried (0: lookup off) and the shortest.
+  int32_t lookup_ngram = 0;
+  int32_t lookup_ngram_min = 2;
+  // A draft model (borrowed; CheckDraftModel must accept it), or null for none.
+  Engine* draft_engine = nullptr;
+  // The draft model's session (borrowed), kept by callers that generate many times in one
+  // conversation so the draft model is only fed new tokens; null: a temporary one per call.
+  Session* draft_session = nullptr;
+  // The draft model stops drafting at a token it gives probability below this (a draft it
+  // doubts is likely rejected, and every drafted token costs a draft pass).
+  float draft_p_min = 0.5f;
+
+  bool enabled() const { return draft_max > 0 && (lookup_ngram > 0 || draft_engine != nullptr); }
+};
+
+// What speculative decoding did in one generation (all zero but the passes when it was off).
+struct SpeculativeStats {
+  int64_t drafted = 0;        // draft tokens verified by the model
+  int64_t accepted = 0;       // of which the model accepted
+  int64_t passes = 0;         // the model's forward passes after prefill
+  int64_t pass_tokens = 0;    // tokens those passes produced (generated tokens but the first)
+  int64_t draft_passes = 0;   // the draft model's forward passes
+  int64_t lookup_drafts = 0;  // steps whose draft came from prompt lookup
+  int64_t model_drafts = 0;   // steps whose draft came from the draft model
+
+  double acceptance_rate() const { return drafted > 0 ? double(accepted) / drafted : 0.0; }
+  // 1 without speculation; k + 1 when every pass accepts k drafts.
+  double tokens_per_pass() const { return passes > 0 ? double(pass_tokens) / passes : 0.0; }
+  SpeculativeStats& operator+=(const SpeculativeStats& o);
+};
+
+// Checks that `draft` can draft for `target`: the same vocabulary size (InvalidArgument naming
+// both models and sizes) and the same token pieces (naming the first token that differs).
+Status CheckDraftModel(const Engine& target, const Engine& draft);
+
+// Prompt lookup: for n = ngram_max down to ngram_min, looks for the latest earlier occurrence of
+// the last n tokens of `context`; returns up to `k` tokens that followed the first match found
+// (empty when none). Cost: O(context · ngram_max) token comparisons.
+std::vector<int32_t> PromptLookupDraft(std::span<const int32_t> context, int32_t ngram_max,
+                                       int32_t ngram_min, int32_t k);
+
+}  // namespace odlm
