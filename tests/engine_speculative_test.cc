@@ -198,6 +198,7 @@ TEST_F(SpeculativeTest, GreedyLookupEqualsPlainAcrossPromptsDraftsAndPieceSizes)
         for (int32_t ngram : {1, 3}) {
           GenerateOptions g = Greedy(40);
           g.speculative.draft_max = draft_max;
+          g.speculative.adaptive = false;  // draft whenever possible
           g.speculative.lookup_ngram = ngram;
           g.speculative.lookup_ngram_min = 1;
           const Run spec = Generated(*engine, prompt, g);
@@ -231,6 +232,7 @@ TEST_F(SpeculativeTest, GreedyDraftModelEqualsPlain) {
         for (bool lookup : {false, true}) {
           GenerateOptions g = Greedy(48);
           g.speculative.draft_max = draft_max;
+          g.speculative.adaptive = false;  // draft whenever possible
           g.speculative.draft_engine = draft;
           g.speculative.draft_p_min = 0.0f;  // draft every position
           g.speculative.lookup_ngram = lookup ? 2 : 0;
@@ -252,6 +254,31 @@ TEST_F(SpeculativeTest, GreedyDraftModelEqualsPlain) {
   }
 }
 
+// Adaptive drafting (SpeculativeTuning) only changes how many tokens are drafted, never the
+// output; a tuning kept across calls learns the drafters' acceptance.
+TEST_F(SpeculativeTest, AdaptiveDraftLengthsKeepTheOutputAndLearnAcceptance) {
+  auto engine = Open(*target_path_);
+  auto other = Open(*draft_path_);
+  ASSERT_TRUE(engine && other);
+  SpeculativeTuning tuning;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const std::vector<int32_t> prompt = Prompt(120, seed);
+    const Run plain = Generated(*engine, prompt, Greedy(40));
+    GenerateOptions g = Greedy(40);
+    g.speculative.draft_max = 8;
+    g.speculative.lookup_ngram = 3;
+    g.speculative.lookup_ngram_min = 1;
+    g.speculative.draft_engine = other.get();
+    g.speculative.tuning = &tuning;
+    ExpectSameAsPlain(plain, Generated(*engine, prompt, g), "seed " + std::to_string(seed));
+  }
+  EXPECT_GT(tuning.one_token_ns, 0.0);
+  // Something was learned: some lookup estimate moved off its prior.
+  bool moved = false;
+  for (double a : tuning.lookup_acceptance) moved = moved || a != 0.5;
+  EXPECT_TRUE(moved);
+}
+
 TEST_F(SpeculativeTest, StopRulesAndTheContextLimitEndWhereThePlainRunEnds) {
   auto engine = Open(*target_path_, 512, /*n_ctx=*/96);
   auto itself = Open(*target_path_);
@@ -261,6 +288,7 @@ TEST_F(SpeculativeTest, StopRulesAndTheContextLimitEndWhereThePlainRunEnds) {
   const Run plain = Generated(*engine, prompt, g);
   EXPECT_EQ(plain.finish, FinishReason::kContextFull);
   g.speculative.draft_max = 8;
+  g.speculative.adaptive = false;  // draft whenever possible
   g.speculative.lookup_ngram = 2;
   g.speculative.draft_engine = itself.get();
   g.speculative.draft_p_min = 0.0f;
@@ -314,6 +342,7 @@ TEST_F(SpeculativeTest, EveryKvPolicyOverTwoTurnsEqualsPlain) {
       GenerateOptions g = Greedy(32);
       if (speculative) {
         g.speculative.draft_max = 5;
+        g.speculative.adaptive = false;  // draft whenever possible
         g.speculative.lookup_ngram = 2;
         g.speculative.draft_engine = draft.get();
       }
@@ -359,6 +388,7 @@ TEST_F(SpeculativeTest, AttentionStatisticsAreThoseOfPlainDecoding) {
     GenerateOptions g = Greedy(40);
     if (speculative) {
       g.speculative.draft_max = 6;
+      g.speculative.adaptive = false;  // draft whenever possible
       g.speculative.lookup_ngram = 2;
       g.speculative.draft_engine = draft.get();
       g.speculative.draft_p_min = 0.0f;
@@ -399,6 +429,7 @@ TEST_F(SpeculativeTest, WithALoraAdapterEqualsPlain) {
     GenerateOptions g = Greedy(40);
     if (speculative) {
       g.speculative.draft_max = 4;
+      g.speculative.adaptive = false;  // draft whenever possible
       g.speculative.lookup_ngram = 2;
       g.speculative.draft_engine = draft.get();
       g.speculative.draft_p_min = 0.0f;
@@ -421,6 +452,7 @@ TEST_F(SpeculativeTest, SeededSamplingIsReproducibleAndOwnDraftsAreAccepted) {
   g.sampling.temperature = 0.9f;
   g.sampling.seed = 1234;
   g.speculative.draft_max = 4;
+  g.speculative.adaptive = false;  // draft whenever possible
   g.speculative.draft_engine = itself.get();
   g.speculative.draft_p_min = 0.0f;
   const std::vector<int32_t> prompt = Prompt(30, 5);
@@ -456,6 +488,7 @@ TEST_F(SpeculativeTest, ADraftModelWithAnotherVocabularyIsRefusedNamingBothSizes
   EXPECT_NE(st.message().find("400"), std::string::npos) << st.message();
   GenerateOptions g = Greedy(4);
   g.speculative.draft_max = 2;
+  g.speculative.adaptive = false;  // draft whenever possible
   g.speculative.draft_engine = bad.get();
   auto s = engine->NewSession();
   auto r = Generate(*engine, *s, Prompt(5, 1), g, nullptr);

@@ -25,6 +25,24 @@
 
 namespace odlm {
 
+// What speculative decoding has learned about a model and its drafters, which sets how many
+// tokens each step drafts: the count that maximizes the expected tokens per unit of time, from
+// the acceptance rates (a run of k drafts yields 1 + α + … + α^k tokens on average) and from the
+// measured cost of a pass (one token costs 1; each further verified token `extra_token_cost`,
+// each draft-model token `draft_token_cost`). A model whose weights stream from memory verifies
+// extra tokens almost free; a small, cache-resident one pays nearly a pass per token, so it only
+// drafts when the drafts are good. Starts from priors and learns with every pass; callers keep
+// one across generations (a chat, a server) to carry it over. Not thread-safe.
+struct SpeculativeTuning {
+  static constexpr int kMaxNgram = 16;
+  double one_token_ns = 0;         // a one-token pass (0: not measured yet)
+  double extra_token_cost = 0.25;  // per further token of a pass, in one-token passes
+  double draft_token_cost = 0.5;   // per draft-model pass, in one-token passes
+  double lookup_acceptance[kMaxNgram + 1] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
+                                             0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+  double model_acceptance = 0.5;  // per token the draft model drafts
+};
+
 struct SpeculativeOptions {
   // Draft tokens verified per forward pass at most; 0 turns speculative decoding off.
   int32_t draft_max = 0;
@@ -39,6 +57,10 @@ struct SpeculativeOptions {
   // The draft model stops drafting at a token it gives probability below this (a draft it
   // doubts is likely rejected, and every drafted token costs a draft pass).
   float draft_p_min = 0.5f;
+  // What sets the draft length (borrowed; null: a fresh one per call). false for `adaptive`
+  // drafts draft_max tokens whenever a drafter has them.
+  SpeculativeTuning* tuning = nullptr;
+  bool adaptive = true;
 
   bool enabled() const { return draft_max > 0 && (lookup_ngram > 0 || draft_engine != nullptr); }
 };
@@ -65,8 +87,9 @@ Status CheckDraftModel(const Engine& target, const Engine& draft);
 
 // Prompt lookup: for n = ngram_max down to ngram_min, looks for the latest earlier occurrence of
 // the last n tokens of `context`; returns up to `k` tokens that followed the first match found
-// (empty when none). Cost: O(context · ngram_max) token comparisons.
+// (empty when none) and, if `matched` is given, sets it to that n. Cost: O(context · ngram_max)
+// token comparisons.
 std::vector<int32_t> PromptLookupDraft(std::span<const int32_t> context, int32_t ngram_max,
-                                       int32_t ngram_min, int32_t k);
+                                       int32_t ngram_min, int32_t k, int32_t* matched = nullptr);
 
 }  // namespace odlm

@@ -30,8 +30,13 @@ class Drafter {
                  std::vector<std::vector<Sampler::Candidate>>* q, SpeculativeStats* stats);
   // Records a token the generation committed (the draft sampler's penalty history).
   void Accept(int32_t token) { sampler_.Accept(token); }
+  // After the model's pass over `pass_tokens` tokens (the last Propose's draft and the token
+  // before it) that took `ns` and accepted `accepted` drafts: updates the tuning.
+  void Learn(int32_t pass_tokens, int64_t ns, int32_t accepted);
 
  private:
+  // The draft length with the most expected tokens per unit of time, at most `limit`.
+  int32_t BestLength(double acceptance, double token_cost, int32_t limit) const;
   Status DraftWithModel(std::span<const int32_t> context, int32_t k, std::vector<int32_t>* draft,
                         std::vector<std::vector<Sampler::Candidate>>* q, SpeculativeStats* stats);
 
@@ -42,6 +47,10 @@ class Drafter {
   Session* session_ = nullptr;            // the draft model's session, or null without one
   std::vector<float> logits_;
   std::vector<Sampler::Candidate> dist_;
+  SpeculativeTuning own_tuning_;  // when options.tuning is null
+  SpeculativeTuning* tuning_ = nullptr;
+  double* last_acceptance_ = nullptr;  // the estimate the last draft came from (null: no draft)
+  int32_t last_drafted_ = 0;
 };
 
 }  // namespace odlm

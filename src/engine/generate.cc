@@ -172,11 +172,14 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
     }
     step.assign(1, token);
     step.insert(step.end(), draft.begin(), draft.end());
+    const int64_t t_pass = MonotonicNanos();
     if (draft.empty()) {
       RETURN_IF_ERROR(engine.Eval(session, step, /*all_logits=*/false, &logits));
     } else {
       RETURN_IF_ERROR(engine.EvalDraft(session, step, &logits));
     }
+    const int64_t pass_ns = MonotonicNanos() - t_pass;
+    const int64_t accepted_before = r.speculative.accepted;
     ++r.speculative.passes;
     r.speculative.drafted += static_cast<int64_t>(draft.size());
     token = -1;
@@ -202,6 +205,10 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
         go_on = false;
         break;
       }
+    }
+    if (drafter) {
+      drafter->Learn(static_cast<int32_t>(step.size()), pass_ns,
+                     static_cast<int32_t>(r.speculative.accepted - accepted_before));
     }
     // Rolls back the KV (and attention statistics) of rejected drafts: the session holds every
     // generated token but the next one to evaluate — `token`, or, when generation ended, the last.

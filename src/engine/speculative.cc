@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "engine/drafter.h"
+#include "platform/process_stats.h"
 
 namespace odlm {
 
@@ -45,7 +46,7 @@ Status CheckDraftModel(const Engine& target, const Engine& draft) {
 }
 
 std::vector<int32_t> PromptLookupDraft(std::span<const int32_t> context, int32_t ngram_max,
-                                       int32_t ngram_min, int32_t k) {
+                                       int32_t ngram_min, int32_t k, int32_t* matched) {
   const int64_t len = static_cast<int64_t>(context.size());
   for (int64_t n = std::min<int64_t>(ngram_max, len - 1); n >= std::max(1, ngram_min) && k > 0;
        --n) {
@@ -56,6 +57,7 @@ std::vector<int32_t> PromptLookupDraft(std::span<const int32_t> context, int32_t
       if (!std::equal(suffix, suffix + n, context.data() + start)) continue;
       const int64_t from = start + n;
       const int64_t count = std::min<int64_t>(k, len - from);
+      if (matched != nullptr) *matched = static_cast<int32_t>(n);
       return std::vector<int32_t>(context.begin() + from, context.begin() + from + count);
     }
   }
@@ -71,6 +73,15 @@ SamplingParams DraftSampling(SamplingParams p) {
   return p;
 }
 
+// Exponential moving averages: how fast estimates follow new observations.
+constexpr double kLearnRate = 0.1;
+// An estimate that no draft tests (its drafts are not worth verifying) drifts back to its prior
+// this fast, so a drafter that got better is tried again.
+constexpr double kForgetRate = 0.02;
+constexpr double kPriorAcceptance = 0.5;
+
+void Ema(double* estimate, double sample, double rate) { *estimate += rate * (sample - *estimate); }
+
 // The softmax probability of `logits`' largest entry (temperature 1).
 float TopProbability(std::span<const float> logits) {
   const float max = *std::max_element(logits.begin(), logits.end());
@@ -83,7 +94,10 @@ float TopProbability(std::span<const float> logits) {
 
 Drafter::Drafter(const SpeculativeOptions& options, const SamplingParams& sampling,
                  std::span<const int32_t> prompt)
-    : options_(options), greedy_(sampling.temperature <= 0.0f), sampler_(DraftSampling(sampling)) {
+    : options_(options),
+      greedy_(sampling.temperature <= 0.0f),
+      sampler_(DraftSampling(sampling)),
+      tuning_(options.tuning != nullptr ? options.tuning : &own_tuning_) {
   for (int32_t t : prompt) sampler_.Accept(t);
   if (options_.draft_engine != nullptr) {
     session_ = options_.draft_session;
@@ -99,15 +113,72 @@ Status Drafter::Propose(std::span<const int32_t> context, int32_t k, std::vector
   draft->clear();
   q->clear();
   if (k <= 0) return Status::Ok();
+  last_acceptance_ = nullptr;
+  last_drafted_ = 0;
   if (options_.lookup_ngram > 0) {
-    *draft = PromptLookupDraft(context, options_.lookup_ngram, options_.lookup_ngram_min, k);
+    int32_t n = 0;
+    *draft = PromptLookupDraft(context, options_.lookup_ngram, options_.lookup_ngram_min, k, &n);
     if (!draft->empty()) {
-      ++stats->lookup_drafts;
-      return Status::Ok();
+      double* acceptance = &tuning_->lookup_acceptance[std::min(n, SpeculativeTuning::kMaxNgram)];
+      const int32_t length =
+          BestLength(*acceptance, tuning_->extra_token_cost, static_cast<int32_t>(draft->size()));
+      if (length == 0) Ema(acceptance, kPriorAcceptance, kForgetRate);
+      draft->resize(length);
+      if (!draft->empty()) {
+        ++stats->lookup_drafts;
+        last_acceptance_ = acceptance;
+        last_drafted_ = length;
+        return Status::Ok();
+      }
     }
   }
   if (session_ == nullptr) return Status::Ok();
-  return DraftWithModel(context, k, draft, q, stats);
+  const int32_t length = BestLength(tuning_->model_acceptance,
+                                    tuning_->extra_token_cost + tuning_->draft_token_cost, k);
+  if (length == 0) {
+    Ema(&tuning_->model_acceptance, kPriorAcceptance, kForgetRate);
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(DraftWithModel(context, length, draft, q, stats));
+  if (!draft->empty()) {
+    last_acceptance_ = &tuning_->model_acceptance;
+    last_drafted_ = static_cast<int32_t>(draft->size());
+  }
+  return Status::Ok();
+}
+
+int32_t Drafter::BestLength(double acceptance, double token_cost, int32_t limit) const {
+  if (!options_.adaptive) return limit;
+  // Expected tokens of a pass that verifies k drafts: 1 + a + … + a^k (the drafts are accepted
+  // up to the first rejection, then the model's own token); its cost: 1 + token_cost · k.
+  double best_rate = 1.0, expected = 1.0, term = 1.0;
+  int32_t best = 0;
+  for (int32_t k = 1; k <= limit; ++k) {
+    term *= acceptance;
+    expected += term;
+    const double rate = expected / (1.0 + token_cost * k);
+    if (rate > best_rate) {
+      best_rate = rate;
+      best = k;
+    }
+  }
+  return best;
+}
+
+void Drafter::Learn(int32_t pass_tokens, int64_t ns, int32_t accepted) {
+  SpeculativeTuning& t = *tuning_;
+  if (pass_tokens == 1) {
+    Ema(&t.one_token_ns, static_cast<double>(ns), t.one_token_ns > 0 ? kLearnRate : 1.0);
+  } else if (t.one_token_ns > 0) {
+    const double extra = (static_cast<double>(ns) - t.one_token_ns) / (pass_tokens - 1);
+    Ema(&t.extra_token_cost, std::max(0.0, extra / t.one_token_ns), kLearnRate);
+  }
+  if (last_acceptance_ == nullptr) return;
+  // Each accepted draft says "accepted"; the first rejection (if any) says "rejected"; drafts
+  // after it were never tested.
+  for (int32_t i = 0; i < accepted; ++i) Ema(last_acceptance_, 1.0, kLearnRate);
+  if (accepted < last_drafted_) Ema(last_acceptance_, 0.0, kLearnRate);
+  last_acceptance_ = nullptr;
 }
 
 Status Drafter::DraftWithModel(std::span<const int32_t> context, int32_t k,
@@ -122,6 +193,7 @@ Status Drafter::DraftWithModel(std::span<const int32_t> context, int32_t k,
   const int64_t kept = session_->KeepCommonPrefix(context);
   RETURN_IF_ERROR(engine.Eval(*session_, context.subspan(kept), false, &logits_));
   ++stats->draft_passes;
+  int64_t t_pass = MonotonicNanos();
   for (int32_t i = 0; i < k; ++i) {
     // Whether to draft this position is decided before the draw (on the most likely token's
     // probability), so a drafted token is distributed exactly as q.
@@ -141,6 +213,12 @@ Status Drafter::DraftWithModel(std::span<const int32_t> context, int32_t k,
     const int32_t one[1] = {token};
     RETURN_IF_ERROR(engine.Eval(*session_, one, false, &logits_));
     ++stats->draft_passes;
+    // One-token draft passes measure the draft model's cost against the model's.
+    const int64_t now = MonotonicNanos();
+    if (tuning_->one_token_ns > 0) {
+      Ema(&tuning_->draft_token_cost, (now - t_pass) / tuning_->one_token_ns, kLearnRate);
+    }
+    t_pass = now;
   }
   if (!draft->empty()) ++stats->model_drafts;
   return Status::Ok();
