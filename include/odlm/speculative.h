@@ -28,19 +28,29 @@ namespace odlm {
 // What speculative decoding has learned about a model and its drafters, which sets how many
 // tokens each step drafts: the count that maximizes the expected tokens per unit of time, from
 // the acceptance rates (a run of k drafts yields 1 + α + … + α^k tokens on average) and from the
-// measured cost of a pass (one token costs 1; each further verified token `extra_token_cost`,
-// each draft-model token `draft_token_cost`). A model whose weights stream from memory verifies
-// extra tokens almost free; a small, cache-resident one pays nearly a pass per token, so it only
-// drafts when the drafts are good. Starts from priors and learns with every pass; callers keep
-// one across generations (a chat, a server) to carry it over. Not thread-safe.
+// measured cost of a pass of each length (one token costs 1) and of a draft-model pass. A model
+// whose weights stream from memory verifies extra tokens almost free; a small, cache-resident one
+// pays nearly a pass per token, so it only drafts when the drafts are good. Starts from priors and
+// learns with every pass; callers keep one across generations (a chat, a server) to carry it over.
+// Not thread-safe.
 struct SpeculativeTuning {
   static constexpr int kMaxNgram = 16;
-  double one_token_ns = 0;         // a one-token pass (0: not measured yet)
-  double extra_token_cost = 0.25;  // per further token of a pass, in one-token passes
-  double draft_token_cost = 0.5;   // per draft-model pass, in one-token passes
+  static constexpr int kMaxPass = 65;  // the longest pass whose cost is learned (draft_max + 1)
+  double one_token_ns = 0;             // a one-token pass (0: not measured yet)
+  // pass_cost[n]: a pass of n tokens, in one-token passes (0: not measured; then
+  // 1 + extra_token_cost · (n − 1)). Not linear: kernels run tokens in tiles.
+  double pass_cost[kMaxPass + 1] = {};
+  double extra_token_cost = 0.25;  // the prior's cost of each further token of a pass
+  double draft_token_cost = 0.5;   // a draft-model pass, in one-token passes
   double lookup_acceptance[kMaxNgram + 1] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,
                                              0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
   double model_acceptance = 0.5;  // per token the draft model drafts
+
+  // The cost of a pass of n tokens, in one-token passes.
+  double PassCost(int32_t n) const {
+    if (n >= 1 && n <= kMaxPass && pass_cost[n] > 0) return pass_cost[n];
+    return 1.0 + extra_token_cost * (n - 1);
+  }
 };
 
 struct SpeculativeOptions {

@@ -22,6 +22,10 @@ class Drafter {
   Drafter(const SpeculativeOptions& options, const SamplingParams& sampling,
           std::span<const int32_t> prompt);
 
+  // Feeds the draft model (if any) the prompt, so that drafting starts from a prefilled draft
+  // session (Generate calls it during its own prefill). Errors: the draft model's evaluation.
+  Status Prefill(std::span<const int32_t> prompt, SpeculativeStats* stats);
+
   // Up to `k` tokens that may follow `context` (prompt and generated tokens so far). For each
   // draft token, q gets the distribution it was drawn from, or q is left empty when every draft
   // token had probability 1 (lookup, greedy draft model). Counts into *stats. Errors: the draft
@@ -35,8 +39,9 @@ class Drafter {
   void Learn(int32_t pass_tokens, int64_t ns, int32_t accepted);
 
  private:
-  // The draft length with the most expected tokens per unit of time, at most `limit`.
-  int32_t BestLength(double acceptance, double token_cost, int32_t limit) const;
+  // The draft length with the most expected tokens per unit of time, at most `limit`, when each
+  // drafted token is accepted with probability `acceptance` and costs `draft_token_cost`.
+  int32_t BestLength(double acceptance, double draft_token_cost, int32_t limit) const;
   Status DraftWithModel(std::span<const int32_t> context, int32_t k, std::vector<int32_t>* draft,
                         std::vector<std::vector<Sampler::Candidate>>* q, SpeculativeStats* stats);
 

@@ -112,6 +112,7 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
   if (spec.enabled()) {
     drafter = std::make_unique<Drafter>(spec, options.sampling, prompt);
     context.assign(prompt.begin(), prompt.end());
+    RETURN_IF_ERROR(drafter->Prefill(prompt, &r.speculative));
   }
   const int64_t n_prompt = static_cast<int64_t>(prompt.size());
   // Records a generated token and applies the stop rules; false when generation ends with it.

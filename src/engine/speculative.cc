@@ -108,6 +108,16 @@ Drafter::Drafter(const SpeculativeOptions& options, const SamplingParams& sampli
   }
 }
 
+Status Drafter::Prefill(std::span<const int32_t> prompt, SpeculativeStats* stats) {
+  if (session_ == nullptr) return Status::Ok();
+  const int64_t n_ctx = options_.draft_engine->n_ctx();
+  if (static_cast<int64_t>(prompt.size()) >= n_ctx) return Status::Ok();  // it will not draft
+  const int64_t kept = session_->KeepCommonPrefix(prompt);
+  RETURN_IF_ERROR(options_.draft_engine->Eval(*session_, prompt.subspan(kept), false, &logits_));
+  ++stats->draft_passes;
+  return Status::Ok();
+}
+
 Status Drafter::Propose(std::span<const int32_t> context, int32_t k, std::vector<int32_t>* draft,
                         std::vector<std::vector<Sampler::Candidate>>* q, SpeculativeStats* stats) {
   draft->clear();
@@ -121,7 +131,7 @@ Status Drafter::Propose(std::span<const int32_t> context, int32_t k, std::vector
     if (!draft->empty()) {
       double* acceptance = &tuning_->lookup_acceptance[std::min(n, SpeculativeTuning::kMaxNgram)];
       const int32_t length =
-          BestLength(*acceptance, tuning_->extra_token_cost, static_cast<int32_t>(draft->size()));
+          BestLength(*acceptance, /*draft_token_cost=*/0.0, static_cast<int32_t>(draft->size()));
       if (length == 0) Ema(acceptance, kPriorAcceptance, kForgetRate);
       draft->resize(length);
       if (!draft->empty()) {
@@ -133,8 +143,7 @@ Status Drafter::Propose(std::span<const int32_t> context, int32_t k, std::vector
     }
   }
   if (session_ == nullptr) return Status::Ok();
-  const int32_t length = BestLength(tuning_->model_acceptance,
-                                    tuning_->extra_token_cost + tuning_->draft_token_cost, k);
+  const int32_t length = BestLength(tuning_->model_acceptance, tuning_->draft_token_cost, k);
   if (length == 0) {
     Ema(&tuning_->model_acceptance, kPriorAcceptance, kForgetRate);
     return Status::Ok();
@@ -147,16 +156,17 @@ Status Drafter::Propose(std::span<const int32_t> context, int32_t k, std::vector
   return Status::Ok();
 }
 
-int32_t Drafter::BestLength(double acceptance, double token_cost, int32_t limit) const {
+int32_t Drafter::BestLength(double acceptance, double draft_token_cost, int32_t limit) const {
   if (!options_.adaptive) return limit;
   // Expected tokens of a pass that verifies k drafts: 1 + a + … + a^k (the drafts are accepted
-  // up to the first rejection, then the model's own token); its cost: 1 + token_cost · k.
+  // up to the first rejection, then the model's own token); its cost: a pass of k + 1 tokens and
+  // k draft-model passes.
   double best_rate = 1.0, expected = 1.0, term = 1.0;
   int32_t best = 0;
   for (int32_t k = 1; k <= limit; ++k) {
     term *= acceptance;
     expected += term;
-    const double rate = expected / (1.0 + token_cost * k);
+    const double rate = expected / (tuning_->PassCost(k + 1) + draft_token_cost * k);
     if (rate > best_rate) {
       best_rate = rate;
       best = k;
@@ -169,9 +179,10 @@ void Drafter::Learn(int32_t pass_tokens, int64_t ns, int32_t accepted) {
   SpeculativeTuning& t = *tuning_;
   if (pass_tokens == 1) {
     Ema(&t.one_token_ns, static_cast<double>(ns), t.one_token_ns > 0 ? kLearnRate : 1.0);
-  } else if (t.one_token_ns > 0) {
-    const double extra = (static_cast<double>(ns) - t.one_token_ns) / (pass_tokens - 1);
-    Ema(&t.extra_token_cost, std::max(0.0, extra / t.one_token_ns), kLearnRate);
+  } else if (t.one_token_ns > 0 && pass_tokens <= SpeculativeTuning::kMaxPass) {
+    double* cost = &t.pass_cost[pass_tokens];
+    const double sample = std::max(1.0, static_cast<double>(ns) / t.one_token_ns);
+    Ema(cost, sample, *cost > 0 ? kLearnRate : 1.0);
   }
   if (last_acceptance_ == nullptr) return;
   // Each accepted draft says "accepted"; the first rejection (if any) says "rejected"; drafts
