@@ -136,6 +136,8 @@ int RunChat(int argc, char** argv) {
   // The draft model's own conversation, kept across turns like the model's.
   std::unique_ptr<Session> draft_session = draft_engine ? draft_engine->NewSession() : nullptr;
   spec.draft_session = draft_session.get();
+  SpeculativeTuning tuning;  // what drafting learns carries over from turn to turn
+  spec.tuning = &tuning;
   const Tokenizer& tok = engine->tokenizer();
   StatusOr<std::string> resolved = ResolveChatTemplate(argv[0], tok, chat.chat_template);
   if (!resolved.ok()) {

@@ -21,6 +21,9 @@ void AddSpeculativeOptions(CLI::App& app, SpeculativeCliOptions* o) {
                  "speculative decoding: draft tokens verified per forward pass at most (0 = off)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  app.add_flag("--draft-fixed", o->fixed_length,
+               "draft --draft-max tokens whenever a drafter has them, instead of the length the "
+               "measured acceptance and pass costs favour");
   app.add_option("--draft-p-min", o->draft_p_min,
                  "the draft model stops drafting at a position whose most likely token has a "
                  "lower probability")
@@ -37,6 +40,7 @@ bool SetUpSpeculative(const char* prog, const SpeculativeCliOptions& o, const Mo
   out->lookup_ngram = o.lookup_ngram;
   out->lookup_ngram_min = std::min(o.lookup_ngram_min, std::max(1, o.lookup_ngram));
   out->draft_p_min = o.draft_p_min;
+  out->adaptive = !o.fixed_length;
   if (o.draft_model.empty()) return true;
   ModelOptions d = model;
   d.model = o.draft_model;

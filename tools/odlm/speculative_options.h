@@ -19,6 +19,7 @@ struct SpeculativeCliOptions {
   int32_t lookup_ngram = 0;      // --lookup-ngram N (0: off)
   int32_t lookup_ngram_min = 2;  // --lookup-ngram-min N
   float draft_p_min = 0.5f;      // --draft-p-min P
+  bool fixed_length = false;     // --draft-fixed: no cost model, draft --draft-max when possible
   // Speculative decoding is on when a drafter is named (and --draft-max is not 0).
   bool requested() const { return draft_max > 0 && (!draft_model.empty() || lookup_ngram > 0); }
 };
