@@ -7,7 +7,8 @@ void AddSpeculativeOptions(CLI::App& app, SpeculativeCliOptions* o) {
   app.add_option("--draft-model", o->draft_model,
                  "speculative decoding: a smaller GGUF model with the same vocabulary drafts "
                  "tokens that the model verifies several per forward pass (greedy output is "
-                 "unchanged; sampled output keeps its distribution)");
+                 "plain decoding's, up to kernel rounding on AVX-512 machines: "
+                 "docs/PERFORMANCE.md; sampled output keeps its distribution)");
   app.add_option("--lookup-ngram", o->lookup_ngram,
                  "speculative decoding by prompt lookup: draft the tokens that followed the latest "
                  "earlier occurrence of the last N tokens (N down to --lookup-ngram-min) in the "
