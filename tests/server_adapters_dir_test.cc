@@ -25,8 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// A random rank-4 adapter on every projection of every layer of `base`, strong enough to change
-// the greedy output of the generated model; `seed` picks which.
+// A random rank-4 adapter on every projection (adapters/lora_random.h), strong enough to change
+// the greedy output of the generated model, written as a GGUF adapter file; `seed` picks which.
 Status WriteRandomAdapter(const LoraBaseShape& base, uint32_t seed, const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<LoraAdapter> a, RandomLoraAdapter(base, 4, seed, 0.5f));
   GgufWriter w;

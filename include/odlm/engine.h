@@ -102,6 +102,13 @@ class Engine {
   Status Eval(Session& session, std::span<const int32_t> tokens, bool all_logits,
               std::vector<float>* logits);
 
+  // Speculative verification (odlm/speculative.h): appends `tokens` to `session` and computes
+  // them as Eval with all_logits ([n_tokens, n_vocab] rows, the same arithmetic), except that in
+  // a session that tracks attention (context memory) what each token's query adds to the
+  // statistics is held apart until Session::AcceptDraft says which tokens stay — so a rejected
+  // draft leaves no trace. Errors as Eval; after an error the session holds what it held before.
+  Status EvalDraft(Session& session, std::span<const int32_t> tokens, std::vector<float>* logits);
+
   // One forward pass over several sessions (continuous batching): each gets its tokens appended
   // and its last-token logits in logits[i] ([n_vocab]). Sessions must be distinct.
   struct BatchItem {
@@ -165,6 +172,10 @@ class Session {
   int64_t n_tokens() const { return static_cast<int64_t>(tokens_.size()); }
   // Forgets everything past the first n tokens (their KV is overwritten by later evals).
   void Truncate(int64_t n);
+  // After Engine::EvalDraft: keeps the first n tokens (n at least the length before the draft)
+  // and, in a session tracking attention, adds the kept draft tokens' attention to the statistics
+  // and drops the others': the session is as if only the kept tokens had been evaluated.
+  void AcceptDraft(int64_t n);
   // Keeps the longest common prefix with `tokens` and returns how many tokens that is (always
   // leaves at least one token of `tokens` to evaluate, so logits can be produced).
   int64_t KeepCommonPrefix(std::span<const int32_t> tokens);
@@ -185,6 +196,9 @@ class Session {
   std::vector<AdapterChoice> adapter_choices_;
   std::vector<std::shared_ptr<const LoraAdapter>> adapter_refs_;  // keep them alive
   std::vector<ActiveLora> active_;
+  // The last EvalDraft's per-token attention ([draft tokens, capacity]) and where it began.
+  std::vector<float> draft_attention_;
+  int64_t draft_begin_ = 0, draft_capacity_ = 0;
 };
 
 }  // namespace odlm

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "odlm/engine.h"
+#include "odlm/speculative.h"
 #include "sample/sampler.h"
 
 namespace odlm {
@@ -21,6 +22,10 @@ struct GenerateOptions {
   // template's model writes the space that begins its turn; no reply starts with meaningful
   // whitespace). The tokens are unchanged.
   bool trim_leading_space = false;
+  // Draft tokens and verify them several per forward pass (odlm/speculative.h); off by default.
+  // The output is what plain decoding gives: the same tokens when greedy (see
+  // docs/PERFORMANCE.md on arithmetic), the same distribution when sampling.
+  SpeculativeOptions speculative;
 };
 
 enum class FinishReason { kLength, kStop, kEndOfGeneration, kCancelled, kContextFull };
@@ -35,6 +40,8 @@ struct GenerateResult {
   FinishReason finish = FinishReason::kLength;
   double prefill_ms = 0;  // time to first token, including prompt evaluation
   double decode_ms = 0;   // time for the remaining tokens
+  // Forward passes after prefill and the tokens they produced, and what drafting did.
+  SpeculativeStats speculative;
 };
 
 // Receives text as it becomes final (whole UTF-8 characters, never part of a stop string).
@@ -86,6 +93,7 @@ namespace odlm {
 // unfinished sequences decode together, one batched forward pass per step (Engine::EvalBatch).
 // Results are in prompt order and equal, token for token, what Generate gives each prompt alone
 // with the same options (greedy or seeded sampling; each sequence has its own sampler).
+// InvalidArgument when options.speculative is enabled (speculative decoding is Generate's).
 StatusOr<std::vector<GenerateResult>> GenerateBatch(
     Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
     const GenerateOptions& options);

@@ -100,6 +100,21 @@ void Session::Truncate(int64_t n) {
   }
 }
 
+void Session::AcceptDraft(int64_t n) {
+  if (!draft_attention_.empty()) {
+    CHECK_GE(n, draft_begin_);
+    std::vector<float>& received = kv_.attention_received();
+    const int64_t kept = std::min(n, n_tokens()) - draft_begin_;
+    for (int64_t i = 0; i < kept; ++i) {
+      const float* row = draft_attention_.data() + i * draft_capacity_;
+      const int64_t len = std::min<int64_t>(draft_capacity_, received.size());
+      for (int64_t j = 0; j < len; ++j) received[j] += row[j];
+    }
+    draft_attention_.clear();
+  }
+  Truncate(n);
+}
+
 int64_t Session::KeepCommonPrefix(std::span<const int32_t> tokens) {
   int64_t common = 0;
   const int64_t limit = std::min<int64_t>(n_tokens(), static_cast<int64_t>(tokens.size()) - 1);
@@ -133,6 +148,48 @@ Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_
     }
     start += n;
   }
+  return Status::Ok();
+}
+
+Status Engine::EvalDraft(Session& session, std::span<const int32_t> tokens,
+                         std::vector<float>* logits) {
+  std::lock_guard<std::recursive_mutex> lock(eval_mu_);
+  session.draft_attention_.clear();
+  if (!session.kv_.track_attention()) return Eval(session, tokens, /*all_logits=*/true, logits);
+  if (tokens.empty()) return InvalidArgumentError("nothing to evaluate: no tokens");
+  const int64_t begin = session.n_tokens();
+  RETURN_IF_ERROR(session.kv_.Reserve(begin + static_cast<int64_t>(tokens.size())));
+  // One single-token sequence per draft token, all writing the session's KV and each with an
+  // attention accumulator of its own: the batch's products see the same tokens as one
+  // multi-token step (the same arithmetic), attention per token is the same causal row.
+  const KvCacheView base = session.kv_.View();
+  const int64_t capacity = base.capacity();
+  std::vector<float> attention(tokens.size() * capacity, 0.0f);  // [tokens, capacity]
+  logits->clear();
+  std::vector<KvCacheView> views;
+  std::vector<SequenceStep> steps;
+  for (size_t start = 0; start < tokens.size();) {
+    const size_t n = std::min<size_t>(options_.max_batch_tokens, tokens.size() - start);
+    views.assign(n, base);
+    steps.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      views[i].n_past = static_cast<int32_t>(begin + start + i);
+      views[i].attention_received = attention.data() + (start + i) * capacity;
+      steps[i] = {tokens.data() + start + i, 1, &views[i], false, session.active_};
+    }
+    const Status st = model_->Forward(steps, pool_.get(), &scratch_logits_);
+    if (!st.ok()) {
+      session.Truncate(begin);
+      return st;
+    }
+    logits->insert(logits->end(), scratch_logits_.begin(), scratch_logits_.end());
+    start += n;
+  }
+  session.kv_.Advance(static_cast<int64_t>(tokens.size()));
+  session.tokens_.insert(session.tokens_.end(), tokens.begin(), tokens.end());
+  session.draft_attention_ = std::move(attention);
+  session.draft_begin_ = begin;
+  session.draft_capacity_ = capacity;
   return Status::Ok();
 }
 

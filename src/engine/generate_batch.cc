@@ -16,6 +16,10 @@ StatusOr<std::vector<GenerateResult>> GenerateBatch(
     std::vector<float> logits;
     bool active = true;
   };
+  if (options.speculative.enabled()) {
+    return InvalidArgumentError(
+        "speculative decoding verifies one sequence's drafts at a time: use Generate");
+  }
   const size_t n = prompts.size();
   std::vector<GenerateResult> results(n);
   std::vector<Seq> seqs(n);

@@ -1,6 +1,8 @@
 // kv/kv_cache.cc — chunked KV storage.
 #include "kv/kv_cache.h"
 
+#include <algorithm>
+
 #include "base/check.h"
 
 namespace odlm {
@@ -38,7 +40,13 @@ void KvCache::Advance(int64_t n) {
 
 void KvCache::Truncate(int64_t n) {
   CHECK_GE(n, 0);
-  if (n < n_tokens_) n_tokens_ = n;
+  if (n >= n_tokens_) return;
+  // The forgotten positions' attention sums belong to tokens that are gone; the next token
+  // written at such a position starts from zero, as a position never used would.
+  if (n < static_cast<int64_t>(attention_.size())) {
+    std::fill(attention_.begin() + n, attention_.end(), 0.0f);
+  }
+  n_tokens_ = n;
 }
 
 KvCacheView KvCache::View() {

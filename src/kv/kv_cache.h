@@ -34,7 +34,8 @@ class KvCache {
   Status Reserve(int64_t total_tokens);
   // After a forward step wrote `n` more tokens.
   void Advance(int64_t n);
-  // Forgets tokens past `n` (keeps the memory of allocated chunks).
+  // Forgets tokens past `n` (keeps the memory of allocated chunks) and zeroes their attention
+  // sums (attention_received), so a later token at such a position starts afresh.
   void Truncate(int64_t n);
   // The view for the next step: all allocated chunks, n_past = n_tokens(). Its chunk pointers
   // stay valid until the next Reserve that allocates a chunk, Clear, or the cache's destruction;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 namespace odlm {
 namespace {
@@ -39,6 +40,22 @@ TEST(KvCacheTest, GrowsByChunksAndViewsAddressRows) {
   EXPECT_EQ(cache.View().n_past, 5);
   cache.Truncate(2);
   EXPECT_EQ(cache.n_tokens(), 2);
+}
+
+// A truncated position's attention sum belonged to the token that is gone (a rejected speculative
+// draft, a turn edited away): the next token there starts from zero.
+TEST(KvCacheTest, TruncateClearsTheForgottenPositionsAttention) {
+  KvCache cache(
+      {.n_layer = 1, .kv_dim = 2, .type = DType::kF32, .chunk_tokens = 4, .max_tokens = 8});
+  cache.set_track_attention(true);
+  ASSERT_TRUE(cache.Reserve(6).ok());
+  KvCacheView v = cache.View();
+  for (int t = 0; t < 6; ++t) v.attention_received[t] = 1.0f + t;
+  cache.Advance(6);
+  cache.Truncate(3);
+  const std::vector<float>& a = cache.attention_received();
+  EXPECT_EQ(std::vector<float>(a.begin(), a.begin() + 6),
+            (std::vector<float>{1.0f, 2.0f, 3.0f, 0.0f, 0.0f, 0.0f}));
 }
 
 TEST(KvCacheTest, RefusesToGrowPastItsLimit) {

@@ -88,32 +88,85 @@ void Sampler::MinP(std::vector<Candidate>* c, float p) {
   c->resize(keep);
 }
 
-int32_t Sampler::Sample(std::span<const float> logits) {
+void Sampler::Distribution(std::span<const float> logits, std::vector<Candidate>* out) const {
   CHECK(!logits.empty());
-  scratch_.resize(logits.size());
+  out->resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
-    scratch_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+    (*out)[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
   }
-  ApplyPenalties(&scratch_);
+  ApplyPenalties(out);
   if (params_.temperature <= 0.0f) {
-    const Candidate* best = &scratch_[0];
-    for (const auto& cand : scratch_) {
-      if (cand.logit > best->logit) best = &cand;
+    Candidate best = (*out)[0];
+    for (const auto& cand : *out) {
+      if (cand.logit > best.logit) best = cand;
     }
-    return best->id;
+    best.p = 1.0f;
+    out->assign(1, best);
+    return;
   }
-  TopK(&scratch_, params_.top_k);
-  Softmax(&scratch_);
-  TopP(&scratch_, params_.top_p);
-  MinP(&scratch_, params_.min_p);
-  for (auto& cand : scratch_) cand.logit /= params_.temperature;
-  Softmax(&scratch_);
+  TopK(out, params_.top_k);
+  Softmax(out);
+  TopP(out, params_.top_p);
+  MinP(out, params_.min_p);
+  for (auto& cand : *out) cand.logit /= params_.temperature;
+  Softmax(out);
+}
+
+int32_t Sampler::Draw(std::span<const Candidate> dist) {
+  CHECK(!dist.empty());
   double r = Uniform(), cum = 0.0;
-  for (const auto& cand : scratch_) {
+  for (const auto& cand : dist) {
     cum += cand.p;
     if (r < cum) return cand.id;
   }
-  return scratch_.back().id;
+  return dist.back().id;
+}
+
+int32_t Sampler::Sample(std::span<const float> logits) {
+  Distribution(logits, &scratch_);
+  if (params_.temperature <= 0.0f) return scratch_[0].id;
+  return Draw(scratch_);
+}
+
+int32_t Sampler::SampleDraft(std::span<const float> logits, int32_t draft,
+                             std::span<const Candidate> q, bool* accepted) {
+  Distribution(logits, &dist_);
+  std::unordered_map<int32_t, double> q_of;  // q by token; empty q: the point mass at draft
+  if (q.empty()) {
+    q_of[draft] = 1.0;
+  } else {
+    for (const auto& c : q) q_of[c.id] += c.p;
+  }
+  auto q_prob = [&](int32_t id) {
+    auto it = q_of.find(id);
+    return it == q_of.end() ? 0.0 : it->second;
+  };
+  double p_draft = 0.0;
+  for (const auto& c : dist_) {
+    if (c.id == draft) p_draft = c.p;
+  }
+  const double q_draft = q_prob(draft);
+  CHECK_GT(q_draft, 0.0) << "the draft token " << draft << " has no mass in its proposal";
+  // Certain acceptance needs no draw (greedy always lands here or on a certain rejection).
+  const bool certain = p_draft >= q_draft;
+  *accepted = certain || (p_draft > 0.0 && Uniform() < p_draft / q_draft);
+  if (*accepted) return draft;
+  // The residual max(0, p - q), normalized; p's order (most likely first) is kept.
+  double total = 0.0;
+  for (auto& c : dist_) {
+    const double r = std::max(0.0, static_cast<double>(c.p) - q_prob(c.id));
+    c.p = static_cast<float>(r);
+    total += r;
+  }
+  std::erase_if(dist_, [](const Candidate& c) { return c.p <= 0.0f; });
+  // p != q whenever a rejection is possible, so the residual has mass; rounding aside.
+  if (dist_.empty() || total <= 0.0) {
+    Distribution(logits, &dist_);
+    return Draw(dist_);
+  }
+  for (auto& c : dist_) c.p = static_cast<float>(c.p / total);
+  if (dist_.size() == 1) return dist_[0].id;
+  return Draw(dist_);
 }
 
 }  // namespace odlm

@@ -40,20 +40,40 @@ class Sampler {
  public:
   explicit Sampler(const SamplingParams& params);
 
+  struct Candidate {
+    int32_t id = 0;
+    float logit = 0;
+    float p = 0;  // probability after the last softmax step
+  };
+
   // Picks a token from logits [n_vocab]. Does not record it: call Accept for the chosen token
   // (and for prompt tokens, so penalties see them).
   int32_t Sample(std::span<const float> logits);
   void Accept(int32_t token);
+
+  // The distribution Sample draws from for `logits` (penalties from the accepted history, then
+  // the chain): the tokens it can pick with their probabilities p (summing to 1), most likely
+  // first. Greedy: the one argmax token with p = 1. Consumes no randomness.
+  void Distribution(std::span<const float> logits, std::vector<Candidate>* out) const;
+  // A draw from `dist` (as Distribution gives it): one uniform number from the sampler's stream.
+  int32_t Draw(std::span<const Candidate> dist);
+
+  // Speculative sampling's acceptance rule for a drafted token (Leviathan et al. 2023; Chen et
+  // al. 2023). `draft` was drawn from the proposal distribution `q` (empty: a point mass at
+  // `draft`, as for prompt lookup or a greedy draft model); p is Distribution(logits). Accepts
+  // the draft with probability min(1, p(draft) / q(draft)); on rejection returns a draw from
+  // max(0, p − q) normalized. Either way the returned token is distributed as p, so speculative
+  // decoding leaves the output distribution unchanged; with greedy params it is exactly the
+  // argmax. *accepted tells which case happened (the token is then `draft`). Draws one uniform
+  // number unless acceptance is certain, one more on rejection (none when greedy). Does not
+  // Accept the token.
+  int32_t SampleDraft(std::span<const float> logits, int32_t draft, std::span<const Candidate> q,
+                      bool* accepted);
   void Reset();  // forgets history, reseeds
 
   const SamplingParams& params() const { return params_; }
 
   // The chain's steps, exposed for tests. Candidates are (token, logit) pairs.
-  struct Candidate {
-    int32_t id;
-    float logit;
-    float p;  // probability after the last softmax step
-  };
   void ApplyPenalties(std::vector<Candidate>* c) const;
   static void TopK(std::vector<Candidate>* c, int32_t k);  // sorts by logit, descending
   static void Softmax(std::vector<Candidate>* c);          // c sorted descending
@@ -67,6 +87,7 @@ class Sampler {
   std::mt19937_64 rng_;
   std::deque<int32_t> recent_;
   std::vector<Candidate> scratch_;
+  std::vector<Candidate> dist_;  // SampleDraft's p
 };
 
 }  // namespace odlm

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 
 namespace odlm {
 namespace {
@@ -98,6 +100,107 @@ TEST(SamplerTest, LowTemperatureConcentratesOnTheTop) {
   Sampler s(params);
   std::vector<float> logits = {1.0f, 1.5f, 0.0f};
   for (int i = 0; i < 100; ++i) EXPECT_EQ(s.Sample(logits), 1);
+}
+
+// Speculative sampling: whatever the proposal q, the tokens SampleDraft returns are distributed as
+// the target's p (Sampler::Distribution), and drafts are accepted at the rate sum_x min(p, q).
+// A tiny vocabulary makes the check sharp: Pearson's chi-square over 20,000 draws, 5 tokens,
+// against a bound (40) that a correct rule exceeds with probability < 1e-7 and that accepting
+// every draft (which gives q) or resampling from p after every rejection misses by far.
+double ChiSquare(const std::vector<int>& counts, const std::vector<double>& p, int n) {
+  double chi = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double e = p[i] * n;
+    if (e > 0) {
+      chi += (counts[i] - e) * (counts[i] - e) / e;
+    } else {
+      EXPECT_EQ(counts[i], 0) << "token " << i << " has no mass in p";
+    }
+  }
+  return chi;
+}
+
+void CheckSpeculativeRule(const SamplingParams& params, const std::vector<float>& logits,
+                          const std::vector<double>& q_probs) {
+  Sampler target(params);
+  std::vector<Sampler::Candidate> p_dist;
+  target.Distribution(logits, &p_dist);
+  std::vector<double> p(logits.size(), 0.0);
+  for (const auto& c : p_dist) p[c.id] = c.p;
+  std::vector<Sampler::Candidate> q;  // empty: point mass at token 0
+  for (size_t i = 0; i < q_probs.size(); ++i) {
+    if (q_probs[i] > 0)
+      q.push_back({static_cast<int32_t>(i), 0.0f, static_cast<float>(q_probs[i])});
+  }
+  std::mt19937_64 draft_rng(7);  // the drafter's own randomness, independent of the sampler's
+  const int n = 20000;
+  std::vector<int> counts(logits.size(), 0);
+  int accepted_n = 0;
+  for (int i = 0; i < n; ++i) {
+    int32_t draft = 0;
+    if (!q.empty()) {
+      double r = static_cast<double>(draft_rng() >> 11) / 9007199254740992.0, cum = 0;
+      draft = q.back().id;
+      for (const auto& c : q) {
+        cum += c.p;
+        if (r < cum) {
+          draft = c.id;
+          break;
+        }
+      }
+    }
+    bool accepted = false;
+    const int32_t t = target.SampleDraft(logits, draft, q, &accepted);
+    if (accepted) {
+      EXPECT_EQ(t, draft);
+      ++accepted_n;
+    }
+    ++counts[t];
+  }
+  EXPECT_LT(ChiSquare(counts, p, n), 40.0);
+  double accept_rate = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double qi = q.empty() ? (i == 0 ? 1.0 : 0.0) : q_probs[i];
+    accept_rate += std::min(p[i], qi);
+  }
+  EXPECT_NEAR(accepted_n / double(n), accept_rate,
+              5 * std::sqrt(accept_rate * (1 - accept_rate) / n) + 1e-9);
+}
+
+TEST(SamplerTest, SpeculativeRuleKeepsTheDistributionWithADraftDistribution) {
+  SamplingParams params;
+  params.temperature = 0.7f;
+  params.top_k = 4;  // token 4 is cut: p has 4 tokens, q proposes all five
+  params.top_p = 1.0f;
+  params.min_p = 0.0f;
+  params.seed = 3;
+  const std::vector<float> logits = {1.0f, 0.2f, -0.5f, 0.6f, -2.0f};
+  CheckSpeculativeRule(params, logits, {0.1, 0.5, 0.1, 0.1, 0.2});
+  CheckSpeculativeRule(params, logits, {0.2, 0.2, 0.2, 0.2, 0.2});
+}
+
+TEST(SamplerTest, SpeculativeRuleKeepsTheDistributionWithAPointMassDraft) {
+  SamplingParams params;
+  params.temperature = 1.0f;
+  params.top_k = 0;
+  params.top_p = 1.0f;
+  params.min_p = 0.0f;
+  params.seed = 5;
+  // Prompt lookup's proposal: the draft (token 0) with certainty.
+  CheckSpeculativeRule(params, {0.3f, 1.1f, -0.4f, 0.0f, 0.5f}, {});
+}
+
+TEST(SamplerTest, SpeculativeRuleWhenGreedyIsTheArgmaxWithoutRandomness) {
+  Sampler s(SamplingParams::Greedy());
+  const std::vector<float> logits = {0.1f, 2.0f, -1.0f};
+  bool accepted = true;
+  EXPECT_EQ(s.SampleDraft(logits, 0, {}, &accepted), 1);
+  EXPECT_FALSE(accepted);
+  EXPECT_EQ(s.SampleDraft(logits, 1, {}, &accepted), 1);
+  EXPECT_TRUE(accepted);
+  const std::vector<Sampler::Candidate> q = {{0, 0.0f, 0.9f}, {1, 0.0f, 0.1f}};
+  EXPECT_EQ(s.SampleDraft(logits, 0, q, &accepted), 1);
+  EXPECT_FALSE(accepted);
 }
 
 }  // namespace

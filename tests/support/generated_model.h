@@ -1,6 +1,7 @@
 // tests/support/generated_model.h — the small random-weight llama that engine-level tests
 // generate in-process (model/model_generator.h): dim 128, 2 layers, 4 heads / 2 KV heads,
-// FFN 256, the built-in 400-token byte-level BPE vocabulary, 512-token context, Q8_0 weights.
+// FFN 256, the built-in 400-token byte-level BPE vocabulary, 512-token context, Q8_0 weights
+// (or another block type).
 // Deterministic for a given seed; ~1 MB; writing it takes well under a second.
 #pragma once
 
@@ -13,7 +14,8 @@
 namespace odlm::testing {
 
 // Writes the model with `seed` to `path` (two generator threads).
-inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed) {
+inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed,
+                                       const std::string& type = "q8_0") {
   ModelGenOptions o;
   o.n_embd = 128;
   o.n_layer = 2;
@@ -22,7 +24,7 @@ inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed) {
   o.n_ff = 256;
   o.n_vocab = 400;
   o.n_ctx = 512;
-  o.type = "q8_0";
+  o.type = type;
   o.seed = seed;
   return GenerateModel(o, path, 2);
 }

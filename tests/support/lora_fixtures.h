@@ -1,7 +1,9 @@
-// tests/support/lora_fixtures.h — LoRA adapter files for tests, derived from the shared rank-8
-// adapter of tiny-llama-f32: a second adapter that differs from it, written as a GGUF adapter.
+// tests/support/lora_fixtures.h — LoRA adapters for tests: one derived from the shared rank-8
+// adapter of tiny-llama-f32 that differs from it, written as a GGUF adapter. (Random adapters that
+// fit any model: adapters/lora_random.h.)
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 

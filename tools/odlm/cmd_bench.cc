@@ -146,6 +146,15 @@ double ResidentOfFile(const std::string& path) {
 }
 
 int RunBench(int argc, char** argv) {
+  // `odlm bench --speculative ...` is `odlm bench-speculative ...` (cmd_bench_speculative.cc).
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--speculative") != 0) continue;
+    std::vector<char*> rest(argv, argv + argc);
+    rest.erase(rest.begin() + i);
+    for (const Command& c : Commands()) {
+      if (c.name == "bench-speculative") return c.run(static_cast<int>(rest.size()), rest.data());
+    }
+  }
   CLI::App app(
       "Measure prefill and decode speed (medians over repetitions), time to first token, "
       "resident memory, and decode against this machine's read-bandwidth roofline.",
@@ -155,6 +164,7 @@ int RunBench(int argc, char** argv) {
       "  odlm bench                                    # the default model, -p 128 -n 64 -r 3\n"
       "  odlm bench -m tl-q4_0.gguf -p 128 -n 64 -t 2 -r 3 --json\n"
       "  odlm bench -m tl-q4_0.gguf -p 1 -n 128 -r 5 --no-mmap   # single-token decode\n"
+      "  odlm bench --speculative --lookup-ngram 3 --document examples/documents/lighthouse.txt\n"
       "\n"
       "The context is -p + -n + 1 tokens unless -c is given: bench allocates only the KV cache it\n"
       "uses, so 'context 193 (trained 2048)' means 193 tokens of KV for a model trained on 2048.\n"
@@ -178,6 +188,10 @@ int RunBench(int argc, char** argv) {
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
   app.add_flag("--json", json, "print one JSON object");
+  bool speculative = false;  // handled above; listed for --help
+  app.add_flag("--speculative", speculative,
+               "decode with and without speculative decoding on grounded-QA prompts instead: "
+               "takes the options of `odlm bench-speculative` (see its --help)");
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
   const bool ctx_given = model.ctx != 0;
   if (model.ctx == 0) model.ctx = n_prompt + n_gen + 1;

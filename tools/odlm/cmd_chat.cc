@@ -21,6 +21,7 @@
 #include "command.h"
 #include "common_options.h"
 #include "platform/file_util.h"
+#include "speculative_options.h"
 #include "tokenizer/chat_template.h"
 
 namespace odlm::cli {
@@ -104,15 +105,19 @@ int RunChat(int argc, char** argv) {
       "commands: /reset  /save FILE  /load FILE  /exit   (Ctrl-C stops an answer)\n\n"
       "examples:\n  odlm chat -m qwen2.5-0.5b-instruct-q4_k_m.gguf --system \"Be brief.\"\n"
       "  printf 'Hi\\n/save chat.json\\n' | odlm chat -m model.gguf --temp 0\n"
-      "  odlm chat --context examples/documents/lighthouse.txt   # ask about a document",
+      "  odlm chat --context examples/documents/lighthouse.txt   # ask about a document\n"
+      "  odlm chat --context examples/documents/lighthouse.txt --lookup-ngram 3 --temp 0 -v\n"
+      "      # speculative decoding: draft answer tokens from the document itself",
       argv[0]);
   ModelOptions model;
   SamplingOptions sampling;
   sampling.n_predict = 512;
   ChatPromptOptions chat;
+  SpeculativeCliOptions speculative;
   std::string system;
   AddModelOptions(app, &model);
   AddSamplingOptions(app, &sampling);
+  AddSpeculativeOptions(app, &speculative);
   app.add_option("--system", system, "system prompt");
   AddChatPromptOptions(app, &chat);
   if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
@@ -123,6 +128,16 @@ int RunChat(int argc, char** argv) {
   }
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
+  std::unique_ptr<Engine> draft_engine;
+  SpeculativeOptions spec;
+  if (!SetUpSpeculative(argv[0], speculative, model, *engine, &draft_engine, &spec)) {
+    return kExitFailure;
+  }
+  // The draft model's own conversation, kept across turns like the model's.
+  std::unique_ptr<Session> draft_session = draft_engine ? draft_engine->NewSession() : nullptr;
+  spec.draft_session = draft_session.get();
+  SpeculativeTuning tuning;  // what drafting learns carries over from turn to turn
+  spec.tuning = &tuning;
   const Tokenizer& tok = engine->tokenizer();
   StatusOr<std::string> resolved = ResolveChatTemplate(argv[0], tok, chat.chat_template);
   if (!resolved.ok()) {
@@ -205,6 +220,7 @@ int RunChat(int argc, char** argv) {
     }
     GenerateOptions gen = ToGenerateOptions(sampling);
     gen.trim_leading_space = true;  // a chat reply (the codi model writes its turn's space)
+    gen.speculative = spec;
     g_interrupted.store(false);
     g_generating.store(true);
     auto result = Generate(*engine, *session, prompt, gen, [&](std::string_view text) {
@@ -228,6 +244,7 @@ int RunChat(int argc, char** argv) {
                    static_cast<long long>(result->prompt_tokens),
                    static_cast<long long>(result->reused_tokens), result->prefill_ms,
                    n > 1 && result->decode_ms > 0 ? (n - 1) * 1000.0 / result->decode_ms : 0.0);
+      if (spec.enabled()) PrintSpeculativeStats(stderr, argv[0], result->speculative);
     }
   }
   return kExitOk;

@@ -10,6 +10,7 @@
 #include "command.h"
 #include "common_options.h"
 #include "compose_options.h"
+#include "speculative_options.h"
 
 namespace odlm::cli {
 namespace {
@@ -53,6 +54,9 @@ int RunRun(int argc, char** argv) {
       "  odlm run -m model.gguf -f prompt.txt --temp 0 --ids\n"
       "  echo \"Hello\" | odlm run -m model.gguf --seed 7\n"
       "  odlm run --context examples/documents/lighthouse.txt -p \"When was it built?\"\n"
+      "  odlm run --context examples/documents/lighthouse.txt -p \"When was it built?\" \\\n"
+      "      --temp 0 --lookup-ngram 3 --draft-max 8 -v   # speculative: drafts from the document\n"
+      "  odlm run -m big.gguf --draft-model small.gguf --temp 0 -p \"Once upon a time\" -v\n"
       "  odlm run -m model.gguf --lora sum=summarize.gguf --lora fr=translate.gguf \\\n"
       "      --compose sum,fr --mode two-pass --stage-template 'French: {output}' -f doc.txt "
       "--json",
@@ -61,11 +65,13 @@ int RunRun(int argc, char** argv) {
   SamplingOptions sampling;
   ComposeCliOptions compose;
   ChatPromptOptions chat;
+  SpeculativeCliOptions speculative;
   std::string prompt, prompt_file;
   bool ids = false, no_bos = false, special = false, json = false;
   AddModelOptions(app, &model);
   AddSamplingOptions(app, &sampling);
   AddComposeOptions(app, &compose, /*required=*/false);
+  AddSpeculativeOptions(app, &speculative);
   app.add_flag("--json", json,
                "with --compose: print one JSON object (final text, each stage's text, tokens and "
                "prefill/decode ms) instead of the text");
@@ -106,8 +112,17 @@ int RunRun(int argc, char** argv) {
     ss << std::cin.rdbuf();
     prompt = ss.str();
   }
+  if (speculative.requested() && !compose.compose.empty()) {
+    std::fprintf(stderr, "%s: speculative decoding does not combine with --compose\n", argv[0]);
+    return kExitUsage;
+  }
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
+  std::unique_ptr<Engine> draft_engine;
+  SpeculativeOptions spec;
+  if (!SetUpSpeculative(argv[0], speculative, model, *engine, &draft_engine, &spec)) {
+    return kExitFailure;
+  }
   const Tokenizer& tok = engine->tokenizer();
   std::vector<int32_t> tokens;
   if (as_chat) {
@@ -135,6 +150,7 @@ int RunRun(int argc, char** argv) {
   auto session = engine->NewSession();
   GenerateOptions gen = ToGenerateOptions(sampling);
   gen.trim_leading_space = as_chat;  // a chat reply (the codi model writes its turn's space)
+  gen.speculative = spec;
   if (!compose.compose.empty()) {
     if (ids) {
       std::fprintf(stderr, "%s: --ids does not apply to --compose (use --json)\n", argv[0]);
@@ -172,6 +188,7 @@ int RunRun(int argc, char** argv) {
                  result->tokens.size(),
                  n > 1 && result->decode_ms > 0 ? (n - 1) * 1000.0 / result->decode_ms : 0.0,
                  std::string(FinishReasonName(result->finish)).c_str());
+    if (spec.enabled()) PrintSpeculativeStats(stderr, argv[0], result->speculative);
   }
   return kExitOk;
 }
