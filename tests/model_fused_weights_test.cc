@@ -15,6 +15,7 @@
 #include "kv/kv_cache.h"
 #include "model/llama_model.h"
 #include "model/model_generator.h"
+#include "tests/support/generated_model.h"
 
 namespace odlm {
 namespace {
@@ -39,11 +40,7 @@ std::string WriteToString(GgufWriter* w) {
   return bytes.ok() ? *bytes : "";
 }
 
-std::unique_ptr<GgufFile> Parse(const std::string& bytes) {
-  auto r = GgufFile::Parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : nullptr;
-}
+std::unique_ptr<GgufFile> Parse(const std::string& bytes) { return testing::ParseGgufBytes(bytes); }
 
 // Rows [first, first + n) of a stored 2-D tensor, as a tensor of their own.
 std::vector<uint8_t> Rows(const GgufTensorInfo& t, int64_t first, int64_t n) {

@@ -49,6 +49,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
     LOG(WARNING) << "context length " << e->n_ctx_ << " exceeds the " << trained
                  << " tokens the model's metadata states; quality past that may degrade";
   }
+  e->model_->SetContextLength(e->n_ctx_);
   const int threads = options.n_threads > 0 ? options.n_threads : HardwareThreads();
   e->pool_ = std::make_unique<ThreadPool>(threads);
   for (const AdapterSpec& spec : options.adapters) {

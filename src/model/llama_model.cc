@@ -71,6 +71,14 @@ LlamaModel::LlamaModel(ModelConfig config, ModelWeights weights)
       rope_(config_),
       rope_local_(LocalRopeConfig(config_)) {}
 
+void LlamaModel::SetContextLength(int64_t n_ctx) {
+  if (config_.rope_factors_long.empty()) return;
+  config_.rope_freq_factors = n_ctx > config_.rope_original_context ? config_.rope_factors_long
+                                                                    : config_.rope_factors_short;
+  rope_ = Rope(config_);
+  rope_local_ = Rope(LocalRopeConfig(config_));
+}
+
 StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(file));
   ASSIGN_OR_RETURN(ModelWeights weights, BindModelWeights(file, &config));

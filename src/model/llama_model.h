@@ -66,6 +66,11 @@ class LlamaModel {
   static std::unique_ptr<LlamaModel> FromWeights(ModelConfig config, ModelWeights weights);
 
   const ModelConfig& config() const { return config_; }
+  // Tells the model the context length it will run at. Only LongRoPE files care: past
+  // rope_original_context tokens they rotate with the long factors, up to it with the short ones
+  // (the default after Load). Call before the first Forward; KV written before a switch would be
+  // rotated the other way.
+  void SetContextLength(int64_t n_ctx);
   const ModelWeights& weights() const { return weights_; }
   // The base model as LoRA adapters must match it (adapters/ sees plain numbers only).
   LoraBaseShape LoraBase() const;

@@ -90,11 +90,40 @@ Status ReadArchFeatures(const GgufFile& file, ModelConfig* c) {
     }
   }
   if (c->arch == ModelArch::kGemma3) c->rope_local_freq_base = 10000.0f;
-  if (c->arch == ModelArch::kPhi3 && (file.FindTensor("rope_factors_long.weight") != nullptr ||
-                                      file.FindTensor("rope_factors_short.weight") != nullptr)) {
-    return UnimplementedError(
-        "phi3 with LongRoPE (rope_factors_long/short tensors, the 128k-context variants) is not "
-        "supported yet; the 4k-context Phi-3 files are");
+  return Status::Ok();
+}
+
+// RoPE beyond base and linear scaling: partial rotation, the cos/sin factor and LongRoPE's
+// original context (its factor tensors are bound with the weights).
+Status ReadRopeExtras(const GgufFile& file, ModelConfig* c) {
+  const std::string a = c->arch_name + ".";
+  c->rope_dims = c->head_dim;
+  if (file.FindValue(a + "rope.dimension_count") != nullptr) {
+    ASSIGN_OR_RETURN(c->rope_dims, GetDim(file, a + "rope.dimension_count", c->head_dim));
+    if (c->rope_dims % 2 != 0) {
+      return InvalidArgumentError("rope.dimension_count " + std::to_string(c->rope_dims) +
+                                  " must be even");
+    }
+  }
+  ASSIGN_OR_RETURN(c->rope_attn_factor, FloatOr(file, a + "rope.scaling.attn_factor", 1.0f));
+  if (!(c->rope_attn_factor > 0.0f) || !std::isfinite(c->rope_attn_factor)) {
+    return InvalidArgumentError("rope.scaling.attn_factor must be a finite number > 0");
+  }
+  const bool long_rope = file.FindTensor("rope_factors_long.weight") != nullptr ||
+                         file.FindTensor("rope_factors_short.weight") != nullptr;
+  if (long_rope) {
+    if (file.FindTensor("rope_factors_long.weight") == nullptr ||
+        file.FindTensor("rope_factors_short.weight") == nullptr) {
+      return InvalidArgumentError(
+          "LongRoPE needs both rope_factors_long.weight and rope_factors_short.weight");
+    }
+    const std::string key = a + "rope.scaling.original_context_length";
+    if (file.FindValue(key) == nullptr) {
+      return InvalidArgumentError("LongRoPE file without metadata '" + key +
+                                  "': cannot tell when the long factors apply");
+    }
+    ASSIGN_OR_RETURN(int32_t original, GetDim(file, key, 1 << 24));
+    c->rope_original_context = original;
   }
   return Status::Ok();
 }
@@ -120,6 +149,11 @@ std::string ModelConfig::Summary() const {
     for (bool b : layer_sliding) n_sliding += b ? 1 : 0;
     s << ", sliding window " << sliding_window << " on " << n_sliding << " of " << n_layer
       << " layers";
+  }
+  if (rope_dims > 0 && rope_dims < head_dim) s << ", RoPE on " << rope_dims << " dims per head";
+  if (!rope_factors_long.empty()) {
+    s << ", LongRoPE (" << (rope_freq_factors == rope_factors_long ? "long" : "short")
+      << " factors, original context " << rope_original_context << ")";
   }
   return s.str();
 }
@@ -201,6 +235,7 @@ StatusOr<ModelConfig> ReadModelConfig(const GgufFile& file) {
     }
   }
   RETURN_IF_ERROR(ReadArchFeatures(file, &c));
+  RETURN_IF_ERROR(ReadRopeExtras(file, &c));
   // The vocabulary size comes from the embedding tensor (the token list may be padded differently).
   const GgufTensorInfo* emb = file.FindTensor("token_embd.weight");
   if (emb != nullptr && emb->dims.size() == 2) c.n_vocab = static_cast<int32_t>(emb->dims[1]);

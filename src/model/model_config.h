@@ -56,9 +56,21 @@ struct ModelConfig {
   float rope_freq_base = 10000.0f;
   // Linear RoPE scaling (positions divided by the factor); 1 = none.
   float rope_linear_factor = 1.0f;
-  // Llama 3.1+ style per-frequency factors (the `rope_freqs.weight` tensor): [head_dim / 2] or
-  // empty.
+  // Dimensions of each head that RoPE rotates (`rope.dimension_count`): the first rope_dims of
+  // head_dim, the rest pass through unrotated (Phi-4-mini: 96 of 128). Even, ≤ head_dim.
+  int32_t rope_dims = 0;
+  // Per-frequency divisors of the RoPE angles: [rope_dims / 2] or empty. Llama 3.1+ files carry
+  // them as `rope_freqs.weight`; for LongRoPE files they are one of the two sets below, chosen by
+  // LlamaModel::SetContextLength.
   std::vector<float> rope_freq_factors;
+  // Phi-3 LongRoPE (the 128k-context Phi-3 / Phi-3.5 / Phi-4-mini files): `rope_factors_short`
+  // for contexts up to rope_original_context tokens, `rope_factors_long` past it, as llama.cpp
+  // chooses (by the context length, not the current position). Both [rope_dims / 2] or empty.
+  std::vector<float> rope_factors_long, rope_factors_short;
+  int64_t rope_original_context = 0;  // rope.scaling.original_context_length
+  // cos and sin of every RoPE angle are multiplied by this (rope.scaling.attn_factor; LongRoPE's
+  // √(1 + ln(scale) / ln(original context))), so q·k scales by its square.
+  float rope_attn_factor = 1.0f;
 
   // Features beyond llama's (defaults: off), set from the architecture and its metadata.
   float embedding_scale = 1.0f;      // input embeddings × this (gemma: √n_embd)

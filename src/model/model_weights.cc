@@ -1,6 +1,9 @@
 // model/model_weights.cc — tensor name → role binding with shape checks.
 #include "model/model_weights.h"
 
+#include <cmath>
+#include <string>
+
 #include "kernels/quant.h"
 
 namespace odlm {
@@ -149,9 +152,28 @@ StatusOr<ModelWeights> BindModelWeights(const GgufFile& file, ModelConfig* confi
       l.post_ffn_norm = b.Vector(p + "post_ffw_norm.weight", c.n_embd);
     }
   }
-  // Llama 3.1+ frequency factors for RoPE (optional).
-  config->rope_freq_factors = b.Vector("rope_freqs.weight", c.head_dim / 2, /*optional=*/true);
+  // Llama 3.1+ frequency factors for RoPE (optional); LongRoPE's two sets, the short one in use
+  // until LlamaModel::SetContextLength says otherwise.
+  const int32_t n_freq = (c.rope_dims > 0 ? c.rope_dims : c.head_dim) / 2;
+  config->rope_freq_factors = b.Vector("rope_freqs.weight", n_freq, /*optional=*/true);
+  if (c.rope_original_context > 0) {
+    config->rope_factors_long = b.Vector("rope_factors_long.weight", n_freq);
+    config->rope_factors_short = b.Vector("rope_factors_short.weight", n_freq);
+    if (!config->rope_freq_factors.empty()) {
+      return InvalidArgumentError("a file with both rope_freqs.weight and LongRoPE factors");
+    }
+    config->rope_freq_factors = config->rope_factors_short;
+  }
   RETURN_IF_ERROR(b.Finish());
+  for (const auto* factors :
+       {&config->rope_freq_factors, &config->rope_factors_long, &config->rope_factors_short}) {
+    for (float f : *factors) {
+      if (!(f > 0.0f) || !std::isfinite(f)) {
+        return InvalidArgumentError("RoPE frequency factor " + std::to_string(f) +
+                                    " is not a finite number > 0");
+      }
+    }
+  }
   w.bytes = b.bytes();
   return w;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/check.h"
 #include "kernels/vec_ops.h"
 
 namespace odlm {
@@ -45,10 +46,15 @@ void SoftCapInPlace(float* x, int64_t n, float cap) {
 Rope::Rope(const ModelConfig& c)
     : style_(c.rope_style),
       head_dim_(c.head_dim),
+      rope_dims_(c.rope_dims > 0 ? c.rope_dims : c.head_dim),
       position_scale_(1.0 / c.rope_linear_factor),
-      inv_freq_(c.head_dim / 2) {
-  for (int32_t i = 0; i < head_dim_ / 2; ++i) {
-    double f = std::pow(static_cast<double>(c.rope_freq_base), -2.0 * i / head_dim_);
+      magnitude_(c.rope_attn_factor),
+      inv_freq_(rope_dims_ / 2) {
+  CHECK(rope_dims_ <= head_dim_ && rope_dims_ % 2 == 0) << rope_dims_ << " of " << head_dim_;
+  CHECK(c.rope_freq_factors.empty() || c.rope_freq_factors.size() == inv_freq_.size())
+      << c.rope_freq_factors.size() << " frequency factors for " << rope_dims_ << " rotated dims";
+  for (int32_t i = 0; i < rope_dims_ / 2; ++i) {
+    double f = std::pow(static_cast<double>(c.rope_freq_base), -2.0 * i / rope_dims_);
     if (!c.rope_freq_factors.empty()) f /= c.rope_freq_factors[i];
     inv_freq_[i] = f;
   }
@@ -61,12 +67,12 @@ void Rope::ApplyInverse(float* x, int32_t n_heads, int64_t pos) const {
 }
 
 void Rope::Rotate(float* x, int32_t n_heads, int64_t pos, float sign) const {
-  const int32_t half = head_dim_ / 2;
+  const int32_t half = rope_dims_ / 2;
   const double p = static_cast<double>(pos) * position_scale_;
   for (int32_t i = 0; i < half; ++i) {
     const double theta = p * inv_freq_[i];
-    const float c = static_cast<float>(std::cos(theta)),
-                s = sign * static_cast<float>(std::sin(theta));
+    const float c = magnitude_ * static_cast<float>(std::cos(theta)),
+                s = sign * magnitude_ * static_cast<float>(std::sin(theta));
     for (int32_t h = 0; h < n_heads; ++h) {
       float* v = x + static_cast<int64_t>(h) * head_dim_;
       // normal: pairs (2i, 2i+1); neox: pairs (i, i + half)

@@ -27,7 +27,10 @@ void GeluTanhMulInPlace(float* gate, const float* up, int64_t n);
 void SoftCapInPlace(float* x, int64_t n, float cap);
 
 // Rotary position embedding for one token's heads: x is [n_heads, head_dim].
-// Angles are precomputed per pair from the config (base, linear scaling, frequency factors).
+// Angles are precomputed per pair from the config (base, linear scaling, frequency factors). Only
+// the first rope_dims of each head rotate (pairs (2i, 2i+1), or (i, i + rope_dims/2) for NeoX, with
+// angle pos·base^(-2i/rope_dims)/factor_i); the rest pass through. cos and sin are scaled by
+// rope_attn_factor, as llama.cpp's rope does.
 class Rope {
  public:
   explicit Rope(const ModelConfig& config);
@@ -39,8 +42,10 @@ class Rope {
   void Rotate(float* x, int32_t n_heads, int64_t pos, float sign) const;
   RopeStyle style_;
   int32_t head_dim_;
+  int32_t rope_dims_;             // rotated dims per head, ≤ head_dim_
   double position_scale_;         // 1 / linear factor
-  std::vector<double> inv_freq_;  // [head_dim / 2]
+  float magnitude_;               // rope_attn_factor
+  std::vector<double> inv_freq_;  // [rope_dims / 2]
 };
 
 }  // namespace odlm

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace odlm {
@@ -77,6 +78,47 @@ TEST(OpsTest, RopeLinearScalingAndFrequencyFactors) {
   factored.Apply(x, 1, 8);
   EXPECT_NEAR(x[2], std::cos(8 * 0.01 / 4), 1e-5);
   EXPECT_NEAR(x[3], std::sin(8 * 0.01 / 4), 1e-5);
+}
+
+TEST(OpsTest, RopePartialRotationLeavesTheTailAlone) {
+  // head_dim 8, rope_dims 4: dims 0-3 rotate as a 4-dim head with base^(-2i/4); 4-7 pass through.
+  for (RopeStyle style : {RopeStyle::kNormal, RopeStyle::kNeox}) {
+    ModelConfig partial = RopeConfig(style);
+    partial.head_dim = 8;
+    partial.rope_dims = 4;
+    Rope rope(partial);
+    Rope four(RopeConfig(style));  // head_dim 4, all rotated
+    float x[16], y[8];
+    for (int i = 0; i < 16; ++i) x[i] = 0.5f + i;
+    for (int h = 0; h < 2; ++h) {
+      for (int i = 0; i < 4; ++i) y[h * 4 + i] = x[h * 8 + i];
+    }
+    rope.Apply(x, 2, 5);
+    four.Apply(y, 2, 5);
+    for (int h = 0; h < 2; ++h) {
+      for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(x[h * 8 + i], y[h * 4 + i]) << h << " " << i;
+      for (int i = 4; i < 8; ++i) EXPECT_FLOAT_EQ(x[h * 8 + i], 0.5f + h * 8 + i);
+    }
+  }
+}
+
+TEST(OpsTest, RopeAttnFactorScalesTheRotation) {
+  ModelConfig c = RopeConfig(RopeStyle::kNeox);
+  c.rope_attn_factor = 1.25f;
+  Rope scaled(c), plain(RopeConfig(RopeStyle::kNeox));
+  float a[4] = {1, -2, 3, 0.5f}, b[4] = {1, -2, 3, 0.5f};
+  scaled.Apply(a, 1, 7);
+  plain.Apply(b, 1, 7);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(a[i], 1.25f * b[i], 1e-5);
+  // ApplyInverse is Apply's transpose: <Apply(u), v> == <u, ApplyInverse(v)>.
+  float u[4] = {0.3f, 1, -1, 2}, v[4] = {2, 0.1f, 0.7f, -1}, ru[4], rv[4];
+  std::copy(u, u + 4, ru);
+  std::copy(v, v + 4, rv);
+  scaled.Apply(ru, 1, 11);
+  scaled.ApplyInverse(rv, 1, 11);
+  double lhs = 0, rhs = 0;
+  for (int i = 0; i < 4; ++i) lhs += ru[i] * v[i], rhs += u[i] * rv[i];
+  EXPECT_NEAR(lhs, rhs, 1e-5);
 }
 
 }  // namespace

@@ -5,10 +5,15 @@
 // Deterministic for a given seed; ~1 MB; writing it takes well under a second.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "base/status.h"
+#include "gguf/gguf_reader.h"
+#include "gguf/gguf_writer.h"
 #include "model/model_generator.h"
 
 namespace odlm::testing {
@@ -27,6 +32,25 @@ inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed,
   o.type = type;
   o.seed = seed;
   return GenerateModel(o, path, 2);
+}
+
+// The GGUF bytes of a generated model, built in memory ("" and a test failure on error).
+inline std::string GeneratedModelBytes(const ModelGenOptions& o) {
+  GgufWriter w;
+  const Status s = BuildModel(o, nullptr, &w);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return "";
+  auto bytes = w.WriteToString();
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return bytes.ok() ? *bytes : "";
+}
+
+// Parses GGUF bytes (nullptr and a test failure on error). The file views `bytes`, which must
+// outlive it.
+inline std::unique_ptr<GgufFile> ParseGgufBytes(const std::string& bytes) {
+  auto r = GgufFile::Parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
 }
 
 }  // namespace odlm::testing
