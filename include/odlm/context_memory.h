@@ -3,7 +3,8 @@
 // A context is a named token history (an app's conversation) whose KV the engine keeps across
 // calls. ContextMemory owns every context's KV and decides, by policy, what stays in memory:
 //
-//   llms       (default) KV in chunks of 16 tokens spanning all layers, compressed per chunk
+//   llms       (default) KV in chunks of 16 tokens spanning all layers (but sliding-window
+//              ones, see below), compressed per chunk
 //              to 8, 4 or 2 bits by tolerance (attention received) to `compression_ratio` of
 //              8-bit; dirty chunks written to `swap_dir` right after each call (ahead of time),
 //              so eviction (LCTRU order) only drops clean memory; on a switch, missing chunks are
@@ -28,6 +29,13 @@
 // released context's working cache in place until the next Acquire of another context, which
 // frees it before restoring: the number of working caches never exceeds the most ever acquired at
 // once, and a follow-up call on the same context (a conversation going on) restores nothing.
+//
+// Sliding-window models (gemma2/gemma3, phi3 with a window): chunks hold the full-context layers
+// only; the windowed layers' K/V of the last `window` tokens (KvCache::ExportWindowTail) is kept
+// per context in memory, uncompressed, counted in the stored bytes and never evicted (swap writes
+// it with the context). A restore that would recompute any chunk — or that lacks the tail, as
+// after a restart (it is not written to swap_dir) — recomputes the whole context instead: a
+// windowed layer's K/V at a position depends on the window before it, which is gone.
 //
 // Durability (llms with swap_dir): chunk files are checksummed and renamed into place; each
 // context's manifest (tokens, chunk table, attention statistics) is written atomically after
@@ -142,12 +150,17 @@ class ContextMemory {
   Status RestoreWhole(Context& c, RestoreInfo* info);
   Status ReleaseLlms(Context& c);
   Status RecomputeChunks(Context& c, const std::vector<int32_t>& chunks);
+  // Recomputes a context's whole KV into its cleared cache (sliding-window models' fallback).
+  Status RecomputeWhole(Context& c, RestoreInfo* info);
+  // The swap file's bytes for a whole cache: every chunk's main storage, then the window tail.
+  static std::vector<uint8_t> WholeSwapPayload(KvCache& kv);
   // Frees the warm working cache unless it belongs to `keep`.
   void DropWarm(const Context* keep);
 
   Engine* engine_;
   ContextMemoryOptions options_;
-  KvChunkShape shape_;
+  KvChunkShape shape_;     // a chunk's main storage: the full-context layers
+  bool windowed_ = false;  // sessions have sliding-window layers (contexts carry window tails)
   std::unique_ptr<ChunkStore> store_;
   RestoreCostModel cost_;
   mutable std::mutex mu_;

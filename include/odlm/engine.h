@@ -92,6 +92,8 @@ class Engine {
   std::string Describe() const;
 
   std::unique_ptr<Session> NewSession();
+  // The KV cache shape of this engine's sessions (sliding-window layers windowed).
+  KvCacheShape SessionKvShape() const;
 
   // Appends `tokens` to `session` and computes them. logits gets the last token's row
   // [n_vocab], or every token's rows [n_tokens, n_vocab] with all_logits.
@@ -170,8 +172,10 @@ class Session {
   explicit Session(const KvCacheShape& shape) : kv_(shape) {}
   const std::vector<int32_t>& tokens() const { return tokens_; }
   int64_t n_tokens() const { return static_cast<int64_t>(tokens_.size()); }
-  // Forgets everything past the first n tokens (their KV is overwritten by later evals).
-  void Truncate(int64_t n);
+  // Forgets everything past the first n tokens (their KV is overwritten by later evals) and
+  // returns the tokens kept: n, or 0 when a sliding-window layer's KV that a token at position n
+  // would read was already freed (everything is evaluated again then).
+  int64_t Truncate(int64_t n);
   // After Engine::EvalDraft: keeps the first n tokens (n at least the length before the draft)
   // and, in a session tracking attention, adds the kept draft tokens' attention to the statistics
   // and drops the others': the session is as if only the kept tokens had been evaluated.

@@ -76,10 +76,14 @@ StatusOr<KvPolicy> ParseKvPolicy(std::string_view s) {
 
 ContextMemory::ContextMemory(Engine* engine, const ContextMemoryOptions& options)
     : engine_(engine), options_(options), cost_(options.cost_model) {
-  shape_.n_layer = engine->config().n_layer;
-  shape_.kv_dim = engine->config().kv_dim();
-  shape_.chunk_tokens = 16;
-  shape_.type = engine->options().kv_type;
+  // Chunks hold the full-context layers; sliding-window layers' recent K/V travels as a context's
+  // window tail (KvCache::ExportWindowTail).
+  const KvCacheShape session_shape = engine->SessionKvShape();
+  shape_.n_layer = session_shape.n_full_layers();
+  shape_.kv_dim = session_shape.kv_dim;
+  shape_.chunk_tokens = session_shape.chunk_tokens;
+  shape_.type = session_shape.type;
+  windowed_ = session_shape.window > 0;
 }
 
 ContextMemory::~ContextMemory() = default;
@@ -106,7 +110,8 @@ StatusOr<std::unique_ptr<ContextMemory>> ContextMemory::Open(Engine* engine,
 Status ContextMemory::MeasureCosts() {
   const int32_t ct = shape_.chunk_tokens;
   // Recompute: one forward pass of 1 and of 4 chunks from a scratch session.
-  KvCacheShape ks{shape_.n_layer, shape_.kv_dim, shape_.type, ct, 8LL * ct};
+  KvCacheShape ks = engine_->SessionKvShape();
+  ks.max_tokens = 8LL * ct;
   Session scratch(ks);
   for (int32_t i = 0; i < 4 * ct; ++i) {
     scratch.tokens_.push_back(1 + i % std::max<int32_t>(1, engine_->config().n_vocab - 1));
@@ -143,7 +148,10 @@ Status ContextMemory::MeasureCosts() {
     };
     ASSIGN_OR_RETURN(double rs, time_read(small, 0));
     ASSIGN_OR_RETURN(double rl, time_read(large, 1));
-    cost_.read_s_per_byte = std::max(1e-12, (rl - rs) / static_cast<double>(large - small));
+    // (Chunks of 0 bytes when every layer is windowed: the fixed cost is all there is.)
+    if (large > small) {
+      cost_.read_s_per_byte = std::max(1e-12, (rl - rs) / static_cast<double>(large - small));
+    }
     cost_.read_fixed_s = std::max(0.0, rs - cost_.read_s_per_byte * static_cast<double>(small));
   }
   LOG(INFO) << "KV restore cost model: " << cost_.ToString();
@@ -180,6 +188,7 @@ int64_t ContextMemory::StoredBytesLocked() const {
       for (const Chunk& ch : c->chunks) {
         if (ch.mem) bytes += shape_.compressed_bytes(ch.level);
       }
+      bytes += static_cast<int64_t>(c->window_tail.size());
     } else if (!c->pinned) {
       bytes += c->session->kv().allocated_bytes();
     }
@@ -253,11 +262,7 @@ bool ContextMemory::MakeRoom(int64_t extra) {
     KvCache& kv = c->session->kv();
     if (options_.policy == KvPolicy::kSwap && c->session->n_tokens() > 0 &&
         !(c->whole_on_disk && c->whole_disk_tokens == c->session->n_tokens())) {
-      const int64_t cb = kv.chunk_bytes();
-      std::vector<uint8_t> payload(kv.n_chunks() * cb);
-      for (int64_t i = 0; i < kv.n_chunks(); ++i) {
-        std::memcpy(payload.data() + i * cb, kv.chunk_data(i), cb);
-      }
+      const std::vector<uint8_t> payload = WholeSwapPayload(kv);
       c->whole_generation++;
       ChunkFileId id{c->id,
                      -1,
@@ -284,9 +289,7 @@ StatusOr<Session*> ContextMemory::Acquire(const std::string& key) {
     auto fresh = std::make_unique<Context>();
     fresh->key = key;
     fresh->id = Checksum64({reinterpret_cast<const uint8_t*>(key.data()), key.size()}, 1);
-    KvCacheShape ks{shape_.n_layer, shape_.kv_dim, shape_.type, shape_.chunk_tokens,
-                    engine_->n_ctx()};
-    fresh->session = std::make_unique<Session>(ks);
+    fresh->session = std::make_unique<Session>(engine_->SessionKvShape());
     c = fresh.get();
     contexts_[key] = std::move(fresh);
   }
@@ -337,10 +340,10 @@ Status ContextMemory::RestoreWhole(Context& c, RestoreInfo* info) {
   }
   kv.Clear();
   if (n == 0) return Status::Ok();
-  RETURN_IF_ERROR(kv.Reserve(n));
   if (options_.policy == KvPolicy::kSwap && c.whole_on_disk && c.whole_disk_tokens == n) {
+    RETURN_IF_ERROR(kv.ReserveRange(n, n));  // every chunk, and the window blocks of the tail
     const int64_t cb = kv.chunk_bytes();
-    std::vector<uint8_t> payload(kv.n_chunks() * cb);
+    std::vector<uint8_t> payload(kv.n_chunks() * cb + kv.window_tail_bytes(n));
     ChunkFileId id{c.id,
                    -1,
                    c.whole_generation,
@@ -350,21 +353,35 @@ Status ContextMemory::RestoreWhole(Context& c, RestoreInfo* info) {
     const Status s = store_->Read(id, payload);
     if (s.ok()) {
       for (int64_t i = 0; i < kv.n_chunks(); ++i) {
-        std::memcpy(kv.chunk_data(i), payload.data() + i * cb, cb);
+        if (cb > 0) std::memcpy(kv.chunk_data(i), payload.data() + i * cb, cb);
       }
+      RETURN_IF_ERROR(
+          kv.ImportWindowTail(n, std::span<const uint8_t>(payload).subspan(kv.n_chunks() * cb)));
       kv.Advance(n);
       info->chunks_read = kv.n_chunks();
       return Status::Ok();
     }
     LOG(WARNING) << s.ToString();
     c.whole_on_disk = false;
-    info->chunks_corrupt = kv.n_chunks();
+    info->chunks_corrupt = (n + shape_.chunk_tokens - 1) / shape_.chunk_tokens;
+    kv.Clear();
   }
   RETURN_IF_ERROR(engine_->RecomputeKv(*c.session, 0, n));
   kv.Advance(n);
   info->chunks_recomputed = kv.n_chunks();
   stats_.tokens_recomputed += n;
   return Status::Ok();
+}
+
+std::vector<uint8_t> ContextMemory::WholeSwapPayload(KvCache& kv) {
+  const int64_t cb = kv.chunk_bytes();
+  std::vector<uint8_t> payload(kv.n_chunks() * cb);
+  for (int64_t i = 0; i < kv.n_chunks(); ++i) {
+    if (cb > 0) std::memcpy(payload.data() + i * cb, kv.chunk_data(i), cb);
+  }
+  const std::vector<uint8_t> tail = kv.ExportWindowTail();
+  payload.insert(payload.end(), tail.begin(), tail.end());
+  return payload;
 }
 
 void ContextMemory::DropWarm(const Context* keep) {
@@ -549,9 +566,7 @@ Status ContextMemory::LoadManifests() {
       continue;
     }
     c->id = Checksum64({reinterpret_cast<const uint8_t*>(c->key.data()), c->key.size()}, 1);
-    KvCacheShape ks{shape_.n_layer, shape_.kv_dim, shape_.type, shape_.chunk_tokens,
-                    engine_->n_ctx()};
-    c->session = std::make_unique<Session>(ks);
+    c->session = std::make_unique<Session>(engine_->SessionKvShape());
     c->session->tokens_ = std::move(tokens);
     contexts_[c->key] = std::move(c);
   }

@@ -33,6 +33,10 @@ struct ContextMemory::Context {
   // llms
   std::vector<Chunk> chunks;
   std::vector<float> recv_sum, recv_count;  // [n_tokens] attention received, and by how many
+  // Sliding-window models: the windowed layers' K/V the next token reads, as of
+  // window_tail_tokens tokens (KvCache::ExportWindowTail); -1: none.
+  std::vector<uint8_t> window_tail;
+  int64_t window_tail_tokens = -1;
   // baselines
   bool whole_on_disk = false;  // swap: the file holds the current KV of every token
   int64_t whole_disk_tokens = 0;

@@ -26,14 +26,25 @@ Status ContextMemory::RecomputeChunks(Context& c, const std::vector<int32_t>& ch
   return Status::Ok();
 }
 
+Status ContextMemory::RecomputeWhole(Context& c, RestoreInfo* info) {
+  KvCache& kv = c.session->kv();
+  const int64_t n = c.session->n_tokens();
+  kv.Clear();
+  RETURN_IF_ERROR(engine_->RecomputeKv(*c.session, 0, n));
+  kv.Advance(n);
+  std::fill(kv.attention_received().begin(), kv.attention_received().end(), 0.0f);
+  info->chunks_resident = info->chunks_read = 0;
+  info->chunks_recomputed = kv.n_chunks();
+  stats_.tokens_recomputed += n;
+  return Status::Ok();
+}
+
 Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
   KvCache& kv = c.session->kv();
   const int64_t n = c.session->n_tokens();
   kv.Clear();
   kv.set_track_attention(true);
   if (n == 0) return Status::Ok();
-  RETURN_IF_ERROR(kv.Reserve(n));
-  CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
   std::vector<MissingChunk> missing;
   std::vector<int32_t> resident;
   for (int32_t i = 0; i < static_cast<int32_t>(c.chunks.size()); ++i) {
@@ -46,7 +57,24 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
           {i, ch.on_disk && store_ != nullptr, shape_.compressed_bytes(ch.disk_level) + 64});
     }
   }
-  const RestorePlan plan = PlanRestore(missing, cost_);
+  RestorePlan plan;
+  if (windowed_) {
+    // Sliding-window layers: no partial recompute (a chunk's windowed K/V needs the window
+    // before it, which is gone): every missing chunk is read, and the tail put back; without
+    // them, everything is recomputed.
+    bool complete = c.window_tail_tokens == n;
+    for (const MissingChunk& m : missing) {
+      complete = complete && m.on_disk;
+      plan.read.push_back(m.index);
+    }
+    if (!complete) return RecomputeWhole(c, info);
+    RETURN_IF_ERROR(kv.ReserveRange(n, n));
+    RETURN_IF_ERROR(kv.ImportWindowTail(n, c.window_tail));
+  } else {
+    RETURN_IF_ERROR(kv.Reserve(n));
+    plan = PlanRestore(missing, cost_);
+  }
+  CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
   info->predicted_s = plan.predicted_s;
   // A helper thread reads the planned files and decodes each straight into its KV chunk, then
   // helps decode resident chunks; this thread decodes resident chunks and recomputes the planned
@@ -124,6 +152,7 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
     ch.dirty = false;
   }
   std::sort(after.begin(), after.end());
+  if (windowed_ && !after.empty()) return RecomputeWhole(c, info);  // a corrupt chunk file
   RETURN_IF_ERROR(RecomputeChunks(c, after));
   info->chunks_recomputed += static_cast<int64_t>(after.size());
   kv.Advance(n);
@@ -216,6 +245,10 @@ Status ContextMemory::ReleaseLlms(Context& c) {
         LOG(WARNING) << s.ToString();
       }
     }
+  }
+  if (windowed_) {
+    c.window_tail = kv.ExportWindowTail();
+    c.window_tail_tokens = n;
   }
   if (store_) {
     if (wrote) RETURN_IF_ERROR(store_->SyncDir());

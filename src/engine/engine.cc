@@ -78,14 +78,23 @@ std::string Engine::Describe() const {
   return s.str();
 }
 
-std::unique_ptr<Session> Engine::NewSession() {
+KvCacheShape Engine::SessionKvShape() const {
   KvCacheShape shape;
   shape.n_layer = config().n_layer;
   shape.kv_dim = config().kv_dim();
   shape.type = options_.kv_type;
   shape.chunk_tokens = 16;
   shape.max_tokens = n_ctx_;
-  auto session = std::make_unique<Session>(shape);
+  // Sliding-window layers keep only their window (once the context is longer than it).
+  if (config().sliding_window > 0 && config().sliding_window < n_ctx_) {
+    shape.window = config().sliding_window;
+    shape.layer_windowed = config().layer_sliding;
+  }
+  return shape;
+}
+
+std::unique_ptr<Session> Engine::NewSession() {
+  auto session = std::make_unique<Session>(SessionKvShape());
   if (!default_adapters_.empty()) {
     // Default adapters were registered with finite scales at open and cannot be unregistered.
     const Status bound = SetAdapters(*session, default_adapters_);
@@ -94,11 +103,9 @@ std::unique_ptr<Session> Engine::NewSession() {
   return session;
 }
 
-void Session::Truncate(int64_t n) {
-  if (n < n_tokens()) {
-    tokens_.resize(n);
-    kv_.Truncate(n);
-  }
+int64_t Session::Truncate(int64_t n) {
+  if (n < n_tokens()) tokens_.resize(kv_.Truncate(n));
+  return n_tokens();
 }
 
 void Session::AcceptDraft(int64_t n) {
@@ -120,8 +127,7 @@ int64_t Session::KeepCommonPrefix(std::span<const int32_t> tokens) {
   int64_t common = 0;
   const int64_t limit = std::min<int64_t>(n_tokens(), static_cast<int64_t>(tokens.size()) - 1);
   while (common < limit && tokens_[common] == tokens[common]) ++common;
-  Truncate(common);
-  return common;
+  return Truncate(common);
 }
 
 Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_logits,
@@ -129,11 +135,13 @@ Status Engine::Eval(Session& session, std::span<const int32_t> tokens, bool all_
   std::lock_guard<std::recursive_mutex> lock(eval_mu_);
   if (tokens.empty()) return InvalidArgumentError("nothing to evaluate: no tokens");
   const int64_t total = session.n_tokens() + static_cast<int64_t>(tokens.size());
-  RETURN_IF_ERROR(session.kv_.Reserve(total));
+  RETURN_IF_ERROR(session.kv_.CheckFits(total));
   const int64_t n_vocab = config().n_vocab;
   if (all_logits) logits->clear();
   for (size_t start = 0; start < tokens.size();) {
     const size_t n = std::min<size_t>(options_.max_batch_tokens, tokens.size() - start);
+    // Room per piece, so sliding-window layers free what later pieces no longer read.
+    RETURN_IF_ERROR(session.kv_.Reserve(session.n_tokens() + static_cast<int64_t>(n)));
     KvCacheView view = session.kv_.View();
     SequenceStep step{tokens.data() + start, static_cast<int32_t>(n), &view, all_logits,
                       session.active_};
@@ -201,9 +209,9 @@ Status Engine::RecomputeKv(Session& session, int64_t begin, int64_t end) {
                                 std::to_string(end) + ") is outside the session's " +
                                 std::to_string(session.n_tokens()) + " tokens");
   }
-  RETURN_IF_ERROR(session.kv_.Reserve(end));
   for (int64_t start = begin; start < end;) {
     const int64_t n = std::min<int64_t>(options_.max_batch_tokens, end - start);
+    RETURN_IF_ERROR(session.kv_.ReserveRange(start, start + n));
     KvCacheView view = session.kv_.View();
     view.n_past = static_cast<int32_t>(start);
     view.attention_received = nullptr;  // a restore is not a use: importance stays as it was

@@ -119,6 +119,22 @@ Status LlamaModel::Validate(std::span<const SequenceStep> batch) const {
           "sequence " + std::to_string(s) + ": " + std::to_string(kv.n_past + step.n_tokens) +
           " tokens do not fit its KV cache of " + std::to_string(kv.capacity()) + " tokens");
     }
+    // Every chunk this step reads or writes must be there (a sliding-window layer's chunks
+    // before its window may be freed).
+    const int64_t last_chunk = (kv.n_past + step.n_tokens - 1) / kv.chunk_tokens;
+    for (int32_t l = 0; l < kv.n_layer; ++l) {
+      const int64_t first_pos =
+          config_.IsSliding(l) ? std::max<int64_t>(0, kv.n_past - config_.sliding_window + 1) : 0;
+      for (int64_t c = first_pos / kv.chunk_tokens; c <= last_chunk; ++c) {
+        const size_t i = static_cast<size_t>(l) * kv.n_chunks + c;
+        if (kv.k_chunks[i] == nullptr || kv.v_chunks[i] == nullptr) {
+          return FailedPreconditionError(
+              "sequence " + std::to_string(s) + ": the KV cache does not hold layer " +
+              std::to_string(l) + "'s positions " + std::to_string(c * kv.chunk_tokens) + ".." +
+              std::to_string((c + 1) * kv.chunk_tokens - 1) + ", which this step needs");
+        }
+      }
+    }
     for (const ActiveLora& a : step.adapters) {
       if (a.adapter == nullptr || a.adapter->n_layer() != config_.n_layer ||
           !std::isfinite(a.scale)) {

@@ -7,7 +7,9 @@
 // The cache is a list of chunks along the token axis. Token index t (== its RoPE position) lives in
 // chunk t / chunk_tokens, row t % chunk_tokens. For layer l and chunk c, k_chunks[l * n_chunks + c]
 // points at [chunk_tokens, kv_dim] elements of `type` (F32 or F16), rows contiguous; same for V.
-// A contiguous cache is one chunk of `capacity` tokens.
+// A contiguous cache is one chunk of `capacity` tokens. A sliding-window layer's pointer may be
+// null for chunks wholly before its window (the cache freed them): the model reads such a layer
+// only at positions (pos - window, pos] and checks the pointers it needs are set.
 #pragma once
 
 #include <cstdint>

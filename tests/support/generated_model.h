@@ -18,9 +18,8 @@
 
 namespace odlm::testing {
 
-// Writes the model with `seed` to `path` (two generator threads).
-inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed,
-                                       const std::string& type = "q8_0") {
+// The small model's options (llama; callers may change the architecture or anything else).
+inline ModelGenOptions SmallModelOptions(uint64_t seed, const std::string& type = "q8_0") {
   ModelGenOptions o;
   o.n_embd = 128;
   o.n_layer = 2;
@@ -31,7 +30,13 @@ inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed,
   o.n_ctx = 512;
   o.type = type;
   o.seed = seed;
-  return GenerateModel(o, path, 2);
+  return o;
+}
+
+// Writes the model with `seed` to `path` (two generator threads).
+inline Status WriteSmallGeneratedModel(const std::string& path, uint64_t seed,
+                                       const std::string& type = "q8_0") {
+  return GenerateModel(SmallModelOptions(seed, type), path, 2);
 }
 
 // The GGUF bytes of a generated model, built in memory ("" and a test failure on error).

@@ -218,6 +218,7 @@ int RunBench(int argc, char** argv) {
     }
   }
   std::vector<double> prefill_tps, decode_tps, ttft_ms, prefill_cpu_s, decode_cpu_s;
+  int64_t kv_cache_bytes = 0;  // the session's KV at the end of a run (sliding layers windowed)
   for (int r = 0; r < reps; ++r) {
     auto s = engine->NewSession();
     std::vector<float> logits;
@@ -239,6 +240,7 @@ int RunBench(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
       return kExitFailure;
     }
+    kv_cache_bytes = s->kv().allocated_bytes();
     prefill_tps.push_back(n_prompt / ((t1 - t0) / 1e9));
     decode_tps.push_back(n_gen / ((t2 - t1) / 1e9));
     ttft_ms.push_back((t1 - t0) / 1e6);
@@ -260,7 +262,11 @@ int RunBench(int argc, char** argv) {
   if (w.tied_output) weight_bytes += w.output.rows * w.output.row_bytes;
   const int64_t kv_elem = engine->options().kv_type == DType::kF16 ? 2 : 4;
   const double avg_ctx = n_prompt + n_gen / 2.0;
-  const double kv_bytes = 2.0 * c.n_layer * c.kv_dim() * kv_elem * avg_ctx;
+  double kv_bytes = 0;  // a sliding-window layer reads its window at most
+  for (int32_t l = 0; l < c.n_layer; ++l) {
+    const double read = c.IsSliding(l) ? std::min<double>(avg_ctx, c.sliding_window) : avg_ctx;
+    kv_bytes += 2.0 * c.kv_dim() * kv_elem * read;
+  }
   const double bytes_per_token = static_cast<double>(weight_bytes) + kv_bytes;
   const double decode = Median(decode_tps);
   const double roofline_tps = bw * 1e9 / bytes_per_token;
@@ -286,6 +292,7 @@ int RunBench(int argc, char** argv) {
       {"rss_model_file_mib", split.model_file_mib},
       {"model_weights_mib", static_cast<double>(w.bytes) / 1048576.0},
       {"rss_anon_mib", split.anon_mib + split.shmem_mib},
+      {"kv_cache_mib", static_cast<double>(kv_cache_bytes) / 1048576.0},
       {"process_peak_rss_mib", process_peak_rss_mib},
       {"n_ctx", engine->n_ctx()},
       {"n_ctx_train", c.n_ctx_train},
@@ -313,6 +320,9 @@ int RunBench(int argc, char** argv) {
                 reps);
     std::printf("decode           %.2f tok/s (tg%d)\n", decode, n_gen);
     std::printf("time to first    %.1f ms\n", Median(ttft_ms));
+    std::printf("KV cache         %.2f MiB at the end of a run%s\n",
+                static_cast<double>(kv_cache_bytes) / 1048576.0,
+                c.sliding_window > 0 ? " (sliding-window layers keep their window only)" : "");
     std::printf("peak RSS         %.1f MiB during the model runs; resident at their end:\n",
                 peak_rss_mib);
     if (engine->options().mmap) {
