@@ -18,11 +18,7 @@ constexpr int kContexts = 4;
 constexpr int kTurns = 3;
 
 // A gauge's value from the Prometheus text (-1 when absent).
-double Gauge(const std::string& text, const std::string& name) {
-  const size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
-}
+double Gauge(const std::string& text, const std::string& name) { return MetricValue(text, name); }
 
 struct Transcript {
   std::vector<std::string> replies;  // [context * kTurns + turn]

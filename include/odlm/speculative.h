@@ -17,11 +17,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "base/status.h"
 #include "odlm/engine.h"
+#include "sample/sampler.h"
 
 namespace odlm {
 
@@ -101,5 +104,51 @@ Status CheckDraftModel(const Engine& target, const Engine& draft);
 // token comparisons.
 std::vector<int32_t> PromptLookupDraft(std::span<const int32_t> context, int32_t ngram_max,
                                        int32_t ngram_min, int32_t k, int32_t* matched = nullptr);
+
+class Drafter;
+
+// One generation's speculative decoding, a forward pass at a time: Generate runs it to the end,
+// the service's scheduler interleaves it with other requests' batched steps. Holds the drafter
+// (and the draft model's session) and the context it drafts from; the model's sampler is the
+// caller's. Not thread-safe: one generation, one thread at a time.
+class SpeculativeDecoder {
+ public:
+  // InvalidArgument for negative counts, CheckDraftModel's errors (nothing is evaluated).
+  static Status Check(const Engine& engine, const SpeculativeOptions& options);
+  // For a generation continuing `prompt` on `engine`: Check's errors; prefills the draft model
+  // with the prompt (its errors).
+  static StatusOr<std::unique_ptr<SpeculativeDecoder>> Start(const Engine& engine,
+                                                             const SpeculativeOptions& options,
+                                                             const SamplingParams& sampling,
+                                                             std::span<const int32_t> prompt,
+                                                             SpeculativeStats* stats);
+  ~SpeculativeDecoder();
+
+  // Records a generated token the caller emitted (the first one, and each pending one a Round
+  // returns): the drafter's history.
+  void Accept(int32_t token);
+
+  // One forward pass of `engine` over `token` — generated and Accept()ed, not yet evaluated;
+  // `session` holds everything before it — and up to min(draft_max, max_draft) draft tokens after
+  // it. Drafts are checked in order with sampler.SampleDraft; each accepted one is recorded and
+  // passed to emit(t), until emit returns false (generation ends with t). Then the token after
+  // the accepted drafts is sampled (and sampler.Accept()ed). The session is left as plain
+  // decoding would leave it: every emitted token evaluated but the pending one. *next: that
+  // pending token (sampled, not yet emitted), or -1 when emit returned false (the session then
+  // holds everything but the last emitted token). Errors: the model's or the draft model's
+  // evaluation (the session then holds what it held before the pass).
+  Status Round(Engine& engine, Session& session, Sampler& sampler, int32_t token, int64_t max_draft,
+               const std::function<bool(int32_t)>& emit, int32_t* next, SpeculativeStats* stats);
+
+ private:
+  explicit SpeculativeDecoder(std::unique_ptr<Drafter> drafter, const SpeculativeOptions& options,
+                              std::span<const int32_t> prompt);
+  std::unique_ptr<Drafter> drafter_;
+  int32_t draft_max_;
+  std::vector<int32_t> context_;  // prompt and generated tokens
+  std::vector<int32_t> draft_, step_;
+  std::vector<std::vector<Sampler::Candidate>> q_;
+  std::vector<float> logits_;
+};
 
 }  // namespace odlm

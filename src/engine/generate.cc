@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "base/utf8.h"
-#include "engine/drafter.h"
+#include "odlm/speculative.h"
 #include "platform/process_stats.h"
 
 namespace odlm {
@@ -92,12 +92,7 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
     return OutOfRangeError("the prompt has " + std::to_string(prompt.size()) +
                            " tokens; the context holds " + std::to_string(engine.n_ctx()));
   }
-  const SpeculativeOptions& spec = options.speculative;
-  if (spec.draft_max < 0 || spec.lookup_ngram < 0 || spec.lookup_ngram_min < 1) {
-    return InvalidArgumentError(
-        "speculative decoding needs draft_max >= 0, lookup_ngram >= 0 and lookup_ngram_min >= 1");
-  }
-  if (spec.draft_engine != nullptr) RETURN_IF_ERROR(CheckDraftModel(engine, *spec.draft_engine));
+  RETURN_IF_ERROR(SpeculativeDecoder::Check(engine, options.speculative));
   GenerateResult r;
   r.prompt_tokens = static_cast<int64_t>(prompt.size());
   const int64_t t0 = MonotonicNanos();
@@ -107,12 +102,10 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
   Sampler sampler(options.sampling);
   for (int32_t t : prompt) sampler.Accept(t);
   TextStream stream(engine.tokenizer(), prompt.back(), options.stop, options.trim_leading_space);
-  std::unique_ptr<Drafter> drafter;
-  std::vector<int32_t> context;  // prompt and generated tokens, for the drafter
-  if (spec.enabled()) {
-    drafter = std::make_unique<Drafter>(spec, options.sampling, prompt);
-    context.assign(prompt.begin(), prompt.end());
-    RETURN_IF_ERROR(drafter->Prefill(prompt, &r.speculative));
+  std::unique_ptr<SpeculativeDecoder> decoder;
+  if (options.speculative.enabled()) {
+    ASSIGN_OR_RETURN(decoder, SpeculativeDecoder::Start(engine, options.speculative,
+                                                        options.sampling, prompt, &r.speculative));
   }
   const int64_t n_prompt = static_cast<int64_t>(prompt.size());
   // Records a generated token and applies the stop rules; false when generation ends with it.
@@ -120,10 +113,6 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
   // one evaluated), whatever drafts it holds now.
   auto emit = [&](int32_t token) {
     r.tokens.push_back(token);
-    if (drafter) {
-      drafter->Accept(token);
-      context.push_back(token);
-    }
     if (options.stop_at_end_of_generation && engine.tokenizer().IsEndOfGeneration(token)) {
       r.finish = FinishReason::kEndOfGeneration;
       return false;
@@ -149,77 +138,30 @@ StatusOr<GenerateResult> Generate(Engine& engine, Session& session, std::span<co
     }
     return true;
   };
-  const int64_t n_vocab = engine.config().n_vocab;
   int64_t t_first = 0;
-  std::vector<int32_t> draft, step;
-  std::vector<std::vector<Sampler::Candidate>> q;
   int32_t token = -1;
   if (options.max_tokens > 0) {
     token = sampler.Sample(logits);
     sampler.Accept(token);
     t_first = MonotonicNanos();
   }
-  while (token >= 0 && emit(token)) {
-    // Evaluates `token` and the drafts after it in one pass; row i of the logits predicts what
-    // follows draft i (row 0: what follows `token`).
-    const int64_t generated = static_cast<int64_t>(r.tokens.size());
-    draft.clear();
-    q.clear();
-    if (drafter) {
-      const int64_t k = std::min<int64_t>({spec.draft_max, options.max_tokens - generated - 1,
-                                           engine.n_ctx() - 1 - n_prompt - generated});
-      RETURN_IF_ERROR(drafter->Propose(context, static_cast<int32_t>(std::max<int64_t>(0, k)),
-                                       &draft, &q, &r.speculative));
+  while (token >= 0) {
+    if (decoder) decoder->Accept(token);
+    if (!emit(token)) break;
+    if (decoder) {
+      // Drafts may fill what is left of max_tokens and of the context after `token`.
+      const int64_t generated = static_cast<int64_t>(r.tokens.size());
+      const int64_t room = std::min<int64_t>(options.max_tokens - generated - 1,
+                                             engine.n_ctx() - 1 - n_prompt - generated);
+      RETURN_IF_ERROR(
+          decoder->Round(engine, session, sampler, token, room, emit, &token, &r.speculative));
+      continue;
     }
-    step.assign(1, token);
-    step.insert(step.end(), draft.begin(), draft.end());
-    const int64_t t_pass = MonotonicNanos();
-    if (draft.empty()) {
-      RETURN_IF_ERROR(engine.Eval(session, step, /*all_logits=*/false, &logits));
-    } else {
-      RETURN_IF_ERROR(engine.EvalDraft(session, step, &logits));
-    }
-    const int64_t pass_ns = MonotonicNanos() - t_pass;
-    const int64_t accepted_before = r.speculative.accepted;
+    const int32_t one[1] = {token};
+    RETURN_IF_ERROR(engine.Eval(session, one, /*all_logits=*/false, &logits));
     ++r.speculative.passes;
-    r.speculative.drafted += static_cast<int64_t>(draft.size());
-    token = -1;
-    bool go_on = true;
-    for (size_t i = 0;; ++i) {
-      const std::span<const float> row(logits.data() + (draft.empty() ? 0 : i * n_vocab),
-                                       static_cast<size_t>(n_vocab));
-      if (i == draft.size()) {
-        token = sampler.Sample(row);
-        sampler.Accept(token);
-        break;
-      }
-      bool accepted = false;
-      const int32_t t = sampler.SampleDraft(
-          row, draft[i], q.empty() ? std::span<const Sampler::Candidate>() : q[i], &accepted);
-      sampler.Accept(t);
-      if (!accepted) {
-        token = t;
-        break;
-      }
-      ++r.speculative.accepted;
-      if (!emit(t)) {
-        go_on = false;
-        break;
-      }
-    }
-    if (drafter) {
-      drafter->Learn(static_cast<int32_t>(step.size()), pass_ns,
-                     static_cast<int32_t>(r.speculative.accepted - accepted_before));
-    }
-    // Rolls back the KV (and attention statistics) of rejected drafts: the session holds every
-    // generated token but the next one to evaluate — `token`, or, when generation ended, the last.
-    const int64_t keep = n_prompt + static_cast<int64_t>(r.tokens.size()) - (go_on ? 0 : 1);
-    if (draft.empty()) {
-      session.Truncate(keep);
-    } else {
-      session.AcceptDraft(keep);
-    }
-    if (!go_on) break;
+    token = sampler.Sample(logits);
+    sampler.Accept(token);
   }
   // As plain decoding leaves it: the last generated token is not evaluated.
   if (!r.tokens.empty()) session.Truncate(n_prompt + static_cast<int64_t>(r.tokens.size()) - 1);

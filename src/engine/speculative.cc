@@ -1,5 +1,5 @@
 // engine/speculative.cc — draft tokens for speculative decoding: prompt lookup and a draft model
-// (odlm/speculative.h, engine/drafter.h). The verification is Generate's (engine/generate.cc).
+// (odlm/speculative.h, engine/drafter.h). The verification is engine/speculative_decoder.cc.
 #include "odlm/speculative.h"
 
 #include <algorithm>

@@ -118,6 +118,21 @@ void Metrics::AddDecodeStep(int64_t tokens, double seconds) {
   decode_seconds_ += seconds;
 }
 
+void Metrics::AddSpeculative(int64_t drafted, int64_t accepted, int64_t passes,
+                             int64_t pass_tokens) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++spec_generations_;
+  spec_drafted_ += drafted;
+  spec_accepted_ += accepted;
+  spec_passes_ += passes;
+  spec_pass_tokens_ += pass_tokens;
+}
+
+int64_t Metrics::speculative_accepted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return spec_accepted_;
+}
+
 const char* RejectReasonName(RejectReason reason) {
   switch (reason) {
     case RejectReason::kQueueFull:
@@ -239,6 +254,26 @@ std::string Metrics::Render() const {
   Scalar(&out, "odlm_decode_seconds_total", "counter",
          "Wall time of decode-only passes; decode tokens / seconds is the decode-phase rate.",
          decode_seconds_);
+  Scalar(&out, "odlm_speculative_generations_total", "counter",
+         "Generations that decoded speculatively (a request's or the server's drafter on).",
+         static_cast<double>(spec_generations_));
+  Scalar(&out, "odlm_speculative_drafted_tokens_total", "counter",
+         "Draft tokens the model verified; accepted / drafted is the acceptance rate.",
+         static_cast<double>(spec_drafted_));
+  Scalar(&out, "odlm_speculative_accepted_tokens_total", "counter",
+         "Draft tokens the model accepted.", static_cast<double>(spec_accepted_));
+  Scalar(&out, "odlm_speculative_passes_total", "counter",
+         "Forward passes of speculative generations after their prefill.",
+         static_cast<double>(spec_passes_));
+  Scalar(&out, "odlm_speculative_pass_tokens_total", "counter",
+         "Tokens those passes produced; pass tokens / passes is the tokens per forward pass.",
+         static_cast<double>(spec_pass_tokens_));
+  Scalar(&out, "odlm_speculative_acceptance_rate", "gauge",
+         "Accepted / drafted tokens over all speculative generations so far (0 before any).",
+         spec_drafted_ > 0 ? static_cast<double>(spec_accepted_) / spec_drafted_ : 0.0);
+  Scalar(&out, "odlm_speculative_tokens_per_pass", "gauge",
+         "Tokens per forward pass over all speculative generations so far (0 before any).",
+         spec_passes_ > 0 ? static_cast<double>(spec_pass_tokens_) / spec_passes_ : 0.0);
   Header(&out, "odlm_requests_rejected_total", "counter",
          "Requests (and connections) refused, by reason: 429 queue_full, app_queue_full, "
          "app_contexts, connections_per_peer; 503 connections_total, shutting_down; 408 "

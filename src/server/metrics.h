@@ -66,6 +66,9 @@ class Metrics {
   // A decode-only scheduler step: tokens sampled and its wall time. Their ratio over a window is
   // the decode-phase rate (S_TG), prefill excluded.
   void AddDecodeStep(int64_t tokens, double seconds);
+  // A finished generation that decoded speculatively: its drafted and accepted tokens, its
+  // forward passes after prefill and the tokens they produced (odlm/speculative.h).
+  void AddSpeculative(int64_t drafted, int64_t accepted, int64_t passes, int64_t pass_tokens);
 
   // Gauges, set by their owners whenever they change.
   void SetQueueDepth(int64_t n);
@@ -84,6 +87,7 @@ class Metrics {
   // For tests and the bench: snapshot values.
   int64_t prompt_tokens() const;
   int64_t completion_tokens() const;
+  int64_t speculative_accepted() const;
   uint64_t requests(const std::string& route, int http_status) const;
   uint64_t rejected(RejectReason reason) const;
 
@@ -98,6 +102,8 @@ class Metrics {
   int64_t decode_steps_ = 0;
   int64_t decode_tokens_ = 0;
   double decode_seconds_ = 0;
+  int64_t spec_generations_ = 0, spec_drafted_ = 0, spec_accepted_ = 0, spec_passes_ = 0,
+          spec_pass_tokens_ = 0;
   int64_t queue_depth_ = 0;
   int64_t active_requests_ = 0;
   int64_t contexts_ = 0;

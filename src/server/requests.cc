@@ -241,6 +241,65 @@ std::optional<ApiError> ParseCompose(const json& o, GenerationParams* p) {
   return std::nullopt;
 }
 
+// An optional integer field of "speculative" within [lo, hi].
+std::optional<ApiError> GetSpeculativeInt(const json& o, const char* field, int32_t lo, int32_t hi,
+                                          std::optional<int32_t>* out) {
+  auto it = o.find(field);
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  const std::string f = std::string("speculative.") + field;
+  if (!it->is_number_integer()) return WrongType(f, "an integer", *it);
+  const int64_t v = it->get<int64_t>();
+  if (v < lo || v > hi) {
+    return BadRequest("'" + f + "' must be between " + std::to_string(lo) + " and " +
+                          std::to_string(hi) + ", got " + Brief(*it),
+                      f, "out_of_range");
+  }
+  *out = static_cast<int32_t>(v);
+  return std::nullopt;
+}
+
+// "speculative": see SpeculativeParam. Not with "compose".
+std::optional<ApiError> ParseSpeculative(const json& o, GenerationParams* p) {
+  auto it = o.find("speculative");
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  SpeculativeParam sp;
+  if (it->is_boolean()) {
+    sp.enabled = it->get<bool>();
+  } else if (it->is_object()) {
+    if (auto e = GetSpeculativeInt(*it, "draft_max", 0, kMaxRequestDraft, &sp.draft_max)) return e;
+    if (auto e = GetSpeculativeInt(*it, "lookup_ngram", 0, kMaxRequestNgram, &sp.lookup_ngram)) {
+      return e;
+    }
+    if (auto e =
+            GetSpeculativeInt(*it, "lookup_ngram_min", 1, kMaxRequestNgram, &sp.lookup_ngram_min)) {
+      return e;
+    }
+    if (auto p_min = it->find("draft_p_min"); p_min != it->end() && !p_min->is_null()) {
+      const std::string f = "speculative.draft_p_min";
+      if (!p_min->is_number()) return WrongType(f, "a number", *p_min);
+      const double v = p_min->get<double>();
+      if (!std::isfinite(v) || v < 0 || v > 1) {
+        return BadRequest("'" + f + "' must be between 0 and 1, got " + Brief(*p_min), f,
+                          "out_of_range");
+      }
+      sp.draft_p_min = static_cast<float>(v);
+    }
+    if (auto m = it->find("draft_model"); m != it->end() && !m->is_null()) {
+      if (!m->is_boolean()) return WrongType("speculative.draft_model", "a boolean", *m);
+      sp.draft_model = m->get<bool>();
+    }
+  } else {
+    return WrongType("speculative", "a boolean or an object {\"draft_max\", \"lookup_ngram\", ...}",
+                     *it);
+  }
+  if (p->compose && sp.enabled) {
+    return BadRequest("'speculative' and 'compose' cannot be used together", "speculative",
+                      "invalid_value");
+  }
+  p->speculative = sp;
+  return std::nullopt;
+}
+
 // The common generation settings. `max_tokens_fields` lists the accepted names for the length
 // (chat accepts max_completion_tokens too).
 std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
@@ -257,6 +316,7 @@ std::optional<ApiError> ParseParams(const json& o, const RequestLimits& limits,
   if (auto e = GetBool(o, "ignore_eos", &p->ignore_eos)) return e;
   if (auto e = ParseAdapters(o, p)) return e;
   if (auto e = ParseCompose(o, p)) return e;
+  if (auto e = ParseSpeculative(o, p)) return e;
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
     auto it = o.find(field);
     if (it == o.end() || it->is_null()) continue;

@@ -56,6 +56,21 @@ struct ComposeParam {
 inline constexpr size_t kMaxComposeStagesRequest = 4;
 inline constexpr size_t kMaxComposeTemplateBytes = 8192;
 
+// Extension: speculative decoding for one request (odlm/speculative.h). "speculative": false
+// (off), true (the server's settings; prompt lookup of 3- down to 2-grams if the server has no
+// drafter), or {"draft_max"?: 0..64, "lookup_ngram"?: 0..16, "lookup_ngram_min"?: 1..16,
+// "draft_p_min"?: 0..1, "draft_model"?: bool} over the server's settings (draft_model: use the
+// draft model the server was started with; a request cannot name a file). Greedy output is the
+// same with it on or off; sampled output keeps its distribution.
+struct SpeculativeParam {
+  bool enabled = true;
+  std::optional<int32_t> draft_max, lookup_ngram, lookup_ngram_min;
+  std::optional<float> draft_p_min;
+  std::optional<bool> draft_model;
+};
+inline constexpr int32_t kMaxRequestDraft = 64;
+inline constexpr int32_t kMaxRequestNgram = 16;
+
 // Sampling and length settings common to every generating request.
 struct GenerationParams {
   float temperature = 1.0f;  // OpenAI's default; 0 = greedy
@@ -77,6 +92,8 @@ struct GenerationParams {
   // pass uses the other settings (max_tokens, stop, … apply per pass); a stream carries the last
   // pass's text.
   std::optional<ComposeParam> compose;
+  // Extension: see SpeculativeParam. nullopt (absent or null): the server's settings.
+  std::optional<SpeculativeParam> speculative;
 };
 
 struct ChatMessage {

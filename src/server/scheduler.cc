@@ -65,9 +65,10 @@ struct Scheduler::Active {
   int64_t pos = 0;        // prompt tokens already in the session
   bool decoding = false;  // prompt done; `last` is the token to evaluate next
   int32_t last = -1;
-  int64_t t_start_ns = 0;  // admission
-  int64_t t_first_ns = 0;  // first token sampled
-  bool leased = false;     // acquire ran and succeeded: release is owed
+  int64_t t_start_ns = 0;                       // admission
+  int64_t t_first_ns = 0;                       // first token sampled
+  bool leased = false;                          // acquire ran and succeeded: release is owed
+  std::unique_ptr<SpeculativeDecoder> decoder;  // when the request decodes speculatively
 
   explicit Active(std::shared_ptr<GenRequest> r)
       : req(std::move(r)), sampler(req->options.sampling) {}
@@ -151,6 +152,17 @@ void Scheduler::Admit(std::vector<std::unique_ptr<Active>>* active) {
       Complete(*a, FinishReason::kCancelled);
       continue;
     }
+    if (req->options.speculative.enabled()) {
+      // Checked, and the draft model prefilled, before the session is touched.
+      auto decoder =
+          SpeculativeDecoder::Start(*engine_, req->options.speculative, req->options.sampling,
+                                    req->prompt, &a->result.speculative);
+      if (!decoder.ok()) {
+        Fail(*a, decoder.status());
+        continue;
+      }
+      a->decoder = std::move(decoder).value();
+    }
     if (req->acquire) {
       StatusOr<Session*> s = req->acquire();
       if (!s.ok()) {
@@ -191,6 +203,12 @@ void Scheduler::Complete(Active& a, FinishReason reason) {
       a.req->PushText(rest);
     }
   }
+  a.result.speculative.pass_tokens =
+      std::max<int64_t>(0, static_cast<int64_t>(a.result.tokens.size()) - 1);
+  if (metrics_ && a.decoder) {
+    const SpeculativeStats& sp = a.result.speculative;
+    metrics_->AddSpeculative(sp.drafted, sp.accepted, sp.passes, sp.pass_tokens);
+  }
   const int64_t now = MonotonicNanos();
   const int64_t first = a.t_first_ns ? a.t_first_ns : now;
   a.result.prefill_ms = (first - a.t_start_ns) / 1e6;
@@ -216,18 +234,15 @@ void Scheduler::EndLease(Active& a) {
   if (a.req->release) a.req->release();
 }
 
-bool Scheduler::OnToken(Active& a, const std::vector<float>& logits) {
+std::optional<FinishReason> Scheduler::Record(Active& a, int32_t token) {
   const GenerateOptions& o = a.req->options;
-  const int32_t token = a.sampler.Sample(logits);
-  a.sampler.Accept(token);
   a.result.tokens.push_back(token);
   if (a.t_first_ns == 0) {
     a.t_first_ns = MonotonicNanos();
     if (metrics_) metrics_->ObserveTimeToFirstToken((a.t_first_ns - a.req->submit_ns_) / 1e9);
   }
   if (o.stop_at_end_of_generation && engine_->tokenizer().IsEndOfGeneration(token)) {
-    Complete(a, FinishReason::kEndOfGeneration);
-    return true;
+    return FinishReason::kEndOfGeneration;
   }
   bool stopped = false;
   std::string piece = a.stream->Push(token, &stopped);
@@ -235,20 +250,56 @@ bool Scheduler::OnToken(Active& a, const std::vector<float>& logits) {
     a.result.text += piece;
     a.req->PushText(piece);
   }
-  if (stopped) {
-    Complete(a, FinishReason::kStop);
-    return true;
-  }
-  if (static_cast<int32_t>(a.result.tokens.size()) >= o.max_tokens) {
-    Complete(a, FinishReason::kLength);
-    return true;
-  }
-  if (a.req->session->n_tokens() + 1 >= engine_->n_ctx()) {
-    Complete(a, FinishReason::kContextFull);
+  if (stopped) return FinishReason::kStop;
+  const int64_t generated = static_cast<int64_t>(a.result.tokens.size());
+  if (generated >= o.max_tokens) return FinishReason::kLength;
+  // The session holds the prompt and every generated token but this one.
+  if (a.result.prompt_tokens + generated >= engine_->n_ctx()) return FinishReason::kContextFull;
+  return std::nullopt;
+}
+
+bool Scheduler::OnToken(Active& a, const std::vector<float>& logits) {
+  const int32_t token = a.sampler.Sample(logits);
+  a.sampler.Accept(token);
+  if (a.decoder) a.decoder->Accept(token);
+  if (const auto end = Record(a, token)) {
+    Complete(a, *end);
     return true;
   }
   a.last = token;
   a.decoding = true;
+  return false;
+}
+
+bool Scheduler::SpeculativeStep(Active& a) {
+  const GenerateOptions& o = a.req->options;
+  const int64_t generated = static_cast<int64_t>(a.result.tokens.size());
+  // Drafts may fill what is left of max_tokens and of the context after `a.last`.
+  const int64_t room = std::min<int64_t>(o.max_tokens - generated - 1,
+                                         engine_->n_ctx() - 1 - a.result.prompt_tokens - generated);
+  std::optional<FinishReason> end;
+  int32_t next = -1;
+  const Status st = a.decoder->Round(
+      *engine_, *a.req->session, a.sampler, a.last, room,
+      [&](int32_t t) {
+        end = Record(a, t);
+        return !end.has_value();
+      },
+      &next, &a.result.speculative);
+  if (!st.ok()) {
+    LOG(ERROR) << "speculative pass failed: " << st.ToString();
+    Fail(a, st);
+    return true;
+  }
+  if (!end) {
+    a.decoder->Accept(next);
+    end = Record(a, next);
+  }
+  if (end) {
+    Complete(a, *end);
+    return true;
+  }
+  a.last = next;
   return false;
 }
 
@@ -291,7 +342,7 @@ void Scheduler::Loop() {
     prefill_n.clear();
     bool any_decoding = false;
     for (auto& a : active) {
-      if (!a->decoding) continue;
+      if (!a->decoding || a->decoder) continue;  // speculative ones run their own passes
       any_decoding = true;
       items.push_back({a->req->session, std::span<const int32_t>(&a->last, 1)});
       owners.push_back(a.get());
@@ -311,13 +362,20 @@ void Scheduler::Loop() {
     const bool decode_only =
         std::all_of(prefill_n.begin(), prefill_n.end(), [](int64_t n) { return n == 0; });
     const int64_t eval_start_ns = MonotonicNanos();
-    Status st = engine_->EvalBatch(items, &logits);
+    Status st = items.empty() ? Status::Ok() : engine_->EvalBatch(items, &logits);
     const int64_t eval_ns = MonotonicNanos() - eval_start_ns;
-    steps_.fetch_add(1);
+    if (!items.empty()) steps_.fetch_add(1);
     if (static_cast<int64_t>(items.size()) > max_batch_seen_.load()) {
       max_batch_seen_.store(static_cast<int64_t>(items.size()));
     }
     std::vector<Active*> finished;
+    // Speculative requests in decode (before this step's batch made any): one pass each.
+    for (auto& a : active) {
+      if (a->decoder && a->decoding &&
+          std::find(owners.begin(), owners.end(), a.get()) == owners.end()) {
+        if (SpeculativeStep(*a)) finished.push_back(a.get());
+      }
+    }
     if (!st.ok()) {
       LOG(ERROR) << "batch of " << items.size() << " failed: " << st.ToString();
       for (Active* a : owners) {
@@ -347,7 +405,7 @@ void Scheduler::Loop() {
       }
       PublishGauges(active.size());
     }
-    if (decode_only && st.ok()) {
+    if (decode_only && st.ok() && !items.empty()) {
       const int64_t step_ns = MonotonicNanos() - step_start_ns;
       {
         std::lock_guard<std::mutex> lock(stats_mu_);

@@ -4,8 +4,12 @@
 // Each step is one Engine::EvalBatch over every active request: a request in decode contributes
 // its last sampled token; requests still prefilling share a prompt-token budget (prefill_slice
 // tokens per step while others decode, max_batch_tokens when nobody decodes), so a long prompt
-// never stalls the streams of others for more than one slice. Requests past max_active wait in
-// a FIFO queue of at most max_queue; Submit refuses more (the caller answers 429).
+// never stalls the streams of others for more than one slice. A request that decodes
+// speculatively (GenerateOptions::speculative on) is prefilled in the batch like any other, then
+// runs one verification pass of its own per step (SpeculativeDecoder::Round: its token and its
+// drafts, all of their logits), after the batch: the others' streams wait at most one such pass.
+// Requests past max_active wait in a FIFO queue of at most max_queue; Submit refuses more (the
+// caller answers 429).
 //
 // Ownership: a GenRequest is shared between the submitting thread (the HTTP handler, which waits
 // on it) and the scheduler. Its session is borrowed: the submitter guarantees nobody else uses it
@@ -20,12 +24,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "odlm/engine.h"
 #include "odlm/generate.h"
+#include "odlm/speculative.h"
 #include "server/metrics.h"
 
 namespace odlm::server {
@@ -118,6 +124,10 @@ class Scheduler {
   void Admit(std::vector<std::unique_ptr<Active>>* active);
   // Takes one sampled token; returns true when the request finished.
   bool OnToken(Active& a, const std::vector<float>& logits);
+  // Records a generated token (text out, stop rules); the reason when generation ends with it.
+  std::optional<FinishReason> Record(Active& a, int32_t token);
+  // One speculative verification pass of a decoding request; returns true when it finished.
+  bool SpeculativeStep(Active& a);
   void Complete(Active& a, FinishReason reason);
   void Fail(Active& a, const Status& status);
   void EndLease(Active& a);

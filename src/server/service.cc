@@ -53,6 +53,37 @@ GenerateOptions ToOptions(const GenerationParams& p) {
   return o;
 }
 
+// The speculative options of a request: the server's, with the request's "speculative" over
+// them. InvalidArgument for a draft model the server does not have.
+StatusOr<SpeculativeOptions> RequestSpeculative(const std::optional<SpeculativeParam>& param,
+                                                SpeculativeOptions o, SpeculativeTuning* tuning) {
+  o.tuning = tuning;
+  o.draft_session = nullptr;
+  if (!param) return o;
+  if (!param->enabled) {
+    o.draft_max = 0;
+    return o;
+  }
+  Engine* server_draft = o.draft_engine;
+  if (!o.enabled() && !param->lookup_ngram && !param->draft_model) {
+    o.lookup_ngram = 3;  // "true" on a server without a drafter: prompt lookup
+    o.lookup_ngram_min = 2;
+  }
+  if (o.draft_max <= 0) o.draft_max = 8;
+  if (param->draft_max) o.draft_max = *param->draft_max;
+  if (param->lookup_ngram) o.lookup_ngram = *param->lookup_ngram;
+  if (param->lookup_ngram_min) o.lookup_ngram_min = *param->lookup_ngram_min;
+  if (param->draft_p_min) o.draft_p_min = *param->draft_p_min;
+  if (param->draft_model) {
+    if (*param->draft_model && server_draft == nullptr) {
+      return InvalidArgumentError(
+          "'speculative.draft_model': this server has no draft model (odlm serve --draft-model)");
+    }
+    o.draft_engine = *param->draft_model ? server_draft : nullptr;
+  }
+  return o;
+}
+
 constexpr std::string_view kAppQueueFull = "the app's request queue is full";
 
 }  // namespace
@@ -237,6 +268,8 @@ StatusOr<std::unique_ptr<Job>> Service::Launch(const AppRecord& app, std::vector
   req->acquire = std::move(acquire);
   req->release = std::move(release);
   req->options = ToOptions(p);
+  ASSIGN_OR_RETURN(req->options.speculative,
+                   RequestSpeculative(p.speculative, options_.speculative, &speculative_tuning_));
   req->options.max_tokens = static_cast<int32_t>(
       std::min<int64_t>(p.max_tokens, limit - static_cast<int64_t>(prompt.size())));
   req->prompt = std::move(prompt);

@@ -25,6 +25,7 @@
 #include "odlm/compose.h"
 #include "odlm/context_memory.h"
 #include "odlm/engine.h"
+#include "odlm/speculative.h"
 #include "server/adapter_dir_watcher.h"
 #include "server/context_store.h"
 #include "server/key_store.h"
@@ -52,6 +53,11 @@ struct ServiceOptions {
   // releases it as soon as the generation ends. Unset: each context keeps an fp16 Session, at
   // most max_resident_contexts of them (the others re-prefill from the transcript).
   std::optional<ContextMemoryOptions> context_memory;
+  // Speculative decoding (odlm/speculative.h) for requests that do not say ("speculative" field):
+  // on when it has a drafter. draft_engine, if set, is borrowed (it must outlive the service) and
+  // is the only draft model a request can ask for; tuning is ignored (the service keeps its own,
+  // learned across requests on the scheduler thread).
+  SpeculativeOptions speculative;
 };
 
 // A registered adapter as GET /v1/adapters reports it.
@@ -282,6 +288,9 @@ class Service {
   Metrics metrics_;
   std::unique_ptr<ContextMemory> memory_;  // with options_.context_memory; before scheduler_
   std::unique_ptr<Scheduler> scheduler_;
+  // What speculative decoding learned (used on the scheduler thread only, by one request at a
+  // time).
+  SpeculativeTuning speculative_tuning_;
   int64_t created_unix_ = 0;
 
   std::mutex mu_;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -40,12 +41,13 @@ class TempDir {
 };
 
 // A small random-weight llama (dim 64, 2 layers, built-in byte-level vocabulary) in `dir`.
-inline std::string GenerateSmallModel(const std::string& dir, int ctx = 512) {
+inline std::string GenerateSmallModel(const std::string& dir, int ctx = 512,
+                                      const std::string& type = "q8_0") {
   const std::string path = dir + "/small.gguf";
   const ProcessResult r = RunOdlm("gen-model -o '" + path +
                                   "' --dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 128 "
-                                  "--vocab 512 --type q8_0 --seed 7 --ctx " +
-                                  std::to_string(ctx));
+                                  "--vocab 512 --type " +
+                                  type + " --seed 7 --ctx " + std::to_string(ctx));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   return path;
 }
@@ -123,6 +125,13 @@ class ServerProcess {
 inline nlohmann::json BodyJson(const httplib::Result& r) {
   if (!r) return nlohmann::json::value_t::discarded;
   return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+// The value of an unlabelled sample `name` in a /metrics text, or -1 when it is absent.
+inline double MetricValue(const std::string& metrics_text, const std::string& name) {
+  const size_t at = ("\n" + metrics_text).find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(metrics_text.c_str() + at + name.size() + 1, nullptr);
 }
 
 }  // namespace odlm::testing

@@ -27,6 +27,7 @@
 #include "server/http_server.h"
 #include "server/key_store.h"
 #include "server/service.h"
+#include "speculative_options.h"
 
 namespace odlm::cli {
 namespace {
@@ -58,6 +59,8 @@ int RunServe(int argc, char** argv) {
       "register a LoRA adapter [NAME=]FILE[:SCALE] (repeatable; NAME defaults to the file's "
       "stem, SCALE is what requests naming it without a scale get); requests pick adapters "
       "with \"adapters\": [{\"name\", \"scale\"}]");
+  SpeculativeCliOptions speculative;
+  AddSpeculativeOptions(app, &speculative);
   bool allow_adapter_admin = false;
   app.add_flag("--allow-adapter-admin", allow_adapter_admin,
                "allow POST /v1/adapters, PUT and DELETE /v1/adapters/{name} (any app key may "
@@ -269,6 +272,13 @@ int RunServe(int argc, char** argv) {
   model.lora.clear();
   std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
   if (!engine) return kExitFailure;
+  // The server's default for requests without "speculative"; a request may also ask for the
+  // draft model loaded here.
+  std::unique_ptr<Engine> draft_engine;
+  if (!SetUpSpeculative(argv[0], speculative, model, *engine, &draft_engine,
+                        &service.speculative)) {
+    return kExitFailure;
+  }
   service.state_dir = state_dir;
   service.model_id = ModelId(engine->options().model_path);
   service.scheduler.max_queue = max_queue;
