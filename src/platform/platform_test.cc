@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "platform/cpu_features.h"
+#include "platform/cpu_info.h"
 #include "platform/file_util.h"
 #include "platform/mapped_file.h"
 #include "platform/process_stats.h"
@@ -168,6 +169,33 @@ TEST(CpuFeaturesTest, DescribesItself) {
   if (f.avx512vnni) {
     EXPECT_TRUE(f.avx512f);
   }
+}
+
+TEST(CpuInfoTest, ParsesProcCpuinfoAndSysfsCacheSizes) {
+  CpuInfo info;
+  ParseProcCpuinfo(
+      "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9654 96-Core "
+      "Processor\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 9654 96-Core Processor\n",
+      &info);
+  EXPECT_EQ(info.model, "AMD EPYC 9654 96-Core Processor");
+  EXPECT_EQ(info.logical_cpus, 2);
+  CpuInfo arm;
+  ParseProcCpuinfo("processor : 0\nBogoMIPS : 50.00\nModel : Raspberry Pi 5 Model B\n", &arm);
+  EXPECT_EQ(arm.model, "Raspberry Pi 5 Model B");
+  EXPECT_EQ(ParseCacheSize("32K\n"), 32 << 10);
+  EXPECT_EQ(ParseCacheSize("32768K"), 32 << 20);
+  EXPECT_EQ(ParseCacheSize("1M"), 1 << 20);
+  EXPECT_EQ(ParseCacheSize("512"), 512);
+  EXPECT_EQ(ParseCacheSize("K"), 0);
+  EXPECT_EQ(ParseCacheSize("12x"), 0);
+  EXPECT_EQ(ParseCacheSize(""), 0);
+  info.l1d_bytes = 32 << 10;
+  info.l2_bytes = 1 << 20;
+  info.l3_bytes = 32 << 20;
+  EXPECT_EQ(info.ToString(),
+            "AMD EPYC 9654 96-Core Processor (2 CPUs; L1d 32 KiB, L2 1 MiB, L3 32 MiB)");
+  // This machine: at least the CPU count is known.
+  EXPECT_GT(GetCpuInfo().logical_cpus, 0);
 }
 
 }  // namespace

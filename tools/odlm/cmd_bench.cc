@@ -20,6 +20,7 @@
 #include "common_options.h"
 #include "kernels/matmul.h"
 #include "platform/cpu_features.h"
+#include "platform/cpu_info.h"
 #include "platform/process_stats.h"
 
 namespace odlm::cli {
@@ -301,6 +302,11 @@ int RunBench(int argc, char** argv) {
       {"roofline_tok_s", roofline_tps},
       {"roofline_fraction", decode / roofline_tps},
       {"cpu", GetCpuFeatures().ToString()},
+      {"cpu_model", GetCpuInfo().model},
+      {"cpu_logical", GetCpuInfo().logical_cpus},
+      {"cpu_l1d_kib", GetCpuInfo().l1d_bytes >> 10},
+      {"cpu_l2_kib", GetCpuInfo().l2_bytes >> 10},
+      {"cpu_l3_kib", GetCpuInfo().l3_bytes >> 10},
   };
   std::map<std::string, std::string> variants;
   for (const auto& t : engine->file().tensors()) {
@@ -312,6 +318,8 @@ int RunBench(int argc, char** argv) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("model            %s\n", engine->Describe().c_str());
+    std::printf("cpu              %s [%s]\n", GetCpuInfo().ToString().c_str(),
+                GetCpuFeatures().ToString().c_str());
     std::printf("context          %lld tokens of KV cache (%s; the model was trained on %lld)\n",
                 static_cast<long long>(engine->n_ctx()),
                 ctx_given ? "-c" : "-p + -n + 1, the most this run uses; -c N to change",
