@@ -31,7 +31,7 @@ struct KvCacheShape {
   int64_t max_tokens = 4096;  // the context length this cache may grow to
   // Windowed layers: layer_windowed[l] for l in [0, n_layer) when window > 0 (empty: none).
   int32_t window = 0;
-  std::vector<bool> layer_windowed;
+  std::vector<bool> layer_windowed = {};
   // Tokens of windowed K/V kept beyond what the next query needs, so that a short rollback
   // (a rejected speculative draft, a chat turn re-rendered differently) keeps its cache.
   int32_t window_slack = 64;
