@@ -152,8 +152,6 @@ class ContextMemory {
   Status RecomputeChunks(Context& c, const std::vector<int32_t>& chunks);
   // Recomputes a context's whole KV into its cleared cache (sliding-window models' fallback).
   Status RecomputeWhole(Context& c, RestoreInfo* info);
-  // The swap file's bytes for a whole cache: every chunk's main storage, then the window tail.
-  static std::vector<uint8_t> WholeSwapPayload(KvCache& kv);
   // Frees the warm working cache unless it belongs to `keep`.
   void DropWarm(const Context* keep);
 

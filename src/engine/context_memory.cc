@@ -50,6 +50,18 @@ struct Reader {
   }
 };
 
+// The swap file's bytes for a whole cache: every chunk's main storage, then the window tail.
+std::vector<uint8_t> WholeSwapPayload(KvCache& kv) {
+  const int64_t cb = kv.chunk_bytes();
+  std::vector<uint8_t> payload(kv.n_chunks() * cb);
+  for (int64_t i = 0; i < kv.n_chunks(); ++i) {
+    if (cb > 0) std::memcpy(payload.data() + i * cb, kv.chunk_data(i), cb);
+  }
+  const std::vector<uint8_t> tail = kv.ExportWindowTail();
+  payload.insert(payload.end(), tail.begin(), tail.end());
+  return payload;
+}
+
 }  // namespace
 
 std::string_view KvPolicyName(KvPolicy p) {
@@ -371,17 +383,6 @@ Status ContextMemory::RestoreWhole(Context& c, RestoreInfo* info) {
   info->chunks_recomputed = kv.n_chunks();
   stats_.tokens_recomputed += n;
   return Status::Ok();
-}
-
-std::vector<uint8_t> ContextMemory::WholeSwapPayload(KvCache& kv) {
-  const int64_t cb = kv.chunk_bytes();
-  std::vector<uint8_t> payload(kv.n_chunks() * cb);
-  for (int64_t i = 0; i < kv.n_chunks(); ++i) {
-    if (cb > 0) std::memcpy(payload.data() + i * cb, kv.chunk_data(i), cb);
-  }
-  const std::vector<uint8_t> tail = kv.ExportWindowTail();
-  payload.insert(payload.end(), tail.begin(), tail.end());
-  return payload;
 }
 
 void ContextMemory::DropWarm(const Context* keep) {

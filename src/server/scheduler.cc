@@ -369,12 +369,10 @@ void Scheduler::Loop() {
       max_batch_seen_.store(static_cast<int64_t>(items.size()));
     }
     std::vector<Active*> finished;
-    // Speculative requests in decode (before this step's batch made any): one pass each.
+    // Speculative requests in decode (never in the batch, whose requests in decode are plain and
+    // whose prefilling ones start decoding only below): one pass each.
     for (auto& a : active) {
-      if (a->decoder && a->decoding &&
-          std::find(owners.begin(), owners.end(), a.get()) == owners.end()) {
-        if (SpeculativeStep(*a)) finished.push_back(a.get());
-      }
+      if (a->decoder && a->decoding && SpeculativeStep(*a)) finished.push_back(a.get());
     }
     if (!st.ok()) {
       LOG(ERROR) << "batch of " << items.size() << " failed: " << st.ToString();
