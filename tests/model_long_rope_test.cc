@@ -18,6 +18,7 @@
 #include "model/model_generator.h"
 #include "odlm/engine.h"
 #include "tests/support/generated_model.h"
+#include "tests/support/prompt_logits.h"
 
 namespace odlm {
 namespace {
@@ -106,26 +107,7 @@ std::vector<float> RunModel(const std::string& bytes, int64_t n_ctx) {
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   if (!model.ok()) return {};
   (*model)->SetContextLength(n_ctx);
-  const ModelConfig& c = (*model)->config();
-  KvCache cache({.n_layer = c.n_layer,
-                 .kv_dim = c.kv_dim(),
-                 .type = DType::kF32,
-                 .chunk_tokens = 16,
-                 .max_tokens = 64});
-  EXPECT_TRUE(cache.Reserve(48).ok());
-  std::vector<int32_t> prompt;
-  for (int i = 0; i < 40; ++i) prompt.push_back(1 + (i * 37) % 299);
-  std::vector<float> all, step_logits;
-  KvCacheView view = cache.View();
-  SequenceStep step{prompt.data(), static_cast<int32_t>(prompt.size()), &view, true, {}};
-  EXPECT_TRUE((*model)->Forward({&step, 1}, nullptr, &all).ok());
-  cache.Advance(static_cast<int64_t>(prompt.size()));
-  const int32_t next = 5;
-  view = cache.View();
-  SequenceStep decode{&next, 1, &view, false, {}};
-  EXPECT_TRUE((*model)->Forward({&decode, 1}, nullptr, &step_logits).ok());
-  all.insert(all.end(), step_logits.begin(), step_logits.end());
-  return all;
+  return testing::PromptThenStepLogits(**model, 40, nullptr);
 }
 
 double MaxDiff(const std::vector<float>& a, const std::vector<float>& b) {

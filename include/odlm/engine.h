@@ -68,6 +68,10 @@ struct EngineOptions {
   // read once into huge-page-advised anonymous memory — slower to open, faster decode where
   // page walks are costly (see platform/mapped_file.h); the CLI's --no-mmap.
   bool mmap = true;
+  // true: matrices whose type has a faster interleaved kernel on this CPU get an 8-row repacked
+  // copy at Open (model/weight_interleave.h; costs that copy's memory, in anonymous huge-page
+  // memory; the CLI's --no-repack turns it off).
+  bool repack_weights = true;
   // Registered at Open; every new session starts with all of them at their scales.
   std::vector<AdapterSpec> adapters;
 };

@@ -32,7 +32,10 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
                                   "this machine has " + std::to_string(physical >> 20) +
                                   " MiB of memory");
   }
-  auto model = LlamaModel::Load(*e->file_);
+  const int threads = options.n_threads > 0 ? options.n_threads : HardwareThreads();
+  e->pool_ = std::make_unique<ThreadPool>(threads);
+  auto model =
+      LlamaModel::Load(*e->file_, {.interleave = options.repack_weights, .pool = e->pool_.get()});
   if (!model.ok()) return model.status().WithContext(options.model_path);
   e->model_ = std::move(model).value();
   auto tok = Tokenizer::FromGguf(*e->file_);
@@ -50,8 +53,6 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
                  << " tokens the model's metadata states; quality past that may degrade";
   }
   e->model_->SetContextLength(e->n_ctx_);
-  const int threads = options.n_threads > 0 ? options.n_threads : HardwareThreads();
-  e->pool_ = std::make_unique<ThreadPool>(threads);
   for (const AdapterSpec& spec : options.adapters) {
     RETURN_IF_ERROR(e->RegisterAdapter(spec));
     const std::string name = spec.name.empty() ? AdapterNameFromPath(spec.path) : spec.name;

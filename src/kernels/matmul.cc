@@ -49,8 +49,9 @@ const MatMulOps* BestOps(DType type) {
   return n > 0 ? ops[n - 1] : nullptr;
 }
 
-// The choice per type, made once.
-const MatMulOps* SelectedOps(DType type) {
+}  // namespace
+
+const MatMulOps* SelectedOpsFor(DType type) {
   static const auto* table = [] {
     auto* t = new std::vector<std::pair<DType, const MatMulOps*>>();
     for (DType d : kRefTypes) t->emplace_back(d, BestOps(d));
@@ -61,8 +62,6 @@ const MatMulOps* SelectedOps(DType type) {
   }
   return nullptr;
 }
-
-}  // namespace
 
 const MatMulOps* RefOps(DType type) {
   for (size_t i = 0; i < std::size(kRefTypes); ++i) {
@@ -123,9 +122,29 @@ ActRows QuantizeActivations(const MatMulOps& ops, const float* x, int64_t cols, 
   return {buf, stride};
 }
 
-// True when this call goes to the variant's packed GEMM rather than its row-streaming kernel.
-bool UsesPacked(const MatMulOps& ops, int64_t n_tokens) {
-  return ops.packed != nullptr && (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens);
+// True when this call reads the matrix's interleaved copy (kernels/interleave.h).
+bool UsesInterleaved(const MatMulOps& ops, const WeightMatrix& w) {
+  return w.interleaved != nullptr && ops.gemm_x8 != nullptr;
+}
+
+// True when this call goes to the variant's packed GEMM rather than a row-streaming kernel.
+bool UsesPacked(const MatMulOps& ops, const WeightMatrix& w, int64_t n_tokens) {
+  return !UsesInterleaved(ops, w) && ops.packed != nullptr &&
+         (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens);
+}
+
+// The row-streaming kernel for w and the rows it reads.
+struct Streaming {
+  GemmFn fn;
+  const uint8_t* rows;
+};
+Streaming StreamingKernel(const MatMulOps& ops, const WeightMatrix& w) {
+  if (UsesInterleaved(ops, w)) {
+    CHECK(w.rows % 8 == 0 && w.row_bytes == RowBytes(w.type, w.cols))
+        << "an interleaved copy needs whole groups of 8 contiguous rows";
+    return {ops.gemm_x8, static_cast<const uint8_t*>(w.interleaved)};
+  }
+  return {ops.gemm, static_cast<const uint8_t*>(w.data)};
 }
 
 }  // namespace
@@ -143,8 +162,8 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
   const void* act = a.data;
   const int64_t x_stride = a.stride;
 
-  const auto* wb = static_cast<const uint8_t*>(w.data);
-  if (UsesPacked(ops, n_tokens)) {
+  if (UsesPacked(ops, w, n_tokens)) {
+    const auto* wb = static_cast<const uint8_t*>(w.data);
     // Packed GEMM: activations re-laid once for the whole call (groups of 16 tokens), then each
     // thread unpacks its own weight rows once and runs them against every token group.
     const int64_t n_groups = (n_tokens + 15) / 16;
@@ -173,9 +192,10 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
     }
     return;
   }
+  const Streaming k = StreamingKernel(ops, w);
   auto run = [&](int, int64_t r0, int64_t r1) {
-    ops.gemm(w.cols, wb + r0 * w.row_bytes, w.row_bytes, act, x_stride, y + r0, w.rows, r1 - r0,
-             n_tokens);
+    k.fn(w.cols, k.rows + r0 * w.row_bytes, w.row_bytes, act, x_stride, y + r0, w.rows, r1 - r0,
+         n_tokens);
   };
   if (pool != nullptr) {
     pool->ParallelFor(w.rows, run, /*grain=*/16);
@@ -189,7 +209,7 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
 bool IsMatMulSupported(DType type) { return internal::RefOps(type) != nullptr; }
 
 void MatMul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool* pool) {
-  const internal::MatMulOps* ops = internal::SelectedOps(w.type);
+  const internal::MatMulOps* ops = internal::SelectedOpsFor(w.type);
   CHECK(ops != nullptr) << "MatMul does not support weights of type " << DTypeName(w.type);
   internal::MatMulWithOps(*ops, w, x, n_tokens, y, pool);
 }
@@ -208,9 +228,9 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
     CHECK_EQ(w.cols, cols) << "MatMulMany: matrices must share their input width";
     CHECK_GE(w.row_bytes, RowBytes(w.type, w.cols)) << "weight rows overlap";
     CHECK(w.data != nullptr && outs[i].y != nullptr && x != nullptr);
-    ops[i] = internal::SelectedOps(w.type);
+    ops[i] = internal::SelectedOpsFor(w.type);
     CHECK(ops[i] != nullptr) << "MatMul does not support weights of type " << DTypeName(w.type);
-    streaming = streaming && !internal::UsesPacked(*ops[i], n_tokens);
+    streaming = streaming && !internal::UsesPacked(*ops[i], w, n_tokens);
   }
   if (!streaming) {  // compute-bound: one pool call per matrix costs nothing that matters
     for (size_t i = 0; i < n; ++i) {
@@ -239,8 +259,9 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
       const int64_t b = std::max(r0, first[i]) - first[i];
       const int64_t e = std::min(r1 - first[i], w.rows);
       if (b >= e) continue;
-      ops[i]->gemm(w.cols, static_cast<const uint8_t*>(w.data) + b * w.row_bytes, w.row_bytes,
-                   act[i].data, act[i].stride, outs[i].y + b, w.rows, e - b, n_tokens);
+      const internal::Streaming k = internal::StreamingKernel(*ops[i], w);
+      k.fn(w.cols, k.rows + b * w.row_bytes, w.row_bytes, act[i].data, act[i].stride, outs[i].y + b,
+           w.rows, e - b, n_tokens);
     }
   };
   if (pool != nullptr) {
@@ -251,7 +272,7 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
 }
 
 std::string_view MatMulVariant(DType type) {
-  const internal::MatMulOps* ops = internal::SelectedOps(type);
+  const internal::MatMulOps* ops = internal::SelectedOpsFor(type);
   return ops != nullptr ? ops->variant : "none";
 }
 

@@ -6,8 +6,10 @@
 // blocks for the legacy types, Q8_K for K-quants) and dotted with integer arithmetic per block,
 // as llama.cpp does; the per-block results are scaled and summed in f32.
 //
-// On AVX-512 VNNI machines, calls with >= 8 tokens (prefill) run a packed GEMM: activations are
-// re-laid once per call (16 tokens per register) and each weight row is unpacked once per call,
+// Matrices with an interleaved copy (WeightMatrix::interleaved, made at model load where
+// kernels/interleave.h says it pays) run the variant's interleaved kernel at every token count.
+// On AVX-512 VNNI machines, other calls with >= 8 tokens (prefill) run a packed GEMM: activations
+// are re-laid once per call (16 tokens per register) and each weight row is unpacked once per call,
 // and single-token calls (decode) stream the weights with prefetch.
 //
 // The variant (scalar reference, AVX2, AVX-512 VNNI, …) is chosen once per type at first use from
@@ -32,6 +34,11 @@ struct WeightMatrix {
   int64_t rows;       // n_out
   int64_t cols;       // n_in; a multiple of the type's block size
   int64_t row_bytes;  // stride between rows, >= RowBytes(type, cols)
+  // Optional: the same matrix in the 8-row interleaved layout (kernels/interleave.h), or
+  // nullptr. When set (only where CanInterleave holds), MatMul reads it instead of `data` if the
+  // CPU's variant has a kernel for it; everything else (embedding lookups, training) reads `data`.
+  // Borrowed like `data`; must hold exactly the same weights.
+  const void* interleaved = nullptr;
 };
 
 // y: [n_tokens, rows] f32;  x: [n_tokens, cols] f32;  y[t][o] = sum_i W[o][i] * x[t][i].

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
 
@@ -37,12 +38,24 @@ void BM_MatMul(benchmark::State& state) {
   std::vector<float> x(n_tokens * cols), y(n_tokens * rows);
   for (auto& v : x) v = dist(rng);
   std::unique_ptr<ThreadPool> pool = threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
-  const WeightMatrix m{type, w.data(), rows, cols, rb};
+  WeightMatrix m{type, w.data(), rows, cols, rb};
+  // layout 1: the interleaved copy the model loader makes where it pays (kernels/interleave.h).
+  std::vector<uint8_t> x8;
+  if (state.range(4) == 1) {
+    if (!InterleavedLayoutPays(type) || !CanInterleave(m)) {
+      state.SkipWithError("no interleaved kernel for this type on this CPU");
+      return;
+    }
+    x8.resize(InterleavedBytes(m));
+    InterleaveRows(m, x8.data(), nullptr);
+    m.interleaved = x8.data();
+  }
   for (auto _ : state) {
     MatMul(m, x.data(), n_tokens, y.data(), pool.get());
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetLabel(std::string(DTypeName(type)) + "/" + std::string(MatMulVariant(type)));
+  state.SetLabel(std::string(DTypeName(type)) + "/" + std::string(MatMulVariant(type)) +
+                 (m.interleaved != nullptr ? "/x8" : ""));
   const double iters = static_cast<double>(state.iterations());
   if (n_tokens == 1) {
     state.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * rb) * iters / 1e9,
@@ -54,11 +67,15 @@ void BM_MatMul(benchmark::State& state) {
 }
 
 void Args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"type", "rows", "tokens", "threads"});
+  b->ArgNames({"type", "rows", "tokens", "threads", "x8"});
   for (int t = 0; t < static_cast<int>(std::size(kTypes)); ++t)
     for (int64_t rows : {2048, 5632})
-      for (int64_t nt : {1, 128})
-        for (int th : {1, 2}) b->Args({t, rows, nt, th});
+      for (int64_t nt : {1, 4, 128})
+        for (int th : {1, 2})
+          for (int x8 : {0, 1}) {
+            if (x8 == 1 && kTypes[t] != DType::kQ4_0 && kTypes[t] != DType::kQ8_0) continue;
+            b->Args({t, rows, nt, th, x8});
+          }
 }
 
 BENCHMARK(BM_MatMul)->Apply(Args)->UseRealTime()->MinTime(0.3);

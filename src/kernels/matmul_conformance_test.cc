@@ -4,15 +4,19 @@
 // row counts.
 //
 // Tolerance: the variants compute the same exact integer sums per block as the reference and
-// differ only in the order of f32 accumulation, so |y - y_ref| <= kRelTol · Σ|w_i·x_i| (computed
-// in float64 from the decoded weights and activations).
+// differ only in the order of f32 accumulation. Some keep a type's code offset apart (Σ q·y and
+// −8·Σ y for Q4_0, the min term of the K-quants), so their partial sums can reach Σ|w0_i·x_i| as
+// well, w0 the weight that code 0 decodes to: |y - y_ref| <= kRelTol · Σ(|w_i| + |w0_i|)·|x_i|
+// (computed in float64 from the decoded weights and activations).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_ops.h"
 #include "kernels/quant.h"
@@ -47,6 +51,33 @@ std::vector<int> HalfFieldOffsets(DType type) {
       return {108};
     case DType::kQ6_K:
       return {208};
+    default:
+      return {};
+  }
+}
+
+// Byte ranges [begin, end) holding the codes within one block of each quantized type (zeroed, a
+// block decodes to its code-0 offsets). Q8_0 has none: its code 0 is 0.
+std::vector<std::pair<int, int>> CodeByteRanges(DType type) {
+  switch (type) {
+    case DType::kQ4_0:
+      return {{2, 18}};
+    case DType::kQ4_1:
+      return {{4, 20}};
+    case DType::kQ5_0:
+      return {{2, 22}};
+    case DType::kQ5_1:
+      return {{4, 24}};
+    case DType::kQ2_K:
+      return {{16, 80}};
+    case DType::kQ3_K:
+      return {{0, 96}};
+    case DType::kQ4_K:
+      return {{16, 144}};
+    case DType::kQ5_K:
+      return {{16, 176}};
+    case DType::kQ6_K:
+      return {{0, 192}};
     default:
       return {};
   }
@@ -153,13 +184,32 @@ std::vector<float> MakeActivations(int64_t n_tokens, int64_t cols, Mode mode, ui
   return x;
 }
 
-// Σ|w_i x_i| per output, from the decoded weights and the activations as quantized for the type.
+// Σ(|w_i| + |w0_i|)·|x_i| per output (see the tolerance above), from the decoded weights and the
+// activations as quantized for the type.
 std::vector<double> AbsDot(DType type, DType act_type, const std::vector<uint8_t>& w, int64_t rows,
                            int64_t cols, const std::vector<float>& x, int64_t n_tokens) {
   const int64_t rb = RowBytes(type, cols);
   std::vector<float> wd(rows * cols), xd(n_tokens * cols);
   for (int64_t r = 0; r < rows; ++r)
     DequantizeRow(type, w.data() + r * rb, wd.data() + r * cols, cols);
+  // |w| + |w0|: the same blocks with their codes zeroed decode to the offsets.
+  std::vector<uint8_t> w_zero = w;
+  const DTypeInfo& info = GetDTypeInfo(type);
+  if (info.quantized) {
+    for (int64_t blk = 0; blk < rows * (cols / info.block_size); ++blk) {
+      for (auto [b, e] : CodeByteRanges(type)) {
+        std::fill(w_zero.begin() + blk * info.type_size + b,
+                  w_zero.begin() + blk * info.type_size + e, uint8_t{0});
+      }
+    }
+    std::vector<float> w0(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(type, w_zero.data() + r * rb, w0.data(), cols);
+      for (int64_t i = 0; i < cols; ++i) {
+        wd[r * cols + i] = std::fabs(wd[r * cols + i]) + std::fabs(w0[i]);
+      }
+    }
+  }
   if (act_type == DType::kF32) {
     xd = x;
   } else {
@@ -185,10 +235,11 @@ TEST(MatMulConformanceTest, EveryVariantMatchesReference) {
   const Mode kModes[] = {Mode::kRandom, Mode::kZero, Mode::kMaxMagnitude, Mode::kDenormalScales,
                          Mode::kRandomBits};
   // 1..7: direct tiles; 8 and up: the packed GEMM where the variant has one (16 = one full token
-  // group, 33 = two groups and a partial one); rows 5 and 13 leave row-tile remainders.
+  // group, 33 = two groups and a partial one); rows 5 and 13 leave row-tile remainders; 24 rows
+  // (three groups of 8) also run the interleaved layout where a variant has a kernel for it.
   const int64_t kTokenCounts[] = {1, 2, 3, 7, 8, 16, 33};
   ThreadPool pool(2);
-  int compared = 0;
+  int compared = 0, compared_x8 = 0;
   for (DType type : kTypes) {
     const MatMulOps* ops[3];
     const int n_ops = RunnableOps(type, ops);
@@ -196,34 +247,48 @@ TEST(MatMulConformanceTest, EveryVariantMatchesReference) {
     // Float rows of 99 elements leave a tail after every vector width (4, 8, 16 lanes).
     const int64_t block = GetDTypeInfo(type).block_size;
     const int64_t cols = block == 256 ? 512 : block == 1 ? 99 : 96;
-    for (int64_t rows : {1, 5, 13}) {
+    for (int64_t rows : {1, 5, 13, 24}) {
       for (Mode mode : kModes) {
         const auto w = MakeWeights(type, rows, cols, mode,
                                    static_cast<uint32_t>(rows * 31 + static_cast<int>(mode)));
         const WeightMatrix m{type, w.data(), rows, cols, RowBytes(type, cols)};
+        std::vector<uint8_t> interleaved;
+        WeightMatrix mi = m;
+        if (CanInterleave(m)) {
+          interleaved.resize(InterleavedBytes(m));
+          InterleaveRows(m, interleaved.data(), nullptr);
+          mi.interleaved = interleaved.data();
+        }
         for (int64_t nt : kTokenCounts) {
           const auto x = MakeActivations(nt, cols, mode, static_cast<uint32_t>(nt));
           std::vector<float> y_ref(nt * rows);
           MatMulWithOps(*ops[0], m, x.data(), nt, y_ref.data(), nullptr);
           const auto abs_dot = AbsDot(type, ops[0]->act_type, w, rows, cols, x, nt);
           for (int v = 0; v < n_ops; ++v) {
-            std::vector<float> y(nt * rows, NAN);
-            MatMulWithOps(*ops[v], m, x.data(), nt, y.data(), v == n_ops - 1 ? &pool : nullptr);
-            for (int64_t i = 0; i < nt * rows; ++i) {
-              ASSERT_TRUE(std::isfinite(y[i]) || !std::isfinite(y_ref[i]))
-                  << DTypeName(type) << " " << ops[v]->variant << " mode "
-                  << static_cast<int>(mode);
-              ASSERT_NEAR(y[i], y_ref[i], kRelTol * abs_dot[i] + 1e-35)
-                  << DTypeName(type) << " variant " << ops[v]->variant << " mode "
-                  << static_cast<int>(mode) << " rows " << rows << " tokens " << nt << " at " << i;
+            for (bool use_x8 : {false, true}) {
+              if (use_x8 && (ops[v]->gemm_x8 == nullptr || mi.interleaved == nullptr)) continue;
+              std::vector<float> y(nt * rows, NAN);
+              MatMulWithOps(*ops[v], use_x8 ? mi : m, x.data(), nt, y.data(),
+                            v == n_ops - 1 ? &pool : nullptr);
+              for (int64_t i = 0; i < nt * rows; ++i) {
+                ASSERT_TRUE(std::isfinite(y[i]) || !std::isfinite(y_ref[i]))
+                    << DTypeName(type) << " " << ops[v]->variant << " mode "
+                    << static_cast<int>(mode);
+                ASSERT_NEAR(y[i], y_ref[i], kRelTol * abs_dot[i] + 1e-35)
+                    << DTypeName(type) << " variant " << ops[v]->variant
+                    << (use_x8 ? " interleaved" : "") << " mode " << static_cast<int>(mode)
+                    << " rows " << rows << " tokens " << nt << " at " << i;
+              }
+              ++compared;
+              if (use_x8) ++compared_x8;
             }
-            ++compared;
           }
         }
       }
     }
   }
-  std::printf("  %d variant runs compared\n", compared);
+  std::printf("  %d variant runs compared (%d over the interleaved layout)\n", compared,
+              compared_x8);
 }
 
 TEST(MatMulConformanceTest, ReportsVariants) {

@@ -53,6 +53,10 @@ struct MatMulOps {
   int packed_min_tokens = 0;
   // Optional activation quantizer, bit-identical to QuantizeRow(act_type, ...) (faster).
   void (*quantize_act)(const float* src, void* dst, int64_t n) = nullptr;
+  // Optional kernel for the 8-row interleaved layout (kernels/interleave.h), used for every token
+  // count when the matrix has an interleaved copy: w points at a group start (a row that is a
+  // multiple of 8), w_stride is the row-major row_bytes and n_rows a multiple of 8.
+  GemmFn gemm_x8 = nullptr;
 };
 
 // The scalar reference for `type`, or nullptr if MatMul does not support the type.
@@ -70,6 +74,9 @@ const MatMulOps* NeonDotprodOps(DType type);
 // Every variant that this CPU can run for `type`, best last (always starts with the reference).
 // Fills up to 3 entries of `out`, returns the count.
 int RunnableOps(DType type, const MatMulOps* out[3]);
+
+// The variant MatMul uses for `type` on this CPU (chosen once), or nullptr if unsupported.
+const MatMulOps* SelectedOpsFor(DType type);
 
 // MatMul with an explicit variant (same contract as kernels::MatMul).
 void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, int64_t n_tokens,

@@ -10,6 +10,7 @@
 #include "kernels/matmul_float.h"
 #include "kernels/quant.h"
 #include "kernels/vec_ops.h"
+#include "model/weight_interleave.h"
 #include "tensor/half.h"
 
 namespace odlm {
@@ -79,10 +80,17 @@ void LlamaModel::SetContextLength(int64_t n_ctx) {
   rope_local_ = Rope(LocalRopeConfig(config_));
 }
 
-StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file) {
+StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file,
+                                                       const ModelLoadOptions& options) {
   ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(file));
   ASSIGN_OR_RETURN(ModelWeights weights, BindModelWeights(file, &config));
-  return std::unique_ptr<LlamaModel>(new LlamaModel(std::move(config), std::move(weights)));
+  std::unique_ptr<HugePageMemory> interleaved;
+  if (options.interleave) {
+    ASSIGN_OR_RETURN(interleaved, InterleaveWeights(&weights, options.pool));
+  }
+  std::unique_ptr<LlamaModel> model(new LlamaModel(std::move(config), std::move(weights)));
+  model->interleaved_ = std::move(interleaved);
+  return model;
 }
 
 LoraBaseShape LlamaModel::LoraBase() const {

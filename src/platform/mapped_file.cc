@@ -16,8 +16,6 @@ namespace odlm {
 
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
 // Reads all `size` bytes of fd into dst; a short file (truncated meanwhile) is an error.
 Status ReadAll(int fd, uint8_t* dst, size_t size, const std::string& path) {
   size_t done = 0;
@@ -73,30 +71,19 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, 
     return std::unique_ptr<MappedFile>(
         new MappedFile(path, static_cast<const uint8_t*>(p), size, p, size));
   }
-  // kCopy: over-allocate by one huge page so the data can start on a 2 MiB boundary.
-  const size_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
-  const size_t region_size = rounded + kHugePage;
-  void* region =
-      ::mmap(nullptr, region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (region == MAP_FAILED) {
-    const int err = errno;
+  // kCopy: read into huge-page memory, then seal it.
+  auto memory = HugePageMemory::Allocate(size);
+  if (!memory.ok()) {
     ::close(fd);
-    return UnavailableError("cannot allocate " + std::to_string(size) + " bytes to read '" + path +
-                            "' into: " + std::strerror(err));
+    return memory.status().WithContext("reading '" + path + "' into memory");
   }
-  auto* data = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(region) + kHugePage - 1) &
-                                          ~uintptr_t{kHugePage - 1});
-#ifdef MADV_HUGEPAGE
-  ::madvise(data, rounded, MADV_HUGEPAGE);  // best effort: THP may be off
-#endif
-  Status read = ReadAll(fd, data, size, path);
+  Status read = ReadAll(fd, (*memory)->data(), size, path);
   ::close(fd);
-  if (!read.ok()) {
-    ::munmap(region, region_size);
-    return read;
-  }
-  ::mprotect(data, rounded, PROT_READ);  // weights are read-only from here on
-  return std::unique_ptr<MappedFile>(new MappedFile(path, data, size, region, region_size));
+  if (!read.ok()) return read;
+  (*memory)->MakeReadOnly();  // weights are read-only from here on
+  const uint8_t* data = (*memory)->data();
+  return std::unique_ptr<MappedFile>(
+      new MappedFile(path, data, size, nullptr, 0, std::move(memory).value()));
 }
 
 MappedFile::~MappedFile() {

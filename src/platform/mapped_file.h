@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "platform/huge_page_memory.h"
 
 namespace odlm {
 
@@ -36,17 +37,20 @@ class MappedFile {
   const std::string& path() const { return path_; }
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size, void* region, size_t region_size)
+  MappedFile(std::string path, const uint8_t* data, size_t size, void* region, size_t region_size,
+             std::unique_ptr<HugePageMemory> copy = nullptr)
       : path_(std::move(path)),
         data_(data),
         size_(size),
         region_(region),
-        region_size_(region_size) {}
+        region_size_(region_size),
+        copy_(std::move(copy)) {}
   std::string path_;
   const uint8_t* data_;
   size_t size_;
-  void* region_;        // what to munmap (nullptr: nothing)
-  size_t region_size_;  // its length
+  void* region_;                          // what to munmap (nullptr: nothing)
+  size_t region_size_;                    // its length
+  std::unique_ptr<HugePageMemory> copy_;  // kCopy: the bytes
 };
 
 }  // namespace odlm

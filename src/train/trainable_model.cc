@@ -190,7 +190,8 @@ StatusOr<std::unique_ptr<TrainableModel>> TrainableModel::Lora(const GgufFile& b
                                                                const LoraSpec& spec,
                                                                ThreadPool* pool) {
   std::unique_ptr<TrainableModel> tm(new TrainableModel());
-  ASSIGN_OR_RETURN(tm->model_, LlamaModel::Load(base));
+  // No interleaved copies: training multiplies through MatMulFloat or the row-major int8 kernels.
+  ASSIGN_OR_RETURN(tm->model_, LlamaModel::Load(base, {.interleave = false}));
   RETURN_IF_ERROR(CheckTrainableArchitecture(tm->model_->config()));
   const ModelWeights& mw = *tm->model_->mutable_weights();
   bool int8 = spec.arithmetic == BaseArithmetic::kInt8;

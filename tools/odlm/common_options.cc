@@ -27,6 +27,9 @@ void AddModelOptions(CLI::App& app, ModelOptions* o) {
   app.add_flag("--no-mmap", o->no_mmap,
                "read the model into memory (2 MiB pages where the OS allows) instead of mapping "
                "it: slower start, faster decode on machines where page walks are costly");
+  app.add_flag("--no-repack", o->no_repack,
+               "keep the weights in the file's row layout instead of repacking them 8 rows at a "
+               "time for this CPU's kernels (saves the repacked copy's memory; slower)");
   app.add_option("--lora", o->lora,
                  "LoRA adapter [NAME=]FILE[:SCALE] (GGUF adapter or PEFT directory; scale default "
                  "1; NAME default the file's stem; repeatable, applied together)");
@@ -86,6 +89,7 @@ std::unique_ptr<Engine> OpenEngineOrReport(const char* prog, const ModelOptions&
   opts.n_ctx = o.ctx;
   opts.kv_type = o.kv_type == "f32" ? DType::kF32 : DType::kF16;
   opts.mmap = !o.no_mmap;
+  opts.repack_weights = !o.no_repack;
   for (const std::string& arg : o.lora) {
     AdapterSpec spec;
     std::string error;

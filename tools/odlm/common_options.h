@@ -18,7 +18,8 @@ struct ModelOptions {
   int64_t ctx = 0;
   std::string kv_type = "f16";
   bool verbose = false;
-  bool no_mmap = false;  // read the model into (huge-page) memory instead of mapping it
+  bool no_mmap = false;    // read the model into (huge-page) memory instead of mapping it
+  bool no_repack = false;  // keep the row layout (EngineOptions::repack_weights = false)
   // --lora [NAME=]FILE[:SCALE] (repeatable): LoRA adapters (GGUF or PEFT directory) applied to
   // every session, each at its scale (default 1); NAME (default: the file's stem) is what
   // --compose refers to.
