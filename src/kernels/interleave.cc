@@ -1,68 +1,137 @@
-// kernels/interleave.cc — the 8-row interleaved layout (see interleave.h): repacking both ways.
+// kernels/interleave.cc — the 8-row interleaved layouts (see interleave.h): repacking both ways.
 #include "kernels/interleave.h"
 
 #include <cstring>
 
 #include "base/check.h"
 #include "kernels/matmul_ops.h"
+#include "kernels/ref/k_codes.h"
+#include "kernels/ref/ref_kernels.h"
 
 namespace odlm::kernels {
 namespace {
 
-// Quant bytes per 32-weight block; 0 for types without an interleaved layout.
-int QuantBytes(DType type) {
+// One stored block and the 8 rows' blocks side by side in the interleaved layout.
+struct Layout {
+  int block_weights = 0;  // 0: the type has no interleaved layout
+  int block_bytes = 0;
+  int group_block_bytes = 0;
+};
+
+Layout LayoutOf(DType type) {
   switch (type) {
     case DType::kQ4_0:
-      return 16;
+      return {32, 18, 16 + 8 * 16};
     case DType::kQ8_0:
-      return 32;
+      return {32, 34, 16 + 8 * 32};
+    case DType::kQ4_K:
+      return {256, 144, kQ4KGroupBlockBytes};
     default:
-      return 0;
+      return {};
   }
 }
 
-// Calls piece(row_offset, group_offset, bytes) for every piece of one group: row_offset from the
-// group's first row in the row-major matrix, group_offset within the group's interleaved bytes.
-template <typename Piece>
-void ForEachPiece(int q, int64_t n_blocks, int64_t row_bytes, Piece piece) {
-  const int64_t block = 2 + q, group_block = 16 + kInterleaveRows * q;
+// Q4_0 / Q8_0: the scale, then the quant bytes in 4-byte words (q quant bytes per block).
+void PackLegacy(int q, const uint8_t* const rows[8], uint8_t* g) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    std::memcpy(g + 2 * i, rows[i], 2);
+    for (int w = 0; w < q / 4; ++w) std::memcpy(g + 16 + 32 * w + 4 * i, rows[i] + 2 + 4 * w, 4);
+  }
+}
+void UnpackLegacy(int q, const uint8_t* g, uint8_t* const rows[8]) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    std::memcpy(rows[i], g + 2 * i, 2);
+    for (int w = 0; w < q / 4; ++w) std::memcpy(rows[i] + 2 + 4 * w, g + 16 + 32 * w + 4 * i, 4);
+  }
+}
+
+// Q4_K: d, dmin, the 6-bit scales and mins one byte each, then the quant words (interleave.h).
+void PackQ4K(const uint8_t* const rows[8], uint8_t* g) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    const auto* b = reinterpret_cast<const BlockQ4_K*>(rows[i]);
+    std::memcpy(g + 2 * i, &b->d, 2);
+    std::memcpy(g + 16 + 2 * i, &b->dmin, 2);
+    for (int j = 0; j < 8; ++j) {
+      int sc = 0, m = 0;
+      ref::UnpackScaleMinK4(b->scales, j, &sc, &m);
+      g[32 + 8 * j + i] = static_cast<uint8_t>(sc);
+      g[96 + 8 * j + i] = static_cast<uint8_t>(m);
+    }
+    for (int w = 0; w < 32; ++w) std::memcpy(g + 160 + 32 * w + 4 * i, b->qs + 4 * w, 4);
+  }
+}
+void UnpackQ4K(const uint8_t* g, uint8_t* const rows[8]) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    auto* b = reinterpret_cast<BlockQ4_K*>(rows[i]);
+    std::memcpy(&b->d, g + 2 * i, 2);
+    std::memcpy(&b->dmin, g + 16 + 2 * i, 2);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = g[32 + 8 * j + i];
+      m[j] = g[96 + 8 * j + i];
+    }
+    ref::PackScaleMinK4(sc, m, b->scales);
+    for (int w = 0; w < 32; ++w) std::memcpy(b->qs + 4 * w, g + 160 + 32 * w + 4 * i, 4);
+  }
+}
+
+// Repacks group g's blocks from `in` (row-major rows of row_bytes) to `out` (interleaved), or
+// back when `to_rows`.
+void RepackGroup(DType type, int64_t cols, int64_t row_bytes, const uint8_t* in, uint8_t* out,
+                 bool to_rows) {
+  const Layout l = LayoutOf(type);
+  const int64_t n_blocks = cols / l.block_weights;
   for (int64_t b = 0; b < n_blocks; ++b) {
+    uint8_t* rows[kInterleaveRows];
+    const uint8_t* crows[kInterleaveRows];
     for (int i = 0; i < kInterleaveRows; ++i) {
-      const int64_t row = i * row_bytes + b * block, group = b * group_block;
-      piece(row, group + 2 * i, 2);  // the scale
-      for (int w = 0; w < q / 4; ++w) piece(row + 2 + 4 * w, group + 16 + 32 * w + 4 * i, 4);
+      crows[i] = in + i * row_bytes + b * l.block_bytes;
+      rows[i] = out + i * row_bytes + b * l.block_bytes;
+    }
+    const int64_t gb = b * l.group_block_bytes;
+    if (!to_rows && type == DType::kQ4_K) {
+      PackQ4K(crows, out + gb);
+    } else if (!to_rows) {
+      PackLegacy(l.block_bytes - 2, crows, out + gb);
+    } else if (type == DType::kQ4_K) {
+      UnpackQ4K(in + gb, rows);
+    } else {
+      UnpackLegacy(l.block_bytes - 2, in + gb, rows);
     }
   }
 }
 
 }  // namespace
 
+int64_t InterleavedGroupBytes(DType type, int64_t cols) {
+  const Layout l = LayoutOf(type);
+  CHECK(l.block_weights > 0 && cols % l.block_weights == 0);
+  return cols / l.block_weights * l.group_block_bytes;
+}
+
 bool CanInterleave(const WeightMatrix& w) {
-  return QuantBytes(w.type) > 0 && w.rows > 0 && w.rows % kInterleaveRows == 0 &&
+  return LayoutOf(w.type).block_weights > 0 && w.rows > 0 && w.rows % kInterleaveRows == 0 &&
          w.row_bytes == RowBytes(w.type, w.cols);
 }
 
 bool InterleavedLayoutPays(DType type) {
   const internal::MatMulOps* ops = internal::SelectedOpsFor(type);
-  return QuantBytes(type) > 0 && ops != nullptr && ops->gemm_x8 != nullptr;
+  return LayoutOf(type).block_weights > 0 && ops != nullptr && ops->gemm_x8 != nullptr;
 }
 
 int64_t InterleavedBytes(const WeightMatrix& w) {
   CHECK(CanInterleave(w));
-  return w.rows * w.row_bytes;
+  return w.rows / kInterleaveRows * InterleavedGroupBytes(w.type, w.cols);
 }
 
 void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool) {
   CHECK(CanInterleave(w));
-  const int q = QuantBytes(w.type);
-  const int64_t n_blocks = w.cols / 32, group_bytes = kInterleaveRows * w.row_bytes;
+  const int64_t group_bytes = InterleavedGroupBytes(w.type, w.cols);
   const auto* in = static_cast<const uint8_t*>(w.data);
   auto run = [&](int, int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
-      const uint8_t* src = in + g * group_bytes;
-      uint8_t* dst = out + g * group_bytes;
-      ForEachPiece(q, n_blocks, w.row_bytes,
-                   [&](int64_t ro, int64_t go, int n) { std::memcpy(dst + go, src + ro, n); });
+      RepackGroup(w.type, w.cols, w.row_bytes, in + g * kInterleaveRows * w.row_bytes,
+                  out + g * group_bytes, /*to_rows=*/false);
     }
   };
   const int64_t n_groups = w.rows / kInterleaveRows;
@@ -74,14 +143,11 @@ void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool) {
 }
 
 void DeinterleaveRows(DType type, const uint8_t* in, int64_t rows, int64_t cols, uint8_t* out) {
-  const int q = QuantBytes(type);
-  CHECK(q > 0 && rows % kInterleaveRows == 0);
-  const int64_t row_bytes = RowBytes(type, cols), group_bytes = kInterleaveRows * row_bytes;
+  CHECK(LayoutOf(type).block_weights > 0 && rows % kInterleaveRows == 0);
+  const int64_t row_bytes = RowBytes(type, cols), group_bytes = InterleavedGroupBytes(type, cols);
   for (int64_t g = 0; g < rows / kInterleaveRows; ++g) {
-    const uint8_t* src = in + g * group_bytes;
-    uint8_t* dst = out + g * group_bytes;
-    ForEachPiece(q, cols / 32, row_bytes,
-                 [&](int64_t ro, int64_t go, int n) { std::memcpy(dst + ro, src + go, n); });
+    RepackGroup(type, cols, row_bytes, in + g * group_bytes, out + g * kInterleaveRows * row_bytes,
+                /*to_rows=*/true);
   }
 }
 

@@ -7,17 +7,22 @@
 // multiplies all of them, and the 8 rows' sums sit in the 8 lanes of one register: no
 // horizontal sums, one sequential stream per 8 rows (llama.cpp repacks Q4_0 the same way at load).
 //
-// Layout, for the types CanInterleave accepts (Q4_0, Q8_0). Group g holds rows 8g … 8g+7 and
-// starts at byte g · 8 · row_bytes, so a row r that is a multiple of 8 starts where it did in the
-// row-major matrix (row slices of either layout share their offsets). Within a group, block b
-// (32 weights of each row) is 16 + 8·q bytes, q the block's quant bytes (16 for Q4_0, 32 for
-// Q8_0):
+// Layouts, for the types CanInterleave accepts. Group g holds rows 8g … 8g+7 and starts at byte
+// g · InterleavedGroupBytes(type, cols); within it the groups' blocks follow each other, block b
+// (the same weights of each of the 8 rows) at b · its group-block size:
+//  Q4_0, Q8_0 (32 weights; q = 16 or 32 quant bytes; 16 + 8q bytes, the 8 rows' own size):
 //   [0, 16)      the 8 rows' f16 scales, row order;
 //   [16, 16+8q)  word w (4 bytes) of row i at 16 + 32·w + 4·i, for w < q/4: the row's quant
 //                bytes 4w … 4w+3 unchanged (Q4_0: low nibbles weights 4w…, high nibbles 4w+16…).
-// The copy has exactly the original's size. MatMul uses it when WeightMatrix::interleaved is set
-// and the CPU's variant has a kernel for it (InterleavedLayoutPays); results equal the row-major
-// product's up to f32 summation order (tests: kernels/interleave_test.cc).
+//  Q4_K (256 weights; 1184 bytes, 32 more than the 8 rows' 1152: the scales are unpacked):
+//   [0, 16) the 8 d, [16, 32) the 8 dmin (f16, row order);
+//   [32, 96) sub-block j's 6-bit scale of row i at 32 + 8·j + i (one byte each);
+//   [96, 160) the mins likewise at 96 + 8·j + i;
+//   [160, 1184) word w (4 bytes, w < 32) of row i at 160 + 32·w + 4·i: the row's qs bytes
+//                4w … 4w+3 (word w = 8c + v: low nibbles sub-block 2c, high nibbles 2c + 1).
+// MatMul uses the copy when WeightMatrix::interleaved is set and the CPU's variant has a kernel
+// for it (InterleavedLayoutPays); results equal the row-major product's up to f32 summation order
+// (tests: kernels/interleave_test.cc, matmul_conformance_test.cc).
 #pragma once
 
 #include <cstdint>
@@ -29,14 +34,19 @@
 namespace odlm::kernels {
 
 inline constexpr int kInterleaveRows = 8;
+inline constexpr int kQ4KGroupBlockBytes = 1184;
 
-// True if `w` has a type with an interleaved layout, whole groups of 8 rows and contiguous rows.
+// Bytes of one 8-row group of a `cols`-wide matrix in the interleaved layout of `type`.
+int64_t InterleavedGroupBytes(DType type, int64_t cols);
+
+// True if `w` has a type with an interleaved layout (Q4_0, Q8_0, Q4_K), whole groups of 8 rows
+// and contiguous rows.
 bool CanInterleave(const WeightMatrix& w);
 
 // True when MatMul on this CPU has a kernel for `type`'s interleaved layout (repacking pays).
 bool InterleavedLayoutPays(DType type);
 
-// Bytes of w's interleaved copy (rows · row_bytes). Requires CanInterleave(w).
+// Bytes of w's interleaved copy (rows / 8 groups). Requires CanInterleave(w).
 int64_t InterleavedBytes(const WeightMatrix& w);
 
 // Writes w's interleaved copy to `out` (InterleavedBytes(w) bytes, not overlapping w). The pool

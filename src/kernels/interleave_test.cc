@@ -12,6 +12,7 @@
 
 #include "kernels/matmul_ops.h"
 #include "kernels/quant.h"
+#include "kernels/ref/ref_kernels.h"
 #include "tensor/block_layouts.h"
 
 namespace odlm::kernels {
@@ -66,10 +67,36 @@ TEST(InterleaveTest, BytesAreWhereTheHeaderSays) {
   }
 }
 
+TEST(InterleaveTest, Q4KBytesAreWhereTheHeaderSays) {
+  const int64_t rows = 16, cols = 512, rb = RowBytes(DType::kQ4_K, cols);
+  const auto w = QuantizedMatrix(DType::kQ4_K, rows, cols, 4);
+  const WeightMatrix m{DType::kQ4_K, w.data(), rows, cols, rb};
+  const auto x8 = Interleaved(m);
+  ASSERT_EQ(static_cast<int64_t>(x8.size()), rows / 8 * 2 * kQ4KGroupBlockBytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t g = r / 8, i = r % 8;
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      const auto* block = reinterpret_cast<const BlockQ4_K*>(w.data() + r * rb) + b;
+      const uint8_t* gb = x8.data() + (g * 2 + b) * kQ4KGroupBlockBytes;
+      ASSERT_EQ(0, std::memcmp(gb + 2 * i, &block->d, 2)) << r;
+      ASSERT_EQ(0, std::memcmp(gb + 16 + 2 * i, &block->dmin, 2)) << r;
+      for (int j = 0; j < 8; ++j) {
+        int sc = 0, mn = 0;
+        ref::UnpackScaleMinK4(block->scales, j, &sc, &mn);
+        ASSERT_EQ(gb[32 + 8 * j + i], sc) << "row " << r << " sub-block " << j;
+        ASSERT_EQ(gb[96 + 8 * j + i], mn) << "row " << r << " sub-block " << j;
+      }
+      for (int k = 0; k < 128; ++k) {
+        ASSERT_EQ(gb[160 + 32 * (k / 4) + 4 * i + k % 4], block->qs[k]) << "row " << r << " " << k;
+      }
+    }
+  }
+}
+
 TEST(InterleaveTest, RoundTripIsLossless) {
   ThreadPool pool(2);
-  for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
-    const int64_t rows = 40, cols = 256, rb = RowBytes(type, cols);
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+    const int64_t rows = 40, cols = 512, rb = RowBytes(type, cols);
     const auto w = RandomBytes(rows * rb, 7);
     const WeightMatrix m{type, w.data(), rows, cols, rb};
     std::vector<uint8_t> x8(InterleavedBytes(m));
@@ -81,17 +108,18 @@ TEST(InterleaveTest, RoundTripIsLossless) {
   }
 }
 
-TEST(InterleaveTest, OnlyWholeGroupsOfContiguousRowsOfTheTwoTypes) {
+TEST(InterleaveTest, OnlyWholeGroupsOfContiguousRowsOfTheLayoutTypes) {
   std::vector<uint8_t> w(64 * 1024);
   EXPECT_TRUE(CanInterleave({DType::kQ4_0, w.data(), 16, 64, RowBytes(DType::kQ4_0, 64)}));
   EXPECT_FALSE(CanInterleave({DType::kQ4_0, w.data(), 12, 64, RowBytes(DType::kQ4_0, 64)}));
   EXPECT_FALSE(CanInterleave({DType::kQ4_0, w.data(), 16, 64, RowBytes(DType::kQ4_0, 64) + 2}));
-  EXPECT_FALSE(CanInterleave({DType::kQ4_K, w.data(), 16, 256, RowBytes(DType::kQ4_K, 256)}));
+  EXPECT_TRUE(CanInterleave({DType::kQ4_K, w.data(), 16, 256, RowBytes(DType::kQ4_K, 256)}));
+  EXPECT_FALSE(CanInterleave({DType::kQ6_K, w.data(), 16, 256, RowBytes(DType::kQ6_K, 256)}));
   EXPECT_FALSE(CanInterleave({DType::kF32, w.data(), 16, 64, 256}));
 }
 
 TEST(InterleaveTest, LayoutPaysExactlyWhereTheVariantHasAKernel) {
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kF16}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
     const internal::MatMulOps* ops = internal::SelectedOpsFor(type);
     ASSERT_NE(ops, nullptr);
     EXPECT_EQ(InterleavedLayoutPays(type), ops->gemm_x8 != nullptr) << DTypeName(type);
@@ -143,11 +171,37 @@ TEST(InterleaveTest, LargestBlockSumsAreExact) {
   }
 }
 
+// Q4_K's AVX2 kernel also sums a sub-block in int16: every code 15, every scale and min 63 (all
+// bytes 0xff) against activations at +127 is its largest case.
+TEST(InterleaveTest, LargestQ4KSubBlockSumsAreExact) {
+  const int64_t rows = 8, cols = 512, rb = RowBytes(DType::kQ4_K, cols);
+  std::vector<uint8_t> w(rows * rb, 0xff);
+  for (int64_t blk = 0; blk < rows * cols / 256; ++blk) {
+    const uint16_t one = 0x3c00, half = 0x3800;  // f16 1.0 (d) and 0.5 (dmin)
+    std::memcpy(w.data() + blk * 144, &one, 2);
+    std::memcpy(w.data() + blk * 144 + 2, &half, 2);
+  }
+  WeightMatrix m{DType::kQ4_K, w.data(), rows, cols, rb};
+  const auto x8 = Interleaved(m);
+  m.interleaved = x8.data();
+  std::vector<float> x(cols, 1.0f);
+  std::vector<float> want(rows);
+  internal::MatMulWithOps(*internal::RefOps(DType::kQ4_K), m, x.data(), 1, want.data(), nullptr);
+  ASSERT_GT(std::fabs(want[0]), 1000.0f);
+  for (const internal::MatMulOps* ops : X8Variants(DType::kQ4_K)) {
+    std::vector<float> y(rows);
+    internal::MatMulWithOps(*ops, m, x.data(), 1, y.data(), nullptr);
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_NEAR(y[r], want[r], 1e-5f * std::fabs(want[r])) << ops->variant << " row " << r;
+    }
+  }
+}
+
 // Each element goes through the same operations whatever the token count, the token's place in
 // the batch or the thread split: batched decode equals single-token decode bit for bit.
 TEST(InterleaveTest, ResultsDoNotDependOnBatchOrThreads) {
   ThreadPool pool(2);
-  for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
     const int64_t rows = 48, cols = 512;
     const auto w = QuantizedMatrix(type, rows, cols, 5);
     WeightMatrix m{type, w.data(), rows, cols, RowBytes(type, cols)};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul_ops.h"
 #include "kernels/quant.h"
 #include "kernels/ref/ref_kernels.h"
@@ -133,18 +134,23 @@ bool UsesPacked(const MatMulOps& ops, const WeightMatrix& w, int64_t n_tokens) {
          (ops.gemm == nullptr || n_tokens >= ops.packed_min_tokens);
 }
 
-// The row-streaming kernel for w and the rows it reads.
+// The row-streaming kernel for w and the bytes it reads: rows come in units of unit_rows rows
+// (1 for the row layout, a group of 8 for the interleaved one) of `stride` bytes each.
 struct Streaming {
   GemmFn fn;
-  const uint8_t* rows;
+  const uint8_t* base;
+  int64_t unit_rows;
+  int64_t stride;
+  // Where row r (a multiple of unit_rows) starts.
+  const uint8_t* Row(int64_t r) const { return base + r / unit_rows * stride; }
 };
 Streaming StreamingKernel(const MatMulOps& ops, const WeightMatrix& w) {
   if (UsesInterleaved(ops, w)) {
-    CHECK(w.rows % 8 == 0 && w.row_bytes == RowBytes(w.type, w.cols))
-        << "an interleaved copy needs whole groups of 8 contiguous rows";
-    return {ops.gemm_x8, static_cast<const uint8_t*>(w.interleaved)};
+    CHECK(CanInterleave(w)) << "an interleaved copy needs whole groups of 8 contiguous rows";
+    return {ops.gemm_x8, static_cast<const uint8_t*>(w.interleaved), kInterleaveRows,
+            InterleavedGroupBytes(w.type, w.cols)};
   }
-  return {ops.gemm, static_cast<const uint8_t*>(w.data)};
+  return {ops.gemm, static_cast<const uint8_t*>(w.data), 1, w.row_bytes};
 }
 
 }  // namespace
@@ -194,8 +200,7 @@ void MatMulWithOps(const MatMulOps& ops, const WeightMatrix& w, const float* x, 
   }
   const Streaming k = StreamingKernel(ops, w);
   auto run = [&](int, int64_t r0, int64_t r1) {
-    k.fn(w.cols, k.rows + r0 * w.row_bytes, w.row_bytes, act, x_stride, y + r0, w.rows, r1 - r0,
-         n_tokens);
+    k.fn(w.cols, k.Row(r0), k.stride, act, x_stride, y + r0, w.rows, r1 - r0, n_tokens);
   };
   if (pool != nullptr) {
     pool->ParallelFor(w.rows, run, /*grain=*/16);
@@ -260,8 +265,8 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
       const int64_t e = std::min(r1 - first[i], w.rows);
       if (b >= e) continue;
       const internal::Streaming k = internal::StreamingKernel(*ops[i], w);
-      k.fn(w.cols, k.rows + b * w.row_bytes, w.row_bytes, act[i].data, act[i].stride, outs[i].y + b,
-           w.rows, e - b, n_tokens);
+      k.fn(w.cols, k.Row(b), k.stride, act[i].data, act[i].stride, outs[i].y + b, w.rows, e - b,
+           n_tokens);
     }
   };
   if (pool != nullptr) {

@@ -55,7 +55,8 @@ struct MatMulOps {
   void (*quantize_act)(const float* src, void* dst, int64_t n) = nullptr;
   // Optional kernel for the 8-row interleaved layout (kernels/interleave.h), used for every token
   // count when the matrix has an interleaved copy: w points at a group start (a row that is a
-  // multiple of 8), w_stride is the row-major row_bytes and n_rows a multiple of 8.
+  // multiple of 8), w_stride is InterleavedGroupBytes (bytes per group of 8 rows) and n_rows a
+  // multiple of 8.
   GemmFn gemm_x8 = nullptr;
 };
 
