@@ -26,6 +26,8 @@ Layout LayoutOf(DType type) {
       return {32, 34, 16 + 8 * 32};
     case DType::kQ4_K:
       return {256, 144, kQ4KGroupBlockBytes};
+    case DType::kQ6_K:
+      return {256, 210, kQ6KGroupBlockBytes};
     default:
       return {};
   }
@@ -75,6 +77,26 @@ void UnpackQ4K(const uint8_t* g, uint8_t* const rows[8]) {
   }
 }
 
+// Q6_K: d, the signed scales one byte each, then the ql and qh words (interleave.h).
+void PackQ6K(const uint8_t* const rows[8], uint8_t* g) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    const auto* b = reinterpret_cast<const BlockQ6_K*>(rows[i]);
+    std::memcpy(g + 2 * i, &b->d, 2);
+    for (int j = 0; j < 16; ++j) std::memcpy(g + 16 + 8 * j + i, &b->scales[j], 1);
+    for (int w = 0; w < 32; ++w) std::memcpy(g + 144 + 32 * w + 4 * i, b->ql + 4 * w, 4);
+    for (int w = 0; w < 16; ++w) std::memcpy(g + 1168 + 32 * w + 4 * i, b->qh + 4 * w, 4);
+  }
+}
+void UnpackQ6K(const uint8_t* g, uint8_t* const rows[8]) {
+  for (int i = 0; i < kInterleaveRows; ++i) {
+    auto* b = reinterpret_cast<BlockQ6_K*>(rows[i]);
+    std::memcpy(&b->d, g + 2 * i, 2);
+    for (int j = 0; j < 16; ++j) std::memcpy(&b->scales[j], g + 16 + 8 * j + i, 1);
+    for (int w = 0; w < 32; ++w) std::memcpy(b->ql + 4 * w, g + 144 + 32 * w + 4 * i, 4);
+    for (int w = 0; w < 16; ++w) std::memcpy(b->qh + 4 * w, g + 1168 + 32 * w + 4 * i, 4);
+  }
+}
+
 // Repacks group g's blocks from `in` (row-major rows of row_bytes) to `out` (interleaved), or
 // back when `to_rows`.
 void RepackGroup(DType type, int64_t cols, int64_t row_bytes, const uint8_t* in, uint8_t* out,
@@ -89,14 +111,13 @@ void RepackGroup(DType type, int64_t cols, int64_t row_bytes, const uint8_t* in,
       rows[i] = out + i * row_bytes + b * l.block_bytes;
     }
     const int64_t gb = b * l.group_block_bytes;
-    if (!to_rows && type == DType::kQ4_K) {
-      PackQ4K(crows, out + gb);
-    } else if (!to_rows) {
-      PackLegacy(l.block_bytes - 2, crows, out + gb);
-    } else if (type == DType::kQ4_K) {
-      UnpackQ4K(in + gb, rows);
+    if (type == DType::kQ4_K) {
+      to_rows ? UnpackQ4K(in + gb, rows) : PackQ4K(crows, out + gb);
+    } else if (type == DType::kQ6_K) {
+      to_rows ? UnpackQ6K(in + gb, rows) : PackQ6K(crows, out + gb);
     } else {
-      UnpackLegacy(l.block_bytes - 2, in + gb, rows);
+      to_rows ? UnpackLegacy(l.block_bytes - 2, in + gb, rows)
+              : PackLegacy(l.block_bytes - 2, crows, out + gb);
     }
   }
 }

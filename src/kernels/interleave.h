@@ -20,6 +20,11 @@
 //   [96, 160) the mins likewise at 96 + 8·j + i;
 //   [160, 1184) word w (4 bytes, w < 32) of row i at 160 + 32·w + 4·i: the row's qs bytes
 //                4w … 4w+3 (word w = 8c + v: low nibbles sub-block 2c, high nibbles 2c + 1).
+//  Q6_K (256 weights; 1680 bytes, the 8 rows' own size):
+//   [0, 16) the 8 d (f16, row order);
+//   [16, 144) sub-block j's signed scale of row i at 16 + 8·j + i (j < 16);
+//   [144, 1168) ql word w (w < 32) of row i at 144 + 32·w + 4·i (the row's ql bytes 4w … 4w+3);
+//   [1168, 1680) qh word w (w < 16) of row i at 1168 + 32·w + 4·i.
 // MatMul uses the copy when WeightMatrix::interleaved is set and the CPU's variant has a kernel
 // for it (InterleavedLayoutPays); results equal the row-major product's up to f32 summation order
 // (tests: kernels/interleave_test.cc, matmul_conformance_test.cc).
@@ -35,12 +40,13 @@ namespace odlm::kernels {
 
 inline constexpr int kInterleaveRows = 8;
 inline constexpr int kQ4KGroupBlockBytes = 1184;
+inline constexpr int kQ6KGroupBlockBytes = 1680;
 
 // Bytes of one 8-row group of a `cols`-wide matrix in the interleaved layout of `type`.
 int64_t InterleavedGroupBytes(DType type, int64_t cols);
 
-// True if `w` has a type with an interleaved layout (Q4_0, Q8_0, Q4_K), whole groups of 8 rows
-// and contiguous rows.
+// True if `w` has a type with an interleaved layout (Q4_0, Q8_0, Q4_K, Q6_K), whole groups of 8
+// rows and contiguous rows.
 bool CanInterleave(const WeightMatrix& w);
 
 // True when MatMul on this CPU has a kernel for `type`'s interleaved layout (repacking pays).

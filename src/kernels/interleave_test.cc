@@ -95,7 +95,7 @@ TEST(InterleaveTest, Q4KBytesAreWhereTheHeaderSays) {
 
 TEST(InterleaveTest, RoundTripIsLossless) {
   ThreadPool pool(2);
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     const int64_t rows = 40, cols = 512, rb = RowBytes(type, cols);
     const auto w = RandomBytes(rows * rb, 7);
     const WeightMatrix m{type, w.data(), rows, cols, rb};
@@ -114,12 +114,14 @@ TEST(InterleaveTest, OnlyWholeGroupsOfContiguousRowsOfTheLayoutTypes) {
   EXPECT_FALSE(CanInterleave({DType::kQ4_0, w.data(), 12, 64, RowBytes(DType::kQ4_0, 64)}));
   EXPECT_FALSE(CanInterleave({DType::kQ4_0, w.data(), 16, 64, RowBytes(DType::kQ4_0, 64) + 2}));
   EXPECT_TRUE(CanInterleave({DType::kQ4_K, w.data(), 16, 256, RowBytes(DType::kQ4_K, 256)}));
-  EXPECT_FALSE(CanInterleave({DType::kQ6_K, w.data(), 16, 256, RowBytes(DType::kQ6_K, 256)}));
+  EXPECT_TRUE(CanInterleave({DType::kQ6_K, w.data(), 16, 256, RowBytes(DType::kQ6_K, 256)}));
+  EXPECT_FALSE(CanInterleave({DType::kQ5_K, w.data(), 16, 256, RowBytes(DType::kQ5_K, 256)}));
   EXPECT_FALSE(CanInterleave({DType::kF32, w.data(), 16, 64, 256}));
 }
 
 TEST(InterleaveTest, LayoutPaysExactlyWhereTheVariantHasAKernel) {
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
+  for (DType type :
+       {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K, DType::kQ5_K, DType::kF16}) {
     const internal::MatMulOps* ops = internal::SelectedOpsFor(type);
     ASSERT_NE(ops, nullptr);
     EXPECT_EQ(InterleavedLayoutPays(type), ops->gemm_x8 != nullptr) << DTypeName(type);
@@ -197,11 +199,57 @@ TEST(InterleaveTest, LargestQ4KSubBlockSumsAreExact) {
   }
 }
 
+TEST(InterleaveTest, Q6KBytesAreWhereTheHeaderSays) {
+  const int64_t rows = 16, cols = 512, rb = RowBytes(DType::kQ6_K, cols);
+  const auto w = RandomBytes(rows * rb, 6);
+  const WeightMatrix m{DType::kQ6_K, w.data(), rows, cols, rb};
+  const auto x8 = Interleaved(m);
+  ASSERT_EQ(static_cast<int64_t>(x8.size()), rows * rb);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t g = r / 8, i = r % 8;
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      const auto* block = reinterpret_cast<const BlockQ6_K*>(w.data() + r * rb) + b;
+      const uint8_t* gb = x8.data() + (g * 2 + b) * kQ6KGroupBlockBytes;
+      ASSERT_EQ(0, std::memcmp(gb + 2 * i, &block->d, 2)) << r;
+      for (int j = 0; j < 16; ++j)
+        ASSERT_EQ(static_cast<int8_t>(gb[16 + 8 * j + i]), block->scales[j]);
+      for (int k = 0; k < 128; ++k) ASSERT_EQ(gb[144 + 32 * (k / 4) + 4 * i + k % 4], block->ql[k]);
+      for (int k = 0; k < 64; ++k) ASSERT_EQ(gb[1168 + 32 * (k / 4) + 4 * i + k % 4], block->qh[k]);
+    }
+  }
+}
+
+// Q6_K pairs two words' sums in int16: codes 63 against activations at +127, scales ±127/−128.
+TEST(InterleaveTest, LargestQ6KSumsAreExact) {
+  const int64_t rows = 8, cols = 256, rb = RowBytes(DType::kQ6_K, cols);
+  for (uint8_t scale_byte : {uint8_t{0x7f}, uint8_t{0x80}}) {
+    std::vector<uint8_t> w(rows * rb, 0xff);  // every code 63
+    for (int64_t r = 0; r < rows; ++r) {
+      auto* b = reinterpret_cast<BlockQ6_K*>(w.data() + r * rb);
+      std::memset(b->scales, scale_byte, sizeof(b->scales));
+      b->d = 0x3c00;
+    }
+    WeightMatrix m{DType::kQ6_K, w.data(), rows, cols, rb};
+    const auto x8 = Interleaved(m);
+    m.interleaved = x8.data();
+    std::vector<float> x(cols, 1.0f), want(rows);
+    internal::MatMulWithOps(*internal::RefOps(DType::kQ6_K), m, x.data(), 1, want.data(), nullptr);
+    ASSERT_GT(std::fabs(want[0]), 1000.0f);
+    for (const internal::MatMulOps* ops : X8Variants(DType::kQ6_K)) {
+      std::vector<float> y(rows);
+      internal::MatMulWithOps(*ops, m, x.data(), 1, y.data(), nullptr);
+      for (int64_t r = 0; r < rows; ++r) {
+        EXPECT_NEAR(y[r], want[r], 1e-5f * std::fabs(want[r])) << ops->variant << " row " << r;
+      }
+    }
+  }
+}
+
 // Each element goes through the same operations whatever the token count, the token's place in
 // the batch or the thread split: batched decode equals single-token decode bit for bit.
 TEST(InterleaveTest, ResultsDoNotDependOnBatchOrThreads) {
   ThreadPool pool(2);
-  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
     const int64_t rows = 48, cols = 512;
     const auto w = QuantizedMatrix(type, rows, cols, 5);
     WeightMatrix m{type, w.data(), rows, cols, RowBytes(type, cols)};

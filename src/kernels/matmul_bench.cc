@@ -73,10 +73,7 @@ void Args(benchmark::internal::Benchmark* b) {
       for (int64_t nt : {1, 4, 128})
         for (int th : {1, 2})
           for (int x8 : {0, 1}) {
-            if (x8 == 1 && kTypes[t] != DType::kQ4_0 && kTypes[t] != DType::kQ8_0 &&
-                kTypes[t] != DType::kQ4_K) {
-              continue;
-            }
+            if (x8 == 1 && !InterleavedLayoutPays(kTypes[t])) continue;
             b->Args({t, rows, nt, th, x8});
           }
 }
