@@ -188,6 +188,13 @@ class GgufFile {
   StatusOr<std::vector<float>> GetFloatArray(std::string_view key) const;  // f32 or f64 elements
   StatusOr<std::vector<int64_t>> GetIntArray(std::string_view key) const;  // integer elements
 
+  // Drops the whole file pages within [p, p + n) from the process's resident set when the file
+  // is memory-mapped (MappedFile::DropPages); a no-op for copied or parsed bytes. The bytes stay
+  // readable. For tensors whose data was copied elsewhere at load.
+  void DropPages(const void* p, size_t n) const {
+    if (mapping_ != nullptr) mapping_->DropPages(p, n);
+  }
+
   // Tensors in file order. Names are unique; data ranges are aligned and do not overlap.
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   // nullptr if absent. O(1).

@@ -86,7 +86,7 @@ StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const GgufFile& file,
   ASSIGN_OR_RETURN(ModelWeights weights, BindModelWeights(file, &config));
   std::unique_ptr<HugePageMemory> interleaved;
   if (options.interleave) {
-    ASSIGN_OR_RETURN(interleaved, InterleaveWeights(&weights, options.pool));
+    ASSIGN_OR_RETURN(interleaved, InterleaveWeights(&weights, options.pool, &file));
   }
   std::unique_ptr<LlamaModel> model(new LlamaModel(std::move(config), std::move(weights)));
   model->interleaved_ = std::move(interleaved);

@@ -39,8 +39,8 @@ std::map<std::pair<const void*, int64_t>, int64_t> Plan(ModelWeights* w, int64_t
 
 }  // namespace
 
-StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weights,
-                                                            ThreadPool* pool) {
+StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weights, ThreadPool* pool,
+                                                            const GgufFile* file) {
   int64_t total = 0;
   const auto offsets = Plan(weights, &total);
   if (total == 0) return std::unique_ptr<HugePageMemory>();
@@ -53,6 +53,7 @@ StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weight
     uint8_t* out = memory->data() + offsets.at(key);
     if (!done[key]) {
       kernels::InterleaveRows(*m, out, pool);
+      if (file != nullptr) file->DropPages(m->data, static_cast<size_t>(m->rows * m->row_bytes));
       done[key] = true;
     }
     m->interleaved = out;

@@ -7,7 +7,9 @@
 // training and the tools read those). Views of one stored tensor (phi3's fused QKV, tied
 // output = token_embd) are repacked once per distinct view. The copy costs its size in
 // anonymous memory; with the memory-mapped default the file pages it was made from are read once
-// and left to the page cache, which the OS may drop.
+// and then dropped from the process's resident set (the page cache keeps them while the OS has
+// room), so the resident total stays about the model's size. With --no-mmap the file's copy stays
+// too: about twice the model's size.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +23,10 @@
 namespace odlm {
 
 // Repacks what pays into one region and points the views at it. Returns nullptr when nothing
-// pays on this CPU (weights unchanged). Unavailable when the memory cannot be allocated.
-StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weights,
-                                                            ThreadPool* pool);
+// pays on this CPU (weights unchanged). Unavailable when the memory cannot be allocated. When
+// `file` is given (the file the views point into), the repacked ranges' pages are dropped from
+// the resident set afterwards (GgufFile::DropPages: memory-mapped files only).
+StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weights, ThreadPool* pool,
+                                                            const GgufFile* file = nullptr);
 
 }  // namespace odlm

@@ -86,6 +86,18 @@ StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, 
       new MappedFile(path, data, size, nullptr, 0, std::move(memory).value()));
 }
 
+void MappedFile::DropPages(const void* p, size_t n) const {
+  if (region_ == nullptr || n == 0) return;  // kCopy or empty: anonymous bytes cannot come back
+  const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  const auto lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
+  if (begin < lo || end > hi) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (first < last) {
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // best effort
+  }
+}
+
 MappedFile::~MappedFile() {
   if (region_ != nullptr) ::munmap(region_, region_size_);
 }

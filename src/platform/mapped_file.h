@@ -35,6 +35,11 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // kMap only (a no-op for kCopy): tells the OS this process does not need the whole pages within
+  // [p, p + n) for now. They leave its resident set; the bytes stay readable and come back from
+  // the file (or page cache) on the next access. For data that was copied elsewhere (repacked
+  // weights). p must point into the mapping.
+  void DropPages(const void* p, size_t n) const;
 
  private:
   MappedFile(std::string path, const uint8_t* data, size_t size, void* region, size_t region_size,

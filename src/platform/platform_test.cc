@@ -153,6 +153,36 @@ TEST(MappedFileTest, CopyModeHoldsTheSameBytesHugePageAligned) {
             StatusCode::kInvalidArgument);
 }
 
+// DropPages leaves a mapped file's bytes readable while they leave the resident set; on a copy
+// (anonymous memory, which would read back as zeros) it does nothing.
+TEST(MappedFileTest, DropPagesKeepsTheBytes) {
+  const size_t size = size_t{8} << 20;
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 7 + i / 4096) & 0xff);
+  const std::string path = TempPath("drop.bin");
+  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+  for (auto mode : {MappedFile::Mode::kMap, MappedFile::Mode::kCopy}) {
+    auto m = MappedFile::Open(path, mode);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    const uint8_t* d = (*m)->data();
+    uint64_t sum = 0;
+    for (size_t i = 0; i < size; i += 64) sum += d[i];  // every page resident
+    const int64_t before = CurrentResidentBytes();
+    (*m)->DropPages(d + 1000, size - 2000);  // whole pages inside only
+    const int64_t after = CurrentResidentBytes();
+    if (mode == MappedFile::Mode::kMap && before > 0) {
+      EXPECT_LT(after, before - (int64_t{4} << 20)) << "the dropped pages left the resident set";
+    }
+    EXPECT_EQ(std::memcmp(d, bytes.data(), size), 0)
+        << (mode == MappedFile::Mode::kMap ? "map" : "copy");
+    (*m)->DropPages(d, 0);
+    (*m)->DropPages(bytes.data(), 10);  // outside the mapping: ignored
+    EXPECT_EQ(std::memcmp(d, bytes.data(), size), 0);
+    EXPECT_GT(sum, 0u);
+  }
+  std::remove(path.c_str());
+}
+
 TEST(ProcessStatsTest, ClockAndMemoryAreSane) {
   int64_t t0 = MonotonicNanos();
   int64_t t1 = MonotonicNanos();
