@@ -253,6 +253,9 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
                  ? act[same]
                  : internal::QuantizeActivations(*ops[i], x, cols, n_tokens, pool, &scratch[i]);
   }
+  // Each matrix's kernel and bytes, once, outside the split.
+  internal::Streaming kernel[kMaxMatMulOutputs];
+  for (size_t i = 0; i < n; ++i) kernel[i] = internal::StreamingKernel(*ops[i], *outs[i].w);
   // One row space over all matrices, each starting at a multiple of 16 so that slices of a
   // matrix stay multiples of 16 rows (full SIMD tiles) like MatMul's own split.
   int64_t first[kMaxMatMulOutputs + 1];
@@ -264,7 +267,7 @@ void MatMulMany(std::span<const MatMulOutput> outs, const float* x, int64_t n_to
       const int64_t b = std::max(r0, first[i]) - first[i];
       const int64_t e = std::min(r1 - first[i], w.rows);
       if (b >= e) continue;
-      const internal::Streaming k = internal::StreamingKernel(*ops[i], w);
+      const internal::Streaming& k = kernel[i];
       k.fn(w.cols, k.Row(b), k.stride, act[i].data, act[i].stride, outs[i].y + b, w.rows, e - b,
            n_tokens);
     }

@@ -10,7 +10,7 @@
 namespace odlm {
 namespace {
 
-// The views MatMul reads, each distinct (data, rows) once; `token_embd` is only looked up.
+// The views MatMul reads (a stored tensor may back several); `token_embd` is only looked up.
 std::vector<kernels::WeightMatrix*> MultipliedViews(ModelWeights* w) {
   std::vector<kernels::WeightMatrix*> v = {&w->output};
   for (LayerWeights& l : w->layers) {
@@ -25,38 +25,41 @@ bool Pays(const kernels::WeightMatrix& m) {
   return m.data != nullptr && kernels::CanInterleave(m) && kernels::InterleavedLayoutPays(m.type);
 }
 
-// Distinct views that pay, in order, keyed by what identifies their bytes.
-std::map<std::pair<const void*, int64_t>, int64_t> Plan(ModelWeights* w, int64_t* total) {
-  std::map<std::pair<const void*, int64_t>, int64_t> offsets;
-  *total = 0;
+using ViewKey = std::pair<const void*, int64_t>;  // (data, rows): what identifies a view's bytes
+
+// Where each distinct view that pays goes in the region, and the region's size.
+struct Layout {
+  std::map<ViewKey, int64_t> offsets;
+  std::vector<kernels::WeightMatrix> distinct;  // first view of each key, in order
+  int64_t total = 0;
+};
+
+Layout Plan(ModelWeights* w) {
+  Layout p;
   for (kernels::WeightMatrix* m : MultipliedViews(w)) {
     if (!Pays(*m)) continue;
-    auto [it, inserted] = offsets.try_emplace({m->data, m->rows}, *total);
-    if (inserted) *total += kernels::InterleavedBytes(*m);
+    if (p.offsets.try_emplace({m->data, m->rows}, p.total).second) {
+      p.distinct.push_back(*m);
+      p.total += kernels::InterleavedBytes(*m);
+    }
   }
-  return offsets;
+  return p;
 }
 
 }  // namespace
 
 StatusOr<std::unique_ptr<HugePageMemory>> InterleaveWeights(ModelWeights* weights, ThreadPool* pool,
                                                             const GgufFile* file) {
-  int64_t total = 0;
-  const auto offsets = Plan(weights, &total);
-  if (total == 0) return std::unique_ptr<HugePageMemory>();
+  const Layout plan = Plan(weights);
+  if (plan.total == 0) return std::unique_ptr<HugePageMemory>();
   ASSIGN_OR_RETURN(std::unique_ptr<HugePageMemory> memory,
-                   HugePageMemory::Allocate(static_cast<size_t>(total)));
-  std::map<std::pair<const void*, int64_t>, bool> done;
+                   HugePageMemory::Allocate(static_cast<size_t>(plan.total)));
+  for (const kernels::WeightMatrix& m : plan.distinct) {
+    kernels::InterleaveRows(m, memory->data() + plan.offsets.at({m.data, m.rows}), pool);
+    if (file != nullptr) file->DropPages(m.data, static_cast<size_t>(m.rows * m.row_bytes));
+  }
   for (kernels::WeightMatrix* m : MultipliedViews(weights)) {
-    if (!Pays(*m)) continue;
-    const auto key = std::make_pair(m->data, m->rows);
-    uint8_t* out = memory->data() + offsets.at(key);
-    if (!done[key]) {
-      kernels::InterleaveRows(*m, out, pool);
-      if (file != nullptr) file->DropPages(m->data, static_cast<size_t>(m->rows * m->row_bytes));
-      done[key] = true;
-    }
-    m->interleaved = out;
+    if (Pays(*m)) m->interleaved = memory->data() + plan.offsets.at({m->data, m->rows});
   }
   memory->MakeReadOnly();
   return memory;
