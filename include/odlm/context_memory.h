@@ -71,7 +71,7 @@ struct ContextMemoryOptions {
   KvPolicy policy = KvPolicy::kLlms;
   int64_t budget_bytes = 0;        // 0: unlimited (kResident ignores it)
   std::string swap_dir;            // "": no disk (llms then recomputes evicted chunks)
-  double compression_ratio = 0.5;  // llms: target size as a fraction of all-8-bit
+  double compression_ratio = 0.6;  // llms: target size as a fraction of all-8-bit
   bool compress = true;            // llms: false keeps chunks as raw fp16 (bit-exact restore)
   int32_t keep_sink_chunks = 1;    // llms: first chunks (attention sinks) always 8-bit
   int32_t keep_recent_chunks = 1;  // llms: newest chunks always 8-bit

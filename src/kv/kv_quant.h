@@ -5,26 +5,40 @@
 // on the shape and the level (never on the values), so budgets can be planned before quantizing.
 //
 // Levels: kRaw keeps the working bytes verbatim (bit-exact, "compression off"); k8 / k4 / k2 store
-// asymmetric group-wise codes (per group an f16 scale and an f16 minimum; value = min + scale·q).
-// 8-bit groups span their min-max range; 4- and 2-bit groups get the range of least squared error
-// (narrowed ranges that clip outliers, and a least-squares refit), chosen when compressing.
-// Groups follow the statistics of each tensor: K has outlier *channels*, so K is grouped per
-// channel over the chunk's tokens; V is grouped per token over 32 consecutive channels.
+// asymmetric codes (value = min + scale·q) with these bits for K and V (KvLevelKeyBits /
+// KvLevelValueBits):
+//   k8: K 8, V 8;   k4: K 4, V 4;   k2: K 4, V 2
+// Keys stay at 4 bits or more: a trained model's attention logits are q·k, and its next-token
+// distribution moves ~10× more from 2-bit keys than from 2-bit values (docs/PERFORMANCE.md).
 //
-// Layout per layer (all layers' K and V in order: K0 V0 K1 V1 …), row-major so that decoding
-// streams through the working planes:
-//   K: scale[kv_dim] f16, min[kv_dim] f16, then chunk_tokens code rows
-//   V: chunk_tokens rows of { scale[n_groups] f16, min[n_groups] f16, codes }
+// Both planes are grouped per channel over the chunk's valid tokens (real keys have outlier
+// *channels*, so a channel's own range is what keeps the others precise; values measured the same
+// on the trained model). Within a channel a few *tokens* still stretch the range: below 8 bits the
+// plane's values farthest from their channel's mean are kept apart as exact f16 "outliers"
+// (dense-and-sparse, as in KVQuant), a fixed permille of the plane (KvLevelOutlierPermille), and
+// the codes cover the rest.
+//
+// Per channel parameters take two bytes: the minimum as a u8 code on a plane-wide linear grid
+// (min_base + min_step·m, rounded down so the range still covers the channel) and the scale as a
+// u8 code on a log grid below the plane's largest (scale_top·2^(−s/16), ≤ 4.4% coarser than
+// needed; s = 255 is a constant channel).
+//
+// Layout per layer (all layers' K and V in order: K0 V0 K1 V1 …), each plane:
+//   header: min_base f16, min_step f16, scale_top f16, 2 zero bytes
+//   min codes u8[kv_dim], scale codes u8[kv_dim]
+//   outliers: position u16[n] (t·kv_dim + channel, ascending; 0xFFFF = unused), value f16[n]
+//   chunk_tokens code rows
 // A code row packs kv_dim codes in blocks of 32 channels; in a block of n channels with
 // `per = 8 / bits` codes per byte, code i sits in byte i % ceil(n / per), bit slot i / ceil(n /
 // per) (for a full 4-bit block: byte j holds channels j and j + 16), so a SIMD decoder unpacks a
 // block with a few shifts and masks. Rows past `n_valid` are ignored when quantizing and decode to
-// zero.
+// zero. Outliers need chunk_tokens·kv_dim < 65535; larger planes store none.
 //
 // Decoding has a portable path and an AVX2+F16C one picked at run time (same arithmetic: the
-// float product and sum are not fused, so both give bit-identical results).
-// Thread-safety: pure functions. Cost: decompress one pass over the chunk; compress ~30 passes
-// at 4 and 2 bits (the range search), one at 8.
+// float product and sum are not fused, so both give bit-identical results; the parameters and the
+// outlier patches are shared code).
+// Thread-safety: pure functions. Cost: one pass over the chunk each way, plus a partial sort of
+// each plane's values when compressing below 8 bits.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +52,13 @@ namespace odlm {
 enum class KvLevel : uint8_t { kRaw = 0, k8 = 8, k4 = 4, k2 = 2 };
 
 std::string_view KvLevelName(KvLevel level);  // "raw", "8-bit", "4-bit", "2-bit"
-int KvLevelBits(KvLevel level);               // 16/32 for raw is not meaningful: returns 0
+// The level's nominal precision, its ordering (8 > 4 > 2; raw: 0, it is not a code width).
+int KvLevelBits(KvLevel level);
+// Code bits of the K and V planes at `level` (0 for raw).
+int KvLevelKeyBits(KvLevel level);
+int KvLevelValueBits(KvLevel level);
+// Exact f16 outliers kept per plane, in thousandths of the plane's values (0 for raw and 8-bit).
+int KvLevelOutlierPermille(KvLevel level, bool value_plane);
 
 struct KvChunkShape {
   int32_t n_layer = 0;
@@ -51,8 +71,6 @@ struct KvChunkShape {
   // Bytes of a compressed chunk at `level`.
   int64_t compressed_bytes(KvLevel level) const;
 };
-
-inline constexpr int32_t kKvValueGroup = 32;  // channels per V group
 
 // Compresses the first `n_valid` rows of `working` ([2][n_layer][chunk_tokens, kv_dim]) into
 // `out` (exactly compressed_bytes(level) bytes).

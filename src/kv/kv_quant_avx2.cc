@@ -2,8 +2,6 @@
 // Compiled with -mavx2 -mf16c on x86-64 only; called only when the CPU has both.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "kv/kv_quant_rows.h"
 
 namespace odlm::kv_internal {
@@ -39,8 +37,8 @@ inline void Store8(__m128i q8, __m256 scale, __m256 min, DType type, uint8_t* ou
 
 }  // namespace
 
-void DecodeKRowAvx2(const KRowParams& p, const uint8_t* codes, int bits, int32_t kv_dim, DType type,
-                    uint8_t* out) {
+void DecodeRowAvx2(const RowParams& p, const uint8_t* codes, int bits, int32_t kv_dim, DType type,
+                   uint8_t* out) {
   const int elem = type == DType::kF16 ? 2 : 4;
   const int block_bytes = 32 * bits / 8;
   for (int32_t b = 0; b < kv_dim; b += 32, codes += block_bytes) {
@@ -50,25 +48,6 @@ void DecodeKRowAvx2(const KRowParams& p, const uint8_t* codes, int bits, int32_t
       const int32_t ch = b + 8 * j;
       Store8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + 8 * j)),
              _mm256_loadu_ps(p.scale + ch), _mm256_loadu_ps(p.min + ch), type, out + ch * elem);
-    }
-  }
-}
-
-void DecodeVRowAvx2(const uint8_t* row, int bits, int32_t kv_dim, DType type, uint8_t* out) {
-  const int elem = type == DType::kF16 ? 2 : 4;
-  const int32_t n_groups = kv_dim / 32;
-  const int block_bytes = 32 * bits / 8;
-  const uint8_t* codes = row + 4 * n_groups;
-  for (int32_t g = 0; g < n_groups; ++g, codes += block_bytes) {
-    uint16_t sh, mh;
-    std::memcpy(&sh, row + 2 * g, 2);
-    std::memcpy(&mh, row + 2 * (n_groups + g), 2);
-    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(sh)), min = _mm256_set1_ps(_cvtsh_ss(mh));
-    alignas(32) uint8_t q[32];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(q), UnpackBlock(codes, bits));
-    for (int j = 0; j < 4; ++j) {
-      Store8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + 8 * j)), scale, min, type,
-             out + (32 * g + 8 * j) * elem);
     }
   }
 }

@@ -19,6 +19,12 @@ double ChunkImportance(std::span<const float> received_sum, std::span<const floa
   return total / static_cast<double>(received_sum.size());
 }
 
+double KvLevelError(KvLevel level) {
+  if (level == KvLevel::kRaw) return 0.0;
+  auto step = [](int bits) { return 1.0 / ((1 << bits) - 1); };
+  return kKvKeyErrorWeight * step(KvLevelKeyBits(level)) + step(KvLevelValueBits(level));
+}
+
 std::vector<KvLevel> ChooseKvLevels(std::span<const double> importance, double ratio,
                                     const KvChunkShape& shape, std::span<const bool> keep) {
   const int64_t n = static_cast<int64_t>(importance.size());
@@ -42,7 +48,8 @@ std::vector<KvLevel> ChooseKvLevels(std::span<const double> importance, double r
   const double s4 = static_cast<double>(shape.compressed_bytes(KvLevel::k4));
   const double s2 = static_cast<double>(shape.compressed_bytes(KvLevel::k2));
   const double limit = ratio * s8 * static_cast<double>(n);
-  constexpr double e8 = 1.0 / 255, e4 = 1.0 / 15, e2 = 1.0 / 3;
+  const double e8 = KvLevelError(KvLevel::k8), e4 = KvLevelError(KvLevel::k4),
+               e2 = KvLevelError(KvLevel::k2);
   int64_t best8 = n_keep, best4 = 0;
   double best_cost = -1, best_bytes = 0;
   for (int64_t n8 = n_keep; n8 <= n; ++n8) {

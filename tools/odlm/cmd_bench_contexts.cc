@@ -11,17 +11,23 @@
 // file); its switch latency is call start
 // → first token's logits (Acquire + prompt prefill). Quality: KL of each call's next-token
 // distribution vs the resident policy on the same trace, and perplexity of the prompt tokens.
+// Then, per compression level alone (8/4/2-bit: every chunk of each history at that level, its
+// first prompt evaluated on top), the same KL and perplexity against fp16, next to the level's
+// size, the tolerance model's expected error (kv/tolerance.h) and the share of llms' chunks that
+// ended at that level — how the overall figure decomposes.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "CLI/CLI.hpp"
 #include "command.h"
 #include "common_options.h"
+#include "kv/tolerance.h"
 #include "odlm/context_memory.h"
 #include "platform/file_util.h"
 #include "svg_writer.h"
@@ -59,6 +65,64 @@ double Kl(const std::vector<float>& a, const std::vector<float>& b) {
     kl += std::exp(la) * (la - lb);
   }
   return kl;
+}
+
+// Log-probability of `token` under a logits row.
+double LogProb(const float* row, int32_t n_vocab, int32_t token) {
+  const float mx = *std::max_element(row, row + n_vocab);
+  double z = 0;
+  for (int32_t v = 0; v < n_vocab; ++v) z += std::exp(row[v] - mx);
+  return row[token] - mx - std::log(z);
+}
+
+// Quality of one compression level on its own: every chunk of each history at `level` (raw: the
+// reference), then the continuation evaluated on top; KL per continuation position vs raw and the
+// continuation's own log-likelihood.
+struct LevelQuality {
+  KvLevel level;
+  double kl = 0, nll = 0;
+  int64_t kl_n = 0, nll_n = 0;
+};
+
+Status MeasureLevelQuality(Engine& engine, const std::vector<std::vector<int32_t>>& histories,
+                           const std::vector<std::vector<int32_t>>& continuations,
+                           std::vector<LevelQuality>* out) {
+  const int32_t n_vocab = engine.config().n_vocab;
+  std::vector<std::vector<float>> reference(histories.size());
+  for (LevelQuality& q : *out) {
+    for (size_t c = 0; c < histories.size(); ++c) {
+      std::unique_ptr<Session> s = engine.NewSession();
+      std::vector<float> logits;
+      RETURN_IF_ERROR(engine.Eval(*s, histories[c], false, &logits));
+      KvCache& kv = s->kv();
+      const KvChunkShape shape{.n_layer = kv.shape().n_full_layers(),
+                               .kv_dim = kv.shape().kv_dim,
+                               .chunk_tokens = kv.shape().chunk_tokens,
+                               .type = kv.shape().type};
+      std::vector<uint8_t> packed(shape.compressed_bytes(q.level));
+      const int64_t n = s->n_tokens();
+      for (int64_t i = 0; i < kv.n_chunks(); ++i) {
+        const int32_t n_valid =
+            static_cast<int32_t>(std::min<int64_t>(shape.chunk_tokens, n - i * shape.chunk_tokens));
+        CompressKvChunk(shape, q.level, kv.chunk_data(i), n_valid, packed);
+        DecompressKvChunk(shape, q.level, packed, n_valid, kv.chunk_data(i));
+      }
+      RETURN_IF_ERROR(engine.Eval(*s, continuations[c], true, &logits));
+      if (q.level == KvLevel::kRaw) reference[c] = logits;
+      const std::vector<int32_t>& next = continuations[c];
+      for (size_t j = 0; j < next.size(); ++j) {
+        const size_t row = j * static_cast<size_t>(n_vocab);
+        q.kl += Kl({reference[c].begin() + row, reference[c].begin() + row + n_vocab},
+                   {logits.begin() + row, logits.begin() + row + n_vocab});
+        q.kl_n++;
+        if (j + 1 < next.size()) {
+          q.nll -= LogProb(logits.data() + row, n_vocab, next[j + 1]);
+          q.nll_n++;
+        }
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 struct BarGroup {
@@ -153,9 +217,9 @@ int RunBenchContexts(int argc, char** argv) {
   ModelOptions model;
   int contexts = 8, calls = 40, prompt = 16;
   int64_t min_tokens = 256, max_tokens = 2048;
-  double budget_frac = 0.25, ratio = 0.5, rate = 1.0;
+  double budget_frac = 0.25, ratio = 0.6, rate = 1.0;
   std::string choice = "skewed", swap_dir = "/tmp/odlm-bench-contexts", policies_arg;
-  bool quick = false, no_warm = false, json = false;
+  bool quick = false, no_warm = false, json = false, special = false, no_levels = false;
   uint64_t seed = 1;
   std::string svg_path, history_text, prompt_text;
   AddModelOptions(app, &model);
@@ -190,6 +254,11 @@ int RunBenchContexts(int argc, char** argv) {
   app.add_option("--prompt-text", prompt_text,
                  "each call's prompt is the next --prompt tokens of this text file instead")
       ->check(CLI::ExistingFile);
+  app.add_flag("--special", special,
+               "text files may name the model's special tokens (\"[USER]\", \"<|im_start|>\"): "
+               "parse them as those tokens, as a chat template does");
+  app.add_flag("--no-levels", no_levels,
+               "skip the per-level table (each history with every chunk at one level)");
   app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
   app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
   app.add_flag("--json", json, "print one JSON object instead of the tables");
@@ -252,7 +321,7 @@ int RunBenchContexts(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", argv[0], text.status().ToString().c_str());
       return false;
     }
-    out->ids = engine->tokenizer().Encode(*text, /*add_bos=*/false, /*parse_special=*/false);
+    out->ids = engine->tokenizer().Encode(*text, /*add_bos=*/false, /*parse_special=*/special);
     if (out->ids.size() < 2) {
       std::fprintf(stderr, "%s: %s holds no text to build contexts from\n", argv[0], path.c_str());
       return false;
@@ -343,6 +412,24 @@ int RunBenchContexts(int argc, char** argv) {
                 : !history_text.empty() ? "continue their context's passage"
                                         : "random tokens");
   }
+  // Each level alone: every history at that level, its first call's prompt as the continuation.
+  std::vector<LevelQuality> levels;
+  if (!no_levels) {
+    std::vector<std::vector<int32_t>> level_histories, continuations;
+    for (int c = 0; c < contexts; ++c) {
+      const auto first = std::find(trace.begin(), trace.end(), c);
+      if (first == trace.end()) continue;
+      level_histories.push_back(history[c]);
+      continuations.push_back(prompts[first - trace.begin()]);
+    }
+    for (KvLevel l : {KvLevel::kRaw, KvLevel::k8, KvLevel::k4, KvLevel::k2}) levels.push_back({l});
+    const Status st = MeasureLevelQuality(*engine, level_histories, continuations, &levels);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+      return kExitFailure;
+    }
+  }
+  std::map<KvLevel, int64_t> llms_level_chunks;  // the llms policy's levels at the end
   std::vector<PolicyResult> results;
   for (KvPolicy policy : policies) {
     std::error_code ec;
@@ -414,6 +501,11 @@ int RunBenchContexts(int argc, char** argv) {
         before = now;
       }
     }
+    if (policy == KvPolicy::kLlms) {
+      for (int c = 0; c < contexts; ++c) {
+        for (KvLevel l : (*mem)->ChunkLevels("ctx" + std::to_string(c))) llms_level_chunks[l]++;
+      }
+    }
     results.push_back(std::move(r));
     std::fprintf(stderr, "%s done\n", results.back().name.c_str());
   }
@@ -462,6 +554,48 @@ int RunBenchContexts(int argc, char** argv) {
     segments.push_back({{"choice", phases[p]}, {"calls", calls}, {"policies", std::move(rows)}});
   }
   out["segments"] = std::move(segments);
+  if (!levels.empty()) {
+    const KvCacheShape ks = engine->NewSession()->kv().shape();
+    const KvChunkShape shape{.n_layer = ks.n_full_layers(),
+                             .kv_dim = ks.kv_dim,
+                             .chunk_tokens = ks.chunk_tokens,
+                             .type = DType::kF16};
+    int64_t llms_chunks = 0;
+    for (const auto& [l, n] : llms_level_chunks) llms_chunks += n;
+    const double ref_ppl = std::exp(levels[0].nll / std::max<int64_t>(1, levels[0].nll_n));
+    if (!json) {
+      std::printf(
+          "\nEach level alone (every chunk of each called history at that level, its first "
+          "prompt on top; KL over the prompt's positions vs fp16):\n\n| level | K bits | V bits "
+          "| bytes vs fp16 | expected error | next-token KL | ppl vs fp16 | llms chunks at the end "
+          "|\n|---|---|---|---|---|---|---|---|\n");
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    for (const LevelQuality& q : levels) {
+      const double kl = q.kl / std::max<int64_t>(1, q.kl_n);
+      const double ppl = std::exp(q.nll / std::max<int64_t>(1, q.nll_n));
+      const double bytes = static_cast<double>(shape.compressed_bytes(q.level)) /
+                           static_cast<double>(shape.working_bytes());
+      const double share = llms_chunks > 0 ? static_cast<double>(llms_level_chunks[q.level]) /
+                                                 static_cast<double>(llms_chunks)
+                                           : 0.0;
+      rows.push_back({{"level", std::string(KvLevelName(q.level))},
+                      {"key_bits", KvLevelKeyBits(q.level)},
+                      {"value_bits", KvLevelValueBits(q.level)},
+                      {"bytes_vs_fp16", bytes},
+                      {"expected_error", KvLevelError(q.level)},
+                      {"next_token_kl", kl},
+                      {"ppl_vs_fp16_pct", 100 * (ppl / ref_ppl - 1)},
+                      {"llms_chunk_share", share}});
+      if (!json) {
+        std::printf("| %s | %d | %d | %.1f%% | %.3f | %.5f | %+.2f%% | %.0f%% |\n",
+                    std::string(KvLevelName(q.level)).c_str(), KvLevelKeyBits(q.level),
+                    KvLevelValueBits(q.level), 100 * bytes, KvLevelError(q.level), kl,
+                    100 * (ppl / ref_ppl - 1), 100 * share);
+      }
+    }
+    out["levels"] = std::move(rows);
+  }
   if (!svg_path.empty()) {
     const std::string title =
         std::to_string(contexts) + " contexts, " + std::to_string(total_tokens) + " tokens, " +

@@ -159,7 +159,7 @@ int RunServe(int argc, char** argv) {
                  "on SIGTERM, seconds to let in-flight requests finish before cancelling")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
-  double kv_budget_mib = -1;
+  double kv_budget_mib = -1, kv_ratio = -1;
   std::string kv_policy, swap_dir;
   bool kv_no_compress = false, kv_no_warm = false;
   app.add_option("--kv-budget", kv_budget_mib,
@@ -171,6 +171,11 @@ int RunServe(int argc, char** argv) {
                  "--kv-budget: fp16 caches of the 32 most recent contexts, as resident)");
   app.add_option("--swap-dir", swap_dir,
                  "directory for evicted context KV (llms, swap); llms contexts survive restarts");
+  app.add_option("--kv-ratio", kv_ratio,
+                 "llms: compressed size of a context as a fraction of its all-8-bit size (the "
+                 "quality knob: higher keeps more chunks 8-bit; default 0.6, docs/PERFORMANCE.md "
+                 "has the trade-off)")
+      ->check(CLI::Range(0.05, 1.0));
   app.add_flag("--kv-no-compress", kv_no_compress,
                "llms: keep chunks fp16 (bit-exact restore) instead of 8/4/2-bit");
   app.add_flag("--kv-no-warm", kv_no_warm,
@@ -185,7 +190,7 @@ int RunServe(int argc, char** argv) {
   http.connections.body_timeout = ms(body_timeout_s);
   http.connections.idle_timeout = ms(idle_timeout_s);
   if (kv_budget_mib >= 0 || !kv_policy.empty() || !swap_dir.empty() || kv_no_compress ||
-      kv_no_warm) {
+      kv_no_warm || kv_ratio > 0) {
     ContextMemoryOptions cm;
     if (!kv_policy.empty()) {
       auto p = ParseKvPolicy(kv_policy);
@@ -202,6 +207,7 @@ int RunServe(int argc, char** argv) {
     }
     cm.swap_dir = swap_dir;
     cm.compress = !kv_no_compress;
+    if (kv_ratio > 0) cm.compression_ratio = kv_ratio;
     cm.keep_warm = !kv_no_warm;
     if (cm.policy == KvPolicy::kSwap && cm.swap_dir.empty()) {
       std::fprintf(stderr, "%s: --kv-policy swap needs --swap-dir DIR\n", argv[0]);
