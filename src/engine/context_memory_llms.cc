@@ -76,15 +76,16 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
   }
   CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
   info->predicted_s = plan.predicted_s;
-  // A helper thread reads the planned files and decodes each straight into its KV chunk, then
-  // helps decode resident chunks; this thread decodes resident chunks and recomputes the planned
-  // prefix meanwhile. Every chunk is written by exactly one of them; recompute reads only chunks
-  // before the first read one (resident chunks are decoded before it starts).
+  // Helper threads read the planned files — up to kParallelReads at once, so that the device's
+  // per-request latency overlaps (one file per chunk) — and decode each straight into its KV
+  // chunk, then help decode resident chunks; this thread decodes resident chunks and recomputes
+  // the planned prefix meanwhile. Every chunk is written by exactly one of them; recompute reads
+  // only chunks before the first read one (resident chunks are decoded before it starts).
   std::vector<std::vector<uint8_t>> payloads(plan.read.size());
   std::vector<Status> read_status(plan.read.size());
   std::vector<ChunkFileId> ids;
   for (int32_t idx : plan.read) ids.push_back(DiskId(c, idx));
-  std::atomic<size_t> next_resident{0}, resident_done{0};
+  std::atomic<size_t> next_resident{0}, resident_done{0}, next_read{0};
   auto decode_resident = [&] {
     for (size_t r; (r = next_resident.fetch_add(1)) < resident.size();) {
       const Chunk& ch = c.chunks[resident[r]];
@@ -95,8 +96,8 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
     }
   };
   const std::vector<int32_t>& tokens = c.session->tokens();
-  auto helper = std::async(std::launch::async, [&] {
-    for (size_t i = 0; i < ids.size(); ++i) {
+  auto read_and_decode = [&] {
+    for (size_t i; (i = next_read.fetch_add(1)) < ids.size();) {
       const int32_t idx = plan.read[i];
       const Chunk& ch = c.chunks[idx];
       payloads[i].resize(shape_.compressed_bytes(static_cast<KvLevel>(ids[i].level)));
@@ -113,13 +114,18 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
       }
     }
     decode_resident();
-  });
+  };
+  constexpr size_t kParallelReads = 4;
+  std::vector<std::future<void>> helpers;
+  for (size_t h = 0; h < std::max<size_t>(1, std::min(kParallelReads, ids.size())); ++h) {
+    helpers.push_back(std::async(std::launch::async, read_and_decode));
+  }
   decode_resident();
   // Recompute reads the KV of every earlier chunk: wait until the resident ones are decoded (at
-  // most the helper's last one is still running).
+  // most the helpers' last ones are still running).
   while (resident_done.load() < resident.size()) std::this_thread::yield();
   Status rc = RecomputeChunks(c, plan.recompute_first);
-  helper.wait();
+  for (std::future<void>& h : helpers) h.wait();
   RETURN_IF_ERROR(rc);
   info->chunks_resident = static_cast<int64_t>(resident.size());
   info->chunks_recomputed += static_cast<int64_t>(plan.recompute_first.size());
