@@ -4,9 +4,10 @@
 // calls. ContextMemory owns every context's KV and decides, by policy, what stays in memory:
 //
 //   llms       (default) KV in chunks of 16 tokens spanning all layers (but sliding-window
-//              ones, see below), compressed per chunk
-//              to 8, 4 or 2 bits by tolerance (attention received) to `compression_ratio` of
-//              8-bit; dirty chunks written to `swap_dir` right after each call (ahead of time),
+//              ones, see below), compressed per chunk to a level by tolerance (attention
+//              received) to `compression_ratio` of 8-bit — 8-bit keys and values, 4-bit both, or
+//              4-bit keys and 2-bit values, per channel with exact outliers (kv/kv_quant.h);
+//              dirty chunks written to `swap_dir` right after each call (ahead of time),
 //              so eviction (LCTRU order) only drops clean memory; on a switch, missing chunks are
 //              partly read and partly recomputed (overlapped), the split planned from measured
 //              cost models (kv/restore_planner.h: the recomputed chunks are the earliest missing
@@ -71,7 +72,9 @@ struct ContextMemoryOptions {
   KvPolicy policy = KvPolicy::kLlms;
   int64_t budget_bytes = 0;        // 0: unlimited (kResident ignores it)
   std::string swap_dir;            // "": no disk (llms then recomputes evicted chunks)
-  double compression_ratio = 0.6;  // llms: target size as a fraction of all-8-bit
+  // llms: target size as a fraction of all-8-bit, the quality knob (docs/PERFORMANCE.md has the
+  // trade-off); below the lowest level's size (~0.57 of 8-bit) every chunk takes that level.
+  double compression_ratio = 0.6;
   bool compress = true;            // llms: false keeps chunks as raw fp16 (bit-exact restore)
   int32_t keep_sink_chunks = 1;    // llms: first chunks (attention sinks) always 8-bit
   int32_t keep_recent_chunks = 1;  // llms: newest chunks always 8-bit
