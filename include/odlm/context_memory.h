@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "kv/chunk_store.h"
 #include "kv/kv_quant.h"
 #include "kv/restore_planner.h"
@@ -70,8 +71,8 @@ StatusOr<KvPolicy> ParseKvPolicy(std::string_view s);  // InvalidArgument lists 
 
 struct ContextMemoryOptions {
   KvPolicy policy = KvPolicy::kLlms;
-  int64_t budget_bytes = 0;        // 0: unlimited (kResident ignores it)
-  std::string swap_dir;            // "": no disk (llms then recomputes evicted chunks)
+  int64_t budget_bytes = 0;  // 0: unlimited (kResident ignores it)
+  std::string swap_dir;      // "": no disk (llms then recomputes evicted chunks)
   // llms: target size as a fraction of all-8-bit, the quality knob (docs/PERFORMANCE.md has the
   // trade-off); below the lowest level's size (~0.57 of 8-bit) every chunk takes that level.
   double compression_ratio = 0.6;
@@ -163,6 +164,8 @@ class ContextMemory {
   KvChunkShape shape_;     // a chunk's main storage: the full-context layers
   bool windowed_ = false;  // sessions have sliding-window layers (contexts carry window tails)
   std::unique_ptr<ChunkStore> store_;
+  // llms: the threads a restore reads and decodes on (the caller + 4), started once at Open.
+  std::unique_ptr<ThreadPool> restore_pool_;
   RestoreCostModel cost_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Context>> contexts_;

@@ -76,56 +76,78 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
   }
   CHECK_EQ(static_cast<int64_t>(c.chunks.size()), kv.n_chunks());
   info->predicted_s = plan.predicted_s;
-  // Helper threads read the planned files — up to kParallelReads at once, so that the device's
-  // per-request latency overlaps (one file per chunk) — and decode each straight into its KV
-  // chunk, then help decode resident chunks; this thread decodes resident chunks and recomputes
-  // the planned prefix meanwhile. Every chunk is written by exactly one of them; recompute reads
-  // only chunks before the first read one (resident chunks are decoded before it starts).
+  // Each planned file is read and decoded straight into its KV chunk; each resident chunk is
+  // decoded. Every chunk is written by exactly one thread.
   std::vector<std::vector<uint8_t>> payloads(plan.read.size());
   std::vector<Status> read_status(plan.read.size());
   std::vector<ChunkFileId> ids;
   for (int32_t idx : plan.read) ids.push_back(DiskId(c, idx));
-  std::atomic<size_t> next_resident{0}, resident_done{0}, next_read{0};
-  auto decode_resident = [&] {
-    for (size_t r; (r = next_resident.fetch_add(1)) < resident.size();) {
-      const Chunk& ch = c.chunks[resident[r]];
-      DecompressKvChunk(shape_, ch.level,
-                        {ch.mem.get(), static_cast<size_t>(shape_.compressed_bytes(ch.level))},
-                        ch.n_valid, kv.chunk_data(resident[r]));
-      resident_done.fetch_add(1);
+  const std::vector<int32_t>& tokens = c.session->tokens();
+  auto read_one = [&](size_t i) {
+    const int32_t idx = plan.read[i];
+    const Chunk& ch = c.chunks[idx];
+    payloads[i].resize(shape_.compressed_bytes(static_cast<KvLevel>(ids[i].level)));
+    read_status[i] = store_->Read(ids[i], payloads[i]);
+    // The file must also hold exactly these tokens (a context rewritten since is stale).
+    const int64_t end = static_cast<int64_t>(idx) * shape_.chunk_tokens + ch.n_valid;
+    const uint64_t want = TokenPrefixHash({tokens.data(), static_cast<size_t>(end)});
+    if (read_status[i].ok() && (ids[i].token_hash != want || ch.disk_valid != ch.n_valid)) {
+      read_status[i] = DataLossError("chunk file of context '" + c.key + "' chunk " +
+                                     std::to_string(idx) + " was computed from other tokens");
+    }
+    if (read_status[i].ok()) {
+      DecompressKvChunk(shape_, ch.disk_level, payloads[i], ch.n_valid, kv.chunk_data(idx));
     }
   };
-  const std::vector<int32_t>& tokens = c.session->tokens();
-  auto read_and_decode = [&] {
-    for (size_t i; (i = next_read.fetch_add(1)) < ids.size();) {
-      const int32_t idx = plan.read[i];
-      const Chunk& ch = c.chunks[idx];
-      payloads[i].resize(shape_.compressed_bytes(static_cast<KvLevel>(ids[i].level)));
-      read_status[i] = store_->Read(ids[i], payloads[i]);
-      // The file must also hold exactly these tokens (a context rewritten since is stale).
-      const int64_t end = static_cast<int64_t>(idx) * shape_.chunk_tokens + ch.n_valid;
-      const uint64_t want = TokenPrefixHash({tokens.data(), static_cast<size_t>(end)});
-      if (read_status[i].ok() && (ids[i].token_hash != want || ch.disk_valid != ch.n_valid)) {
-        read_status[i] = DataLossError("chunk file of context '" + c.key + "' chunk " +
-                                       std::to_string(idx) + " was computed from other tokens");
+  auto decode_one = [&](size_t r) {
+    const Chunk& ch = c.chunks[resident[r]];
+    DecompressKvChunk(shape_, ch.level,
+                      {ch.mem.get(), static_cast<size_t>(shape_.compressed_bytes(ch.level))},
+                      ch.n_valid, kv.chunk_data(resident[r]));
+  };
+  Status rc = Status::Ok();
+  if (plan.recompute_first.empty()) {
+    // The usual plan: nothing to recompute first. One loop over reads and decodes on the restore
+    // threads, which are already running (starting threads per restore cost ~0.1 ms, a quarter
+    // of a restore); the reads go first, up to one per thread at once, so that the device's
+    // per-request latency overlaps (one file per chunk).
+    const size_t n_reads = ids.size();
+    restore_pool_->ParallelFor(static_cast<int64_t>(n_reads + resident.size()),
+                               [&](int, int64_t b, int64_t e) {
+                                 for (int64_t i = b; i < e; ++i) {
+                                   if (static_cast<size_t>(i) < n_reads) {
+                                     read_one(static_cast<size_t>(i));
+                                   } else {
+                                     decode_one(static_cast<size_t>(i) - n_reads);
+                                   }
+                                 }
+                               });
+  } else {
+    // A prefix to recompute: it overlaps the reads. Helper threads read (up to kParallelReads at
+    // once), then help decode resident chunks; this thread decodes resident chunks and then
+    // recomputes, which reads only chunks before the first read one (resident chunks are decoded
+    // before it starts).
+    std::atomic<size_t> next_resident{0}, resident_done{0}, next_read{0};
+    auto decode_resident = [&] {
+      for (size_t r; (r = next_resident.fetch_add(1)) < resident.size();) {
+        decode_one(r);
+        resident_done.fetch_add(1);
       }
-      if (read_status[i].ok()) {
-        DecompressKvChunk(shape_, ch.disk_level, payloads[i], ch.n_valid, kv.chunk_data(idx));
-      }
+    };
+    constexpr size_t kParallelReads = 4;
+    std::vector<std::future<void>> helpers;
+    for (size_t h = 0; h < std::max<size_t>(1, std::min(kParallelReads, ids.size())); ++h) {
+      helpers.push_back(std::async(std::launch::async, [&] {
+        for (size_t i; (i = next_read.fetch_add(1)) < ids.size();) read_one(i);
+        decode_resident();
+      }));
     }
     decode_resident();
-  };
-  constexpr size_t kParallelReads = 4;
-  std::vector<std::future<void>> helpers;
-  for (size_t h = 0; h < std::max<size_t>(1, std::min(kParallelReads, ids.size())); ++h) {
-    helpers.push_back(std::async(std::launch::async, read_and_decode));
+    // At most the helpers' last resident chunks are still being decoded.
+    while (resident_done.load() < resident.size()) std::this_thread::yield();
+    rc = RecomputeChunks(c, plan.recompute_first);
+    for (std::future<void>& h : helpers) h.wait();
   }
-  decode_resident();
-  // Recompute reads the KV of every earlier chunk: wait until the resident ones are decoded (at
-  // most the helpers' last ones are still running).
-  while (resident_done.load() < resident.size()) std::this_thread::yield();
-  Status rc = RecomputeChunks(c, plan.recompute_first);
-  for (std::future<void>& h : helpers) h.wait();
   RETURN_IF_ERROR(rc);
   info->chunks_resident = static_cast<int64_t>(resident.size());
   info->chunks_recomputed += static_cast<int64_t>(plan.recompute_first.size());

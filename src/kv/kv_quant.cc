@@ -249,11 +249,13 @@ void CompressPlane(const KvChunkShape& s, const PlaneCode& code, const uint8_t* 
   const std::vector<uint16_t> outliers =
       ChooseOutliers(x, n_valid, s.kv_dim, code.outliers, is_outlier);
   std::vector<float> lo(s.kv_dim, INFINITY), hi(s.kv_dim, -INFINITY);
-  for (size_t i = 0; i < values; ++i) {
-    if (is_outlier[i]) continue;
-    const int32_t c = static_cast<int32_t>(i % s.kv_dim);
-    lo[c] = std::min(lo[c], x[i]);
-    hi[c] = std::max(hi[c], x[i]);
+  for (int32_t t = 0; t < n_valid; ++t) {
+    const size_t row = static_cast<size_t>(t) * s.kv_dim;
+    for (int32_t c = 0; c < s.kv_dim; ++c) {
+      if (is_outlier[row + c]) continue;
+      lo[c] = std::min(lo[c], x[row + c]);
+      hi[c] = std::max(hi[c], x[row + c]);
+    }
   }
   for (int32_t c = 0; c < s.kv_dim; ++c) {
     if (!(lo[c] <= hi[c])) lo[c] = hi[c] = 0.0f;  // no valid token
