@@ -197,23 +197,8 @@ Summary Summarize(std::vector<double> v) {
   return s;
 }
 
-int RunBenchContexts(int argc, char** argv) {
-  CLI::App app(
-      "Context-switch benchmark of the KV memory policies (llms, swap, recompute, against "
-      "resident) on a synthetic trace of app calls: switch and restore latency, bytes moved, and "
-      "quality against resident.",
-      argv[0]);
-  app.footer(
-      "examples:\n"
-      "  odlm bench-contexts --quick                          # default model, a few seconds\n"
-      "  odlm bench-contexts --quick --json --policies llms,swap\n"
-      "  odlm bench-contexts -m tl-q4_0.gguf -t 2 --contexts 8 --min-tokens 256 --max-tokens 2048 "
-      "\\\n"
-      "      --calls 16 --choice all --svg context_memory.svg   # docs/PERFORMANCE.md, ~16 min\n"
-      "\n"
-      "switch = call start -> first token's logits (restore + the call's prompt); restore = the\n"
-      "KV back in a working cache. KL and perplexity are measured against resident on the same\n"
-      "trace. --json prints one object with the same figures (milliseconds, MiB).");
+// Everything the command line sets, and what follows from it.
+struct BenchOptions {
   ModelOptions model;
   int contexts = 8, calls = 40, prompt = 16;
   int64_t min_tokens = 256, max_tokens = 2048;
@@ -222,308 +207,289 @@ int RunBenchContexts(int argc, char** argv) {
   bool quick = false, no_warm = false, json = false, special = false, no_levels = false;
   uint64_t seed = 1;
   std::string svg_path, history_text, prompt_text;
-  AddModelOptions(app, &model);
-  app.add_option("--contexts", contexts, "contexts")
+  // Derived by FinishOptions:
+  std::vector<std::string> phases;  // one trace segment of `calls` per choice
+  std::vector<KvPolicy> policies;   // resident first: the quality reference
+
+  int n_calls() const { return calls * static_cast<int>(phases.size()); }
+};
+
+void AddBenchOptions(CLI::App& app, BenchOptions* o) {
+  AddModelOptions(app, &o->model);
+  app.add_option("--contexts", o->contexts, "contexts")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app.add_option("--calls", calls, "calls in the trace")
+  app.add_option("--calls", o->calls, "calls in the trace")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  app.add_option("--min-tokens", min_tokens, "shortest history")->capture_default_str();
-  app.add_option("--max-tokens", max_tokens, "longest history")->capture_default_str();
-  app.add_option("--prompt", prompt, "tokens each call appends")
+  app.add_option("--min-tokens", o->min_tokens, "shortest history")->capture_default_str();
+  app.add_option("--max-tokens", o->max_tokens, "longest history")->capture_default_str();
+  app.add_option("--prompt", o->prompt, "tokens each call appends")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--budget-frac", budget_frac, "KV budget as a fraction of all contexts' fp16 KV")
+  app.add_option("--budget-frac", o->budget_frac,
+                 "KV budget as a fraction of all contexts' fp16 KV")
       ->capture_default_str();
-  app.add_option("--ratio", ratio, "llms compression ratio (of 8-bit size)")->capture_default_str();
-  app.add_option("--rate", rate, "Poisson arrival rate (calls/s)")->capture_default_str();
-  app.add_option("--choice", choice,
+  app.add_option("--ratio", o->ratio, "llms compression ratio (of 8-bit size)")
+      ->capture_default_str();
+  app.add_option("--rate", o->rate, "Poisson arrival rate (calls/s)")->capture_default_str();
+  app.add_option("--choice", o->choice,
                  "random | markov | skewed | all (three segments of --calls, one per choice, "
                  "reported apart)")
       ->capture_default_str();
-  app.add_option("--swap-dir", swap_dir, "swap directory (emptied first)")->capture_default_str();
-  app.add_option("--policies", policies_arg,
+  app.add_option("--swap-dir", o->swap_dir, "swap directory (emptied first)")
+      ->capture_default_str();
+  app.add_option("--policies", o->policies_arg,
                  "comma list of llms, swap, recompute (resident always runs: the reference; "
                  "default all)");
-  app.add_option("--seed", seed, "trace seed")->capture_default_str();
-  app.add_option("--history-text", history_text,
+  app.add_option("--seed", o->seed, "trace seed")->capture_default_str();
+  app.add_option("--history-text", o->history_text,
                  "histories are consecutive passages of this text file (tokenized by the model), "
                  "and each call's prompt the text that follows its context's passage so far")
       ->check(CLI::ExistingFile);
-  app.add_option("--prompt-text", prompt_text,
+  app.add_option("--prompt-text", o->prompt_text,
                  "each call's prompt is the next --prompt tokens of this text file instead")
       ->check(CLI::ExistingFile);
-  app.add_flag("--special", special,
+  app.add_flag("--special", o->special,
                "text files may name the model's special tokens (\"[USER]\", \"<|im_start|>\"): "
                "parse them as those tokens, as a chat template does");
-  app.add_flag("--no-levels", no_levels,
+  app.add_flag("--no-levels", o->no_levels,
                "skip the per-level table (each history with every chunk at one level)");
-  app.add_option("--svg", svg_path, "also write a bar chart of the latencies (log scale) here");
-  app.add_flag("--quick", quick, "4 contexts of 64..256 tokens, 16 calls");
-  app.add_flag("--json", json, "print one JSON object instead of the tables");
-  app.add_flag("--no-warm", no_warm,
+  app.add_option("--svg", o->svg_path, "also write a bar chart of the latencies (log scale) here");
+  app.add_flag("--quick", o->quick, "4 contexts of 64..256 tokens, 16 calls");
+  app.add_flag("--json", o->json, "print one JSON object instead of the tables");
+  app.add_flag("--no-warm", o->no_warm,
                "llms frees each context's working cache when its call ends (no warm follow-up)");
-  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
-  if (quick) contexts = 4, calls = 16, min_tokens = 64, max_tokens = 256;
-  if (min_tokens < 1 || max_tokens < min_tokens) {
-    std::fprintf(stderr, "%s: need 1 <= --min-tokens <= --max-tokens\n", argv[0]);
-    return kExitUsage;
+}
+
+// Applies --quick, checks the ranges and derives the phases and policies (InvalidArgument: a
+// usage error).
+Status FinishOptions(BenchOptions* o) {
+  if (o->quick) o->contexts = 4, o->calls = 16, o->min_tokens = 64, o->max_tokens = 256;
+  if (o->min_tokens < 1 || o->max_tokens < o->min_tokens) {
+    return InvalidArgumentError("need 1 <= --min-tokens <= --max-tokens");
   }
-  std::vector<std::string> phases = {choice};  // one trace segment of `calls` per choice
-  if (choice == "all") phases = {"random", "markov", "skewed"};
-  for (const std::string& c : phases) {
+  o->phases = {o->choice};
+  if (o->choice == "all") o->phases = {"random", "markov", "skewed"};
+  for (const std::string& c : o->phases) {
     if (c != "random" && c != "markov" && c != "skewed") {
-      std::fprintf(stderr, "%s: --choice must be random, markov, skewed or all\n", argv[0]);
-      return kExitUsage;
+      return InvalidArgumentError("--choice must be random, markov, skewed or all");
     }
   }
-  const int n_phases = static_cast<int>(phases.size());
-  std::vector<KvPolicy> policies = {KvPolicy::kResident, KvPolicy::kLlms, KvPolicy::kSwap,
-                                    KvPolicy::kRecompute};
-  if (!policies_arg.empty()) {
-    policies = {KvPolicy::kResident};  // always: the quality reference
-    std::string rest = policies_arg;
+  o->policies = {KvPolicy::kResident, KvPolicy::kLlms, KvPolicy::kSwap, KvPolicy::kRecompute};
+  if (!o->policies_arg.empty()) {
+    o->policies = {KvPolicy::kResident};  // always: the quality reference
+    std::string rest = o->policies_arg;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');
-      auto p = ParseKvPolicy(rest.substr(0, comma));
-      if (!p.ok()) {
-        std::fprintf(stderr, "%s: %s\n", argv[0], p.status().ToString().c_str());
-        return kExitUsage;
-      }
-      if (*p != KvPolicy::kResident) policies.push_back(*p);
+      ASSIGN_OR_RETURN(KvPolicy p, ParseKvPolicy(rest.substr(0, comma)));
+      if (p != KvPolicy::kResident) o->policies.push_back(p);
       rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     }
   }
-  if (model.ctx == 0) model.ctx = max_tokens + static_cast<int64_t>(calls) * n_phases * prompt + 16;
-  std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], model);
-  if (!engine) return kExitFailure;
-  std::mt19937_64 rng(seed);
-  const int32_t n_vocab = engine->config().n_vocab;
-  auto tokens = [&](int64_t n) {
+  if (o->model.ctx == 0) {
+    o->model.ctx = o->max_tokens + static_cast<int64_t>(o->n_calls()) * o->prompt + 16;
+  }
+  return Status::Ok();
+}
+
+// The contexts' histories and the trace of calls: which context each call goes to and the
+// tokens it appends.
+struct Workload {
+  std::vector<std::vector<int32_t>> histories;
+  std::vector<int> trace;                     // per call: its context
+  std::vector<std::vector<int32_t>> prompts;  // per call
+  int64_t total_tokens = 0;                   // of the histories
+};
+
+// A text file's tokens, read cyclically from a cursor (real-text histories and prompts).
+struct TextTokens {
+  std::vector<int32_t> ids;
+  size_t next = 0;
+  std::vector<int32_t> Take(int64_t n) {
+    std::vector<int32_t> t(n);
+    for (auto& x : t) x = ids[next++ % ids.size()];
+    return t;
+  }
+};
+
+StatusOr<TextTokens> ReadTextTokens(const Engine& engine, const std::string& path, bool special) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  TextTokens t;
+  t.ids = engine.tokenizer().Encode(text, /*add_bos=*/false, /*parse_special=*/special);
+  if (t.ids.size() < 2) {
+    return InvalidArgumentError(path + " holds no text to build contexts from");
+  }
+  return t;
+}
+
+// Draws the workload from the seed (the same seed gives the same workload as earlier versions:
+// the draws are made in the same order).
+StatusOr<Workload> BuildWorkload(const Engine& engine, const BenchOptions& o) {
+  std::mt19937_64 rng(o.seed);
+  const int32_t n_vocab = engine.config().n_vocab;
+  auto random_tokens = [&](int64_t n) {
     std::vector<int32_t> t(n);
     for (auto& x : t) x = 3 + static_cast<int32_t>(rng() % (n_vocab - 3));
     return t;
   };
-  // A text file's tokens, read cyclically from a cursor (real-text histories and prompts).
-  struct TextTokens {
-    std::vector<int32_t> ids;
-    size_t next = 0;
-    std::vector<int32_t> Take(int64_t n) {
-      std::vector<int32_t> t(n);
-      for (auto& x : t) x = ids[next++ % ids.size()];
-      return t;
-    }
-  };
-  auto read_text = [&](const std::string& path, TextTokens* out) -> bool {
-    auto text = ReadFileToString(path);
-    if (!text.ok()) {
-      std::fprintf(stderr, "%s: %s\n", argv[0], text.status().ToString().c_str());
-      return false;
-    }
-    out->ids = engine->tokenizer().Encode(*text, /*add_bos=*/false, /*parse_special=*/special);
-    if (out->ids.size() < 2) {
-      std::fprintf(stderr, "%s: %s holds no text to build contexts from\n", argv[0], path.c_str());
-      return false;
-    }
-    return true;
-  };
   TextTokens history_source, prompt_source;
-  if (!history_text.empty() && !read_text(history_text, &history_source)) return kExitFailure;
-  if (!prompt_text.empty() && !read_text(prompt_text, &prompt_source)) return kExitFailure;
-  // With --history-text each context owns a passage: its history, then its calls' prompts.
-  std::vector<size_t> passage_cursor(contexts, 0);
-  std::vector<std::vector<int32_t>> history(contexts);
-  int64_t total_tokens = 0;
-  for (int c = 0; c < contexts; ++c) {
-    const int64_t n = min_tokens + static_cast<int64_t>(rng() % (max_tokens - min_tokens + 1));
-    if (history_source.ids.empty()) {
-      history[c] = tokens(n);
-    } else {
-      history[c] = history_source.Take(n);
-      passage_cursor[c] = history_source.next;
-      history_source.next += static_cast<size_t>(calls) * n_phases * prompt;  // its prompts
-    }
-    total_tokens += n;
+  if (!o.history_text.empty()) {
+    ASSIGN_OR_RETURN(history_source, ReadTextTokens(engine, o.history_text, o.special));
   }
-  // The trace.
-  std::vector<int> trace;
-  std::vector<double> gaps;
-  std::exponential_distribution<double> gap(rate);
-  std::vector<double> zipf(contexts);
-  for (int i = 0; i < contexts; ++i) zipf[i] = 1.0 / (i + 1);
+  if (!o.prompt_text.empty()) {
+    ASSIGN_OR_RETURN(prompt_source, ReadTextTokens(engine, o.prompt_text, o.special));
+  }
+  Workload w;
+  // With --history-text each context owns a passage: its history, then its calls' prompts.
+  std::vector<size_t> passage_cursor(o.contexts, 0);
+  w.histories.resize(o.contexts);
+  for (int c = 0; c < o.contexts; ++c) {
+    const int64_t n =
+        o.min_tokens + static_cast<int64_t>(rng() % (o.max_tokens - o.min_tokens + 1));
+    if (history_source.ids.empty()) {
+      w.histories[c] = random_tokens(n);
+    } else {
+      w.histories[c] = history_source.Take(n);
+      passage_cursor[c] = history_source.next;
+      history_source.next += static_cast<size_t>(o.n_calls()) * o.prompt;  // its prompts
+    }
+    w.total_tokens += n;
+  }
+  // The trace. Arrival gaps are drawn (and not used: calls are served back to back) so that a
+  // seed keeps giving the same contexts.
+  std::exponential_distribution<double> gap(o.rate);
+  std::vector<double> zipf(o.contexts);
+  for (int i = 0; i < o.contexts; ++i) zipf[i] = 1.0 / (i + 1);
   std::discrete_distribution<int> skew(zipf.begin(), zipf.end());
   int cur = 0;
-  for (int i = 0; i < calls * n_phases; ++i) {
-    const std::string& ch = phases[i / calls];
+  for (int i = 0; i < o.n_calls(); ++i) {
+    const std::string& ch = o.phases[i / o.calls];
     if (ch == "random") {
-      cur = static_cast<int>(rng() % contexts);
+      cur = static_cast<int>(rng() % o.contexts);
     } else if (ch == "markov") {
-      if (rng() % 2 == 0) cur = static_cast<int>(rng() % contexts);
+      if (rng() % 2 == 0) cur = static_cast<int>(rng() % o.contexts);
     } else {
       cur = skew(rng);
     }
-    trace.push_back(cur);
-    gaps.push_back(gap(rng));
+    w.trace.push_back(cur);
+    (void)gap(rng);
   }
-  std::vector<std::vector<int32_t>> prompts;
-  for (int i = 0; i < calls * n_phases; ++i) {
+  for (int i = 0; i < o.n_calls(); ++i) {
     if (!prompt_source.ids.empty()) {
-      prompts.push_back(prompt_source.Take(prompt));
+      w.prompts.push_back(prompt_source.Take(o.prompt));
     } else if (!history_source.ids.empty()) {
-      history_source.next = passage_cursor[trace[i]];
-      prompts.push_back(history_source.Take(prompt));
-      passage_cursor[trace[i]] = history_source.next;
+      history_source.next = passage_cursor[w.trace[i]];
+      w.prompts.push_back(history_source.Take(o.prompt));
+      passage_cursor[w.trace[i]] = history_source.next;
     } else {
-      prompts.push_back(tokens(prompt));
+      w.prompts.push_back(random_tokens(o.prompt));
     }
   }
-  const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
-  const int64_t budget = static_cast<int64_t>(budget_frac * per_token_fp16 * total_tokens);
-  nlohmann::json out = {
-      {"model", model.model.empty() ? std::string("default") : model.model},
-      {"model_description", engine->Describe()},
-      {"threads", engine->pool()->num_threads()},
-      {"contexts", contexts},
-      {"tokens", total_tokens},
-      {"min_tokens", min_tokens},
-      {"max_tokens", max_tokens},
-      {"calls", calls * n_phases},
-      {"choice", choice},
-      {"rate", rate},
-      {"prompt_tokens", prompt},
-      {"fp16_kv_mib", per_token_fp16 * total_tokens / 1048576.0},
-      {"budget_mib", budget / 1048576.0},
-      {"seed", seed},
-      {"history_text", history_text.empty() ? nlohmann::json() : nlohmann::json(history_text)},
-      {"prompt_text", prompt_text.empty() ? nlohmann::json() : nlohmann::json(prompt_text)},
-  };
-  if (!json) std::printf("model: %s\n", engine->Describe().c_str());
-  if (!json) {
-    std::printf(
-        "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
-        "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
-        contexts, static_cast<long long>(total_tokens), static_cast<long long>(min_tokens),
-        static_cast<long long>(max_tokens), calls * n_phases, choice.c_str(), rate, prompt,
-        per_token_fp16 * total_tokens / 1048576.0, budget / 1048576.0);
-    std::printf("text: histories %s, prompts %s\n",
-                history_text.empty() ? "random tokens" : ("passages of " + history_text).c_str(),
-                !prompt_text.empty()    ? ("from " + prompt_text).c_str()
-                : !history_text.empty() ? "continue their context's passage"
-                                        : "random tokens");
+  return w;
+}
+
+// Each level alone: every called history at that level, its first call's prompt on top.
+StatusOr<std::vector<LevelQuality>> MeasureEachLevel(Engine& engine, const BenchOptions& o,
+                                                     const Workload& w) {
+  std::vector<std::vector<int32_t>> histories, continuations;
+  for (int c = 0; c < o.contexts; ++c) {
+    const auto first = std::find(w.trace.begin(), w.trace.end(), c);
+    if (first == w.trace.end()) continue;
+    histories.push_back(w.histories[c]);
+    continuations.push_back(w.prompts[first - w.trace.begin()]);
   }
-  // Each level alone: every history at that level, its first call's prompt as the continuation.
   std::vector<LevelQuality> levels;
-  if (!no_levels) {
-    std::vector<std::vector<int32_t>> level_histories, continuations;
-    for (int c = 0; c < contexts; ++c) {
-      const auto first = std::find(trace.begin(), trace.end(), c);
-      if (first == trace.end()) continue;
-      level_histories.push_back(history[c]);
-      continuations.push_back(prompts[first - trace.begin()]);
-    }
-    for (KvLevel l : {KvLevel::kRaw, KvLevel::k8, KvLevel::k4, KvLevel::k2}) levels.push_back({l});
-    const Status st = MeasureLevelQuality(*engine, level_histories, continuations, &levels);
-    if (!st.ok()) {
-      std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
-      return kExitFailure;
+  for (KvLevel l : {KvLevel::kRaw, KvLevel::k8, KvLevel::k4, KvLevel::k2}) levels.push_back({l});
+  RETURN_IF_ERROR(MeasureLevelQuality(engine, histories, continuations, &levels));
+  return levels;
+}
+
+// One policy over the whole trace: set-up (untimed), then each call timed, its last logits and
+// the prompt's NLL kept. `level_chunks`: llms' chunk levels at the end.
+StatusOr<PolicyResult> RunPolicy(Engine& engine, KvPolicy policy, const BenchOptions& o,
+                                 const Workload& w, int64_t budget, nlohmann::json* out,
+                                 std::map<KvLevel, int64_t>* level_chunks) {
+  std::error_code ec;
+  std::filesystem::remove_all(o.swap_dir, ec);
+  ContextMemoryOptions mo;
+  mo.policy = policy;
+  mo.budget_bytes = policy == KvPolicy::kResident ? 0 : budget;
+  mo.swap_dir = o.swap_dir;
+  mo.compression_ratio = o.ratio;
+  mo.keep_warm = !o.no_warm;
+  ASSIGN_OR_RETURN(std::unique_ptr<ContextMemory> mem, ContextMemory::Open(&engine, mo));
+  if (policy == KvPolicy::kLlms) {
+    (*out)["llms_cost_model"] = mem->cost_model().ToString();
+    if (!o.json) {
+      std::printf("llms restore cost model (measured at start-up): %s\n",
+                  mem->cost_model().ToString().c_str());
     }
   }
-  std::map<KvLevel, int64_t> llms_level_chunks;  // the llms policy's levels at the end
-  std::vector<PolicyResult> results;
-  for (KvPolicy policy : policies) {
-    std::error_code ec;
-    std::filesystem::remove_all(swap_dir, ec);
-    ContextMemoryOptions o;
-    o.policy = policy;
-    o.budget_bytes = policy == KvPolicy::kResident ? 0 : budget;
-    o.swap_dir = swap_dir;
-    o.compression_ratio = ratio;
-    o.keep_warm = !no_warm;
-    auto mem = ContextMemory::Open(engine.get(), o);
-    if (!mem.ok()) {
-      std::fprintf(stderr, "%s: %s\n", argv[0], mem.status().ToString().c_str());
-      return kExitFailure;
-    }
-    if (policy == KvPolicy::kLlms) {
-      out["llms_cost_model"] = (*mem)->cost_model().ToString();
-      if (!json) {
-        std::printf("llms restore cost model (measured at start-up): %s\n",
-                    (*mem)->cost_model().ToString().c_str());
-      }
-    }
-    PolicyResult r;
-    r.name = std::string(KvPolicyName(policy));
-    std::vector<float> logits;
-    for (int c = 0; c < contexts; ++c) {  // untimed set-up
-      const std::string key = "ctx" + std::to_string(c);
-      auto s = (*mem)->Acquire(key);
-      Status st = s.ok() ? engine->Eval(**s, history[c], false, &logits) : s.status();
-      if (st.ok()) st = (*mem)->Release(key);
-      if (!st.ok()) {
-        std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
-        return kExitFailure;
-      }
-    }
-    r.phases.resize(n_phases);
-    ContextMemoryStats before = (*mem)->stats();
-    for (int i = 0; i < calls * n_phases; ++i) {
-      PhaseResult& ph = r.phases[i / calls];
-      const std::string key = "ctx" + std::to_string(trace[i]);
-      const double t0 = Seconds();
-      auto s = (*mem)->Acquire(key);
-      const double t_restored = Seconds();
-      Status st = s.ok() ? engine->Eval(**s, prompts[i], true, &logits) : s.status();
-      const double t1 = Seconds();
-      if (st.ok()) st = (*mem)->Release(key);
-      if (!st.ok()) {
-        std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
-        return kExitFailure;
-      }
-      ph.latency_ms.push_back((t1 - t0) * 1e3);
-      ph.restore_ms.push_back((t_restored - t0) * 1e3);
-      ph.logits.emplace_back(logits.end() - n_vocab, logits.end());
-      for (int j = 0; j + 1 < prompt; ++j) {  // teacher-forced NLL of the prompt's own tokens
-        const float* row = logits.data() + static_cast<int64_t>(j) * n_vocab;
-        const float mx = *std::max_element(row, row + n_vocab);
-        double z = 0;
-        for (int v = 0; v < n_vocab; ++v) z += std::exp(row[v] - mx);
-        ph.nll += -(row[prompts[i][j + 1]] - mx - std::log(z));
-        ph.nll_n++;
-      }
-      if ((i + 1) % calls == 0) {  // end of a segment
-        const ContextMemoryStats now = (*mem)->stats();
-        ph.stats = now;
-        ph.stats.bytes_read -= before.bytes_read;
-        ph.stats.bytes_written -= before.bytes_written;
-        ph.stats.chunks_read -= before.chunks_read;
-        ph.stats.chunks_recomputed -= before.chunks_recomputed;
-        before = now;
-      }
-    }
-    if (policy == KvPolicy::kLlms) {
-      for (int c = 0; c < contexts; ++c) {
-        for (KvLevel l : (*mem)->ChunkLevels("ctx" + std::to_string(c))) llms_level_chunks[l]++;
-      }
-    }
-    results.push_back(std::move(r));
-    std::fprintf(stderr, "%s done\n", results.back().name.c_str());
+  PolicyResult r;
+  r.name = std::string(KvPolicyName(policy));
+  std::vector<float> logits;
+  auto key_of = [](int c) { return "ctx" + std::to_string(c); };
+  for (int c = 0; c < o.contexts; ++c) {  // untimed set-up
+    ASSIGN_OR_RETURN(Session * s, mem->Acquire(key_of(c)));
+    RETURN_IF_ERROR(engine.Eval(*s, w.histories[c], false, &logits));
+    RETURN_IF_ERROR(mem->Release(key_of(c)));
   }
-  std::filesystem::remove_all(swap_dir);
+  const int32_t n_vocab = engine.config().n_vocab;
+  r.phases.resize(o.phases.size());
+  ContextMemoryStats before = mem->stats();
+  for (int i = 0; i < o.n_calls(); ++i) {
+    PhaseResult& ph = r.phases[i / o.calls];
+    const std::string key = key_of(w.trace[i]);
+    const double t0 = Seconds();
+    ASSIGN_OR_RETURN(Session * s, mem->Acquire(key));
+    const double t_restored = Seconds();
+    RETURN_IF_ERROR(engine.Eval(*s, w.prompts[i], true, &logits));
+    const double t1 = Seconds();
+    RETURN_IF_ERROR(mem->Release(key));
+    ph.latency_ms.push_back((t1 - t0) * 1e3);
+    ph.restore_ms.push_back((t_restored - t0) * 1e3);
+    ph.logits.emplace_back(logits.end() - n_vocab, logits.end());
+    for (int j = 0; j + 1 < o.prompt; ++j) {  // teacher-forced NLL of the prompt's own tokens
+      ph.nll -=
+          LogProb(logits.data() + static_cast<int64_t>(j) * n_vocab, n_vocab, w.prompts[i][j + 1]);
+      ph.nll_n++;
+    }
+    if ((i + 1) % o.calls == 0) {  // end of a segment
+      const ContextMemoryStats now = mem->stats();
+      ph.stats = now;
+      ph.stats.bytes_read -= before.bytes_read;
+      ph.stats.bytes_written -= before.bytes_written;
+      ph.stats.chunks_read -= before.chunks_read;
+      ph.stats.chunks_recomputed -= before.chunks_recomputed;
+      before = now;
+    }
+  }
+  if (policy == KvPolicy::kLlms) {
+    for (int c = 0; c < o.contexts; ++c) {
+      for (KvLevel l : mem->ChunkLevels(key_of(c))) (*level_chunks)[l]++;
+    }
+  }
+  return r;
+}
+
+// The table (or JSON) of each trace segment: every policy against resident; fills the chart's bars.
+void ReportSegments(const BenchOptions& o, const std::vector<PolicyResult>& results,
+                    nlohmann::json* out, std::vector<BarGroup>* bars) {
   const PolicyResult& ref = results[0];
-  std::vector<BarGroup> bars;
+  const int n_phases = static_cast<int>(o.phases.size());
   nlohmann::json segments = nlohmann::json::array();
   for (int p = 0; p < n_phases; ++p) {
     const PhaseResult& rp = ref.phases[p];
     const double ref_ppl = std::exp(rp.nll / std::max<int64_t>(1, rp.nll_n));
     nlohmann::json rows = nlohmann::json::array();
-    if (!json) {
+    if (!o.json) {
       std::printf(
           "\n%s choice, %d calls:\n\n| policy | mean switch ms | p99 ms | mean restore ms | p99 "
           "restore ms | MiB read | MiB written | peak stored MiB | next-token KL vs resident | ppl "
           "vs "
           "resident |\n|---|---|---|---|---|---|---|---|---|---|\n",
-          phases[p].c_str(), calls);
+          o.phases[p].c_str(), o.calls);
     }
     for (const PolicyResult& r : results) {
       const PhaseResult& ph = r.phases[p];
@@ -542,75 +508,169 @@ int RunBenchContexts(int argc, char** argv) {
                       {"peak_stored_mib", ph.stats.peak_stored_bytes / 1048576.0},
                       {"next_token_kl", kl},
                       {"ppl_vs_resident_pct", 100 * (ppl / ref_ppl - 1)}});
-      if (!json) {
+      if (!o.json) {
         std::printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.4f | %+.2f%% |\n",
                     r.name.c_str(), sw.mean, sw.p99, rs.mean, rs.p99,
                     ph.stats.bytes_read / 1048576.0, ph.stats.bytes_written / 1048576.0,
                     ph.stats.peak_stored_bytes / 1048576.0, kl, 100 * (ppl / ref_ppl - 1));
       }
-      bars.push_back({r.name + (n_phases > 1 ? "/" + phases[p] : std::string()),
-                      {sw.mean, sw.p99, rs.mean, rs.p99}});
+      bars->push_back({r.name + (n_phases > 1 ? "/" + o.phases[p] : std::string()),
+                       {sw.mean, sw.p99, rs.mean, rs.p99}});
     }
-    segments.push_back({{"choice", phases[p]}, {"calls", calls}, {"policies", std::move(rows)}});
+    segments.push_back(
+        {{"choice", o.phases[p]}, {"calls", o.calls}, {"policies", std::move(rows)}});
   }
-  out["segments"] = std::move(segments);
+  (*out)["segments"] = std::move(segments);
+}
+
+// The per-level table (or JSON): each level's size, expected error and measured quality, and the
+// share of llms' chunks that ended at it.
+void ReportLevels(const BenchOptions& o, const KvChunkShape& shape,
+                  const std::vector<LevelQuality>& levels,
+                  const std::map<KvLevel, int64_t>& llms_level_chunks, nlohmann::json* out) {
+  int64_t llms_chunks = 0;
+  for (const auto& [l, n] : llms_level_chunks) llms_chunks += n;
+  const double ref_ppl = std::exp(levels[0].nll / std::max<int64_t>(1, levels[0].nll_n));
+  if (!o.json) {
+    std::printf(
+        "\nEach level alone (every chunk of each called history at that level, its first "
+        "prompt on top; KL over the prompt's positions vs fp16):\n\n| level | K bits | V bits "
+        "| bytes vs fp16 | expected error | next-token KL | ppl vs fp16 | llms chunks at the end "
+        "|\n|---|---|---|---|---|---|---|---|\n");
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const LevelQuality& q : levels) {
+    const double kl = q.kl / std::max<int64_t>(1, q.kl_n);
+    const double ppl = std::exp(q.nll / std::max<int64_t>(1, q.nll_n));
+    const double bytes = static_cast<double>(shape.compressed_bytes(q.level)) /
+                         static_cast<double>(shape.working_bytes());
+    const auto at = llms_level_chunks.find(q.level);
+    const double share = llms_chunks > 0 && at != llms_level_chunks.end()
+                             ? static_cast<double>(at->second) / static_cast<double>(llms_chunks)
+                             : 0.0;
+    rows.push_back({{"level", std::string(KvLevelName(q.level))},
+                    {"key_bits", KvLevelKeyBits(q.level)},
+                    {"value_bits", KvLevelValueBits(q.level)},
+                    {"bytes_vs_fp16", bytes},
+                    {"expected_error", KvLevelError(q.level)},
+                    {"next_token_kl", kl},
+                    {"ppl_vs_fp16_pct", 100 * (ppl / ref_ppl - 1)},
+                    {"llms_chunk_share", share}});
+    if (!o.json) {
+      std::printf("| %s | %d | %d | %.1f%% | %.3f | %.5f | %+.2f%% | %.0f%% |\n",
+                  std::string(KvLevelName(q.level)).c_str(), KvLevelKeyBits(q.level),
+                  KvLevelValueBits(q.level), 100 * bytes, KvLevelError(q.level), kl,
+                  100 * (ppl / ref_ppl - 1), 100 * share);
+    }
+  }
+  (*out)["levels"] = std::move(rows);
+}
+
+int RunBenchContexts(int argc, char** argv) {
+  CLI::App app(
+      "Context-switch benchmark of the KV memory policies (llms, swap, recompute, against "
+      "resident) on a synthetic trace of app calls: switch and restore latency, bytes moved, and "
+      "quality against resident.",
+      argv[0]);
+  app.footer(
+      "examples:\n"
+      "  odlm bench-contexts --quick                          # default model, a few seconds\n"
+      "  odlm bench-contexts --quick --json --policies llms,swap\n"
+      "  odlm bench-contexts -m tl-q4_0.gguf -t 2 --contexts 8 --min-tokens 256 --max-tokens 2048 "
+      "\\\n"
+      "      --calls 16 --choice all --svg context_memory.svg   # docs/PERFORMANCE.md, ~16 min\n"
+      "\n"
+      "switch = call start -> first token's logits (restore + the call's prompt); restore = the\n"
+      "KV back in a working cache. KL and perplexity are measured against resident on the same\n"
+      "trace. --json prints one object with the same figures (milliseconds, MiB).");
+  BenchOptions o;
+  AddBenchOptions(app, &o);
+  if (int rc = ParseOrExit(app, argc, argv); rc >= 0) return rc;
+  if (Status st = FinishOptions(&o); !st.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], st.message().c_str());
+    return kExitUsage;
+  }
+  std::unique_ptr<Engine> engine = OpenEngineOrReport(argv[0], o.model);
+  if (!engine) return kExitFailure;
+  auto fail = [&](const Status& st) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
+    return kExitFailure;
+  };
+  auto workload = BuildWorkload(*engine, o);
+  if (!workload.ok()) return fail(workload.status());
+  const Workload& w = *workload;
+  const int64_t per_token_fp16 = 2LL * engine->config().n_layer * engine->config().kv_dim() * 2;
+  const int64_t budget = static_cast<int64_t>(o.budget_frac * per_token_fp16 * w.total_tokens);
+  nlohmann::json out = {
+      {"model", o.model.model.empty() ? std::string("default") : o.model.model},
+      {"model_description", engine->Describe()},
+      {"threads", engine->pool()->num_threads()},
+      {"contexts", o.contexts},
+      {"tokens", w.total_tokens},
+      {"min_tokens", o.min_tokens},
+      {"max_tokens", o.max_tokens},
+      {"calls", o.n_calls()},
+      {"choice", o.choice},
+      {"rate", o.rate},
+      {"prompt_tokens", o.prompt},
+      {"fp16_kv_mib", per_token_fp16 * w.total_tokens / 1048576.0},
+      {"budget_mib", budget / 1048576.0},
+      {"seed", o.seed},
+      {"history_text", o.history_text.empty() ? nlohmann::json() : nlohmann::json(o.history_text)},
+      {"prompt_text", o.prompt_text.empty() ? nlohmann::json() : nlohmann::json(o.prompt_text)},
+  };
+  if (!o.json) {
+    std::printf("model: %s\n", engine->Describe().c_str());
+    std::printf(
+        "trace: %d contexts, %lld tokens (%lld..%lld each), %d calls (%s choice, Poisson "
+        "%.2f/s), +%d tokens per call; fp16 KV of all contexts %.1f MiB, budget %.1f MiB\n",
+        o.contexts, static_cast<long long>(w.total_tokens), static_cast<long long>(o.min_tokens),
+        static_cast<long long>(o.max_tokens), o.n_calls(), o.choice.c_str(), o.rate, o.prompt,
+        per_token_fp16 * w.total_tokens / 1048576.0, budget / 1048576.0);
+    std::printf(
+        "text: histories %s, prompts %s\n",
+        o.history_text.empty() ? "random tokens" : ("passages of " + o.history_text).c_str(),
+        !o.prompt_text.empty()    ? ("from " + o.prompt_text).c_str()
+        : !o.history_text.empty() ? "continue their context's passage"
+                                  : "random tokens");
+  }
+  std::vector<LevelQuality> levels;
+  if (!o.no_levels) {
+    auto measured = MeasureEachLevel(*engine, o, w);
+    if (!measured.ok()) return fail(measured.status());
+    levels = std::move(*measured);
+  }
+  std::map<KvLevel, int64_t> llms_level_chunks;
+  std::vector<PolicyResult> results;
+  for (KvPolicy policy : o.policies) {
+    auto r = RunPolicy(*engine, policy, o, w, budget, &out, &llms_level_chunks);
+    if (!r.ok()) return fail(r.status());
+    results.push_back(std::move(*r));
+    std::fprintf(stderr, "%s done\n", results.back().name.c_str());
+  }
+  std::filesystem::remove_all(o.swap_dir);
+  std::vector<BarGroup> bars;
+  ReportSegments(o, results, &out, &bars);
   if (!levels.empty()) {
     const KvCacheShape ks = engine->NewSession()->kv().shape();
     const KvChunkShape shape{.n_layer = ks.n_full_layers(),
                              .kv_dim = ks.kv_dim,
                              .chunk_tokens = ks.chunk_tokens,
                              .type = DType::kF16};
-    int64_t llms_chunks = 0;
-    for (const auto& [l, n] : llms_level_chunks) llms_chunks += n;
-    const double ref_ppl = std::exp(levels[0].nll / std::max<int64_t>(1, levels[0].nll_n));
-    if (!json) {
-      std::printf(
-          "\nEach level alone (every chunk of each called history at that level, its first "
-          "prompt on top; KL over the prompt's positions vs fp16):\n\n| level | K bits | V bits "
-          "| bytes vs fp16 | expected error | next-token KL | ppl vs fp16 | llms chunks at the end "
-          "|\n|---|---|---|---|---|---|---|---|\n");
-    }
-    nlohmann::json rows = nlohmann::json::array();
-    for (const LevelQuality& q : levels) {
-      const double kl = q.kl / std::max<int64_t>(1, q.kl_n);
-      const double ppl = std::exp(q.nll / std::max<int64_t>(1, q.nll_n));
-      const double bytes = static_cast<double>(shape.compressed_bytes(q.level)) /
-                           static_cast<double>(shape.working_bytes());
-      const double share = llms_chunks > 0 ? static_cast<double>(llms_level_chunks[q.level]) /
-                                                 static_cast<double>(llms_chunks)
-                                           : 0.0;
-      rows.push_back({{"level", std::string(KvLevelName(q.level))},
-                      {"key_bits", KvLevelKeyBits(q.level)},
-                      {"value_bits", KvLevelValueBits(q.level)},
-                      {"bytes_vs_fp16", bytes},
-                      {"expected_error", KvLevelError(q.level)},
-                      {"next_token_kl", kl},
-                      {"ppl_vs_fp16_pct", 100 * (ppl / ref_ppl - 1)},
-                      {"llms_chunk_share", share}});
-      if (!json) {
-        std::printf("| %s | %d | %d | %.1f%% | %.3f | %.5f | %+.2f%% | %.0f%% |\n",
-                    std::string(KvLevelName(q.level)).c_str(), KvLevelKeyBits(q.level),
-                    KvLevelValueBits(q.level), 100 * bytes, KvLevelError(q.level), kl,
-                    100 * (ppl / ref_ppl - 1), 100 * share);
-      }
-    }
-    out["levels"] = std::move(rows);
+    ReportLevels(o, shape, levels, llms_level_chunks, &out);
   }
-  if (!svg_path.empty()) {
+  if (!o.svg_path.empty()) {
     const std::string title =
-        std::to_string(contexts) + " contexts, " + std::to_string(total_tokens) + " tokens, " +
-        std::to_string(calls * n_phases) + " calls (" + choice + "), budget " +
-        std::to_string(static_cast<int>(100 * budget_frac)) + "% of fp16 KV";
+        std::to_string(o.contexts) + " contexts, " + std::to_string(w.total_tokens) + " tokens, " +
+        std::to_string(o.n_calls()) + " calls (" + o.choice + "), budget " +
+        std::to_string(static_cast<int>(100 * o.budget_frac)) + "% of fp16 KV";
     const Status st = WriteBarChartSvg(
-        svg_path, title, {"mean switch", "p99 switch", "mean restore", "p99 restore"}, bars);
-    if (!st.ok()) {
-      std::fprintf(stderr, "%s: %s\n", argv[0], st.ToString().c_str());
-      return kExitFailure;
-    }
-    if (!json) std::printf("\nplot: %s\n", svg_path.c_str());
-    out["svg"] = svg_path;
+        o.svg_path, title, {"mean switch", "p99 switch", "mean restore", "p99 restore"}, bars);
+    if (!st.ok()) return fail(st);
+    if (!o.json) std::printf("\nplot: %s\n", o.svg_path.c_str());
+    out["svg"] = o.svg_path;
   }
-  if (json) std::printf("%s\n", out.dump().c_str());
+  if (o.json) std::printf("%s\n", out.dump().c_str());
   return kExitOk;
 }
 
