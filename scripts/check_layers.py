@@ -18,12 +18,13 @@ ALLOWED = {
     "tokenizer": {"base", "platform", "gguf"},
     "sample": {"base"},
     "model": {"base", "platform", "tensor", "kernels", "gguf", "adapters"},
+    "model_gen": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "model", "adapters"},
     "adapters": {"base", "platform", "tensor", "kernels", "gguf"},
     "kv": {"base", "platform", "tensor", "kernels"},
     "engine": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "sample", "model",
                "adapters", "kv", "odlm"},
     "train": {"base", "platform", "tensor", "kernels", "gguf", "tokenizer", "sample", "model",
-              "adapters", "kv"},
+              "model_gen", "adapters", "kv"},
 }
 CORE = set(ALLOWED)
 FRONTENDS = {"eval", "codi", "server", "world"}

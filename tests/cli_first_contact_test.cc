@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "gguf/gguf_writer.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "tests/support/subprocess.h"
 
 namespace odlm {

@@ -13,7 +13,7 @@
 
 #include "adapters/lora_random.h"
 #include "kernels/matmul.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "odlm/context_memory.h"
 #include "odlm/engine.h"
 #include "odlm/generate.h"

@@ -9,7 +9,7 @@
 #include "gguf/gguf_reader.h"
 #include "kv/kv_cache.h"
 #include "model/llama_model.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 
 namespace odlm {
 namespace {

@@ -14,7 +14,7 @@
 #include "gguf/gguf_writer.h"
 #include "kv/kv_cache.h"
 #include "model/llama_model.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "tests/support/generated_model.h"
 
 namespace odlm {

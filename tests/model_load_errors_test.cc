@@ -5,7 +5,7 @@
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
 #include "model/llama_model.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 
 namespace odlm {
 namespace {

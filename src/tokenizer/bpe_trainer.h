@@ -21,8 +21,8 @@
 //      best pair occurs fewer than `min_frequency` times.
 //
 // Vocabulary layout: ids 0..255 the bytes in GPT-2 order (the printable ones first, each ordered
-// by its character, as GPT-2's own vocabulary and model/gen_vocab.h), then the special tokens in
-// the order given, then one token per merge in rank order.
+// by its character, as GPT-2's own vocabulary and model_gen/gen_vocab.h), then the special tokens
+// in the order given, then one token per merge in rank order.
 //
 // Cost: counting is O(text) (~10 bytes of scratch per byte of a 1 MiB chunk, chunks in
 // parallel); training keeps, per pair, its count and the words that hold it, and updates both

@@ -9,7 +9,7 @@
 #include "gguf/gguf_writer.h"
 #include "gguf/json_lite.h"
 #include "kernels/quant.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "platform/file_util.h"
 
 namespace odlm::train {

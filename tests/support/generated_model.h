@@ -1,5 +1,5 @@
 // tests/support/generated_model.h — the small random-weight llama that engine-level tests
-// generate in-process (model/model_generator.h): dim 128, 2 layers, 4 heads / 2 KV heads,
+// generate in-process (model_gen/model_generator.h): dim 128, 2 layers, 4 heads / 2 KV heads,
 // FFN 256, the built-in 400-token byte-level BPE vocabulary, 512-token context, Q8_0 weights
 // (or another block type).
 // Deterministic for a given seed; ~1 MB; writing it takes well under a second.
@@ -14,7 +14,7 @@
 #include "base/status.h"
 #include "gguf/gguf_reader.h"
 #include "gguf/gguf_writer.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 
 namespace odlm::testing {
 

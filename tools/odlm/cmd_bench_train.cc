@@ -23,7 +23,7 @@
 #include "common_options.h"
 #include "gguf/gguf_writer.h"
 #include "kernels/matmul_float.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "platform/process_stats.h"
 #include "train/forward_backward.h"
 #include "train/optimizer.h"

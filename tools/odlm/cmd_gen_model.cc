@@ -1,5 +1,5 @@
 // tools/odlm/cmd_gen_model.cc — `odlm gen-model`: writes a deterministic random-weight llama or
-// qwen2 model (model/model_generator.h) that loads in odlm and in llama.cpp as it is.
+// qwen2 model (model_gen/model_generator.h) that loads in odlm and in llama.cpp as it is.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,7 +11,7 @@
 #include "command.h"
 #include "common_options.h"
 #include "gguf/gguf_writer.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 
 namespace odlm::cli {
 namespace {

@@ -29,7 +29,7 @@ namespace {
 
 constexpr const char* kProg = "odlm tokenizer train";
 
-// The same ChatML template as the built-in vocabulary (model/gen_vocab.cc).
+// The same ChatML template as the built-in vocabulary (model_gen/gen_vocab.cc).
 constexpr const char* kChatMlTemplate =
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"

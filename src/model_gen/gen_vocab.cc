@@ -1,11 +1,14 @@
-// model/gen_vocab.cc — a small deterministic byte-level BPE training for the built-in vocabulary.
-#include "model/gen_vocab.h"
+// model_gen/gen_vocab.cc — a small deterministic byte-level BPE training for the built-in
+// vocabulary.
+#include "model_gen/gen_vocab.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "base/utf8.h"
+#include "tokenizer/tokenizer.h"
 
 namespace odlm {
 namespace {
@@ -76,18 +79,21 @@ std::vector<std::string> PreTokenize(const std::string& text) {
   return chunks;
 }
 
-// Byte values in GPT-2 order: the printable ones first (they keep their own code point), then
-// the rest (mapped to 256, 257, ...).
+// Byte values in GPT-2 order: by the code point that spells them (tokenizer/tokenizer.h), so the
+// printable ones (which keep their own code point) come first, then the rest (256, 257, ...).
 std::vector<uint8_t> ByteOrder() {
-  std::vector<uint8_t> order;
-  auto printable = [](int b) {
-    return (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  };
-  for (int b = 0; b < 256; ++b)
-    if (printable(b)) order.push_back(static_cast<uint8_t>(b));
-  for (int b = 0; b < 256; ++b)
-    if (!printable(b)) order.push_back(static_cast<uint8_t>(b));
+  std::vector<uint8_t> order(256);
+  for (int b = 0; b < 256; ++b) order[b] = static_cast<uint8_t>(b);
+  std::sort(order.begin(), order.end(),
+            [](uint8_t a, uint8_t b) { return ByteToUnicode(a) < ByteToUnicode(b); });
   return order;
+}
+
+// The UTF-8 spelling of a byte in BPE token texts.
+std::string ByteSpelling(uint8_t byte) {
+  std::string s;
+  AppendUtf8(ByteToUnicode(byte), &s);
+  return s;
 }
 
 constexpr const char* kChatMlTemplate =
@@ -97,20 +103,6 @@ constexpr const char* kChatMlTemplate =
 
 }  // namespace
 
-std::string ByteToUnicode(uint8_t byte) {
-  static const std::vector<std::string> table = [] {
-    std::vector<std::string> t(256);
-    const std::vector<uint8_t> order = ByteOrder();
-    uint32_t next = 256;
-    for (uint8_t b : order) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-      AppendUtf8(printable ? b : next++, &t[b]);
-    }
-    return t;
-  }();
-  return table[byte];
-}
-
 StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab) {
   if (n_vocab < kByteLevelVocabMinSize || n_vocab > (int64_t{1} << 24)) {
     return InvalidArgumentError("vocabulary size " + std::to_string(n_vocab) +
@@ -119,7 +111,7 @@ StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab) {
   }
   ByteLevelVocab v;
   for (uint8_t b : ByteOrder()) {
-    v.tokens.push_back(ByteToUnicode(b));
+    v.tokens.push_back(ByteSpelling(b));
     v.token_types.push_back(1);
   }
   for (const char* special : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) {
@@ -137,7 +129,7 @@ StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab) {
   std::vector<std::pair<std::vector<std::string>, int64_t>> words;
   for (const auto& [word, count] : word_counts) {
     std::vector<std::string> symbols;
-    for (unsigned char c : word) symbols.push_back(ByteToUnicode(c));
+    for (unsigned char c : word) symbols.push_back(ByteSpelling(c));
     words.emplace_back(std::move(symbols), count);
   }
   std::set<std::string> known(v.tokens.begin(), v.tokens.end());

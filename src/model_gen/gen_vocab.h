@@ -1,4 +1,4 @@
-// model/gen_vocab.h — the built-in byte-level BPE vocabulary of generated models.
+// model_gen/gen_vocab.h — the built-in byte-level BPE vocabulary of generated models.
 //
 // A GPT-2-style byte-level vocabulary (tokenizer.ggml.model = "gpt2", pre-tokenizer "gpt-2"):
 // ids 0..255 are the 256 bytes in their printable byte-to-unicode spelling (GPT-2 order), ids
@@ -32,8 +32,5 @@ inline constexpr int64_t kByteLevelVocabMinSize = 259;  // 256 bytes + 3 special
 // kByteLevelVocabMinSize). Deterministic; costs a few ms (more merges for larger n_vocab, up to
 // the point where every word of the training text is one token).
 StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab);
-
-// The GPT-2 byte-to-unicode spelling of one byte (UTF-8 of a code point < 0x144).
-std::string ByteToUnicode(uint8_t byte);
 
 }  // namespace odlm

@@ -1,6 +1,6 @@
 // Generated models: llama.cpp names/shapes/keys, bit-exact round trip through the reader,
 // determinism, the Q4_K_M recipe, weight scale, the built-in vocabulary, and file sizes.
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "model/quant_mix.h"
 
 #include <gtest/gtest.h>
@@ -9,10 +9,12 @@
 #include <cstring>
 #include <set>
 
+#include "base/utf8.h"
 #include "gguf/gguf_reader.h"
 #include "kernels/quant.h"
-#include "model/gen_vocab.h"
+#include "model_gen/gen_vocab.h"
 #include "tests/support/shared_testdata.h"
+#include "tokenizer/tokenizer.h"
 
 namespace odlm {
 namespace {
@@ -256,13 +258,18 @@ TEST(ByteLevelVocab, BytesSpecialsAndMerges) {
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   ASSERT_EQ(v->tokens.size(), 512u);
   ASSERT_EQ(v->token_types.size(), 512u);
-  EXPECT_EQ(v->tokens[0], "!");                // GPT-2 order: printable bytes first
-  EXPECT_EQ(ByteToUnicode(' '), "\xC4\xA0");   // 'Ġ' (U+0120)
-  EXPECT_EQ(ByteToUnicode('\n'), "\xC4\x8A");  // 'Ċ' (U+010A)
+  EXPECT_EQ(v->tokens[0], "!");  // GPT-2 order: printable bytes first
+  auto spelling = [](uint8_t b) {
+    std::string s;
+    AppendUtf8(ByteToUnicode(b), &s);
+    return s;
+  };
+  EXPECT_EQ(spelling(' '), "\xC4\xA0");   // 'Ġ' (U+0120)
+  EXPECT_EQ(spelling('\n'), "\xC4\x8A");  // 'Ċ' (U+010A)
   const std::set<std::string> unique(v->tokens.begin(), v->tokens.end());
   EXPECT_EQ(unique.size(), v->tokens.size()) << "token spellings must be unique";
   std::set<std::string> byte_tokens;
-  for (int b = 0; b < 256; ++b) byte_tokens.insert(ByteToUnicode(static_cast<uint8_t>(b)));
+  for (int b = 0; b < 256; ++b) byte_tokens.insert(spelling(static_cast<uint8_t>(b)));
   EXPECT_EQ(byte_tokens, std::set<std::string>(v->tokens.begin(), v->tokens.begin() + 256));
   EXPECT_EQ(v->tokens[v->bos_id], "<|endoftext|>");
   EXPECT_EQ(v->tokens[v->eos_id], "<|im_end|>");

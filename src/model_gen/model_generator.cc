@@ -1,6 +1,6 @@
-// model/model_generator.cc — the tensor plan, the per-row random streams and the GGUF metadata
+// model_gen/model_generator.cc — the tensor plan, the per-row random streams and the GGUF metadata
 // of generated models.
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 
 #include <cctype>
 #include <cmath>
@@ -10,8 +10,8 @@
 #include "base/hash.h"
 #include "gguf/gguf_reader.h"
 #include "kernels/quant.h"
-#include "model/gen_vocab.h"
 #include "model/quant_mix.h"
+#include "model_gen/gen_vocab.h"
 
 namespace odlm {
 namespace {

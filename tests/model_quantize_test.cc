@@ -1,4 +1,4 @@
-// model/quantize_model_test.cc — `odlm quantize`'s converter: a quantized f32 model is the very
+// tests/model_quantize_test.cc — `odlm quantize`'s converter: a quantized f32 model is the very
 // file gen-model writes in that type (the same rule and the same encoders), for any thread count;
 // fallbacks for rows a block does not divide; nothing written on errors.
 #include "model/quantize_model.h"
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "gguf/gguf_reader.h"
-#include "model/model_generator.h"
+#include "model_gen/model_generator.h"
 #include "platform/file_util.h"
 
 namespace odlm {

@@ -1,4 +1,4 @@
-// model/model_generator.h — deterministic random-weight Llama-family models (`odlm gen-model`).
+// model_gen/model_generator.h — deterministic random-weight Llama-family models (`odlm gen-model`).
 //
 // Writes GGUF files with llama.cpp's tensor names, shapes (GGUF order: dims[0] is the input
 // dimension) and metadata keys, so they load in llama.cpp as they are:
