@@ -18,7 +18,8 @@ namespace odlm {
 namespace {
 
 constexpr char kMagic[4] = {'O', 'K', 'V', 'C'};
-constexpr uint32_t kVersion = 2;  // 2: row-major chunk layout (kv_quant.h)
+// 2: row-major chunk layout; 3: per-channel planes with outliers (kv_quant.h).
+constexpr uint32_t kVersion = 3;
 constexpr int64_t kHeaderBytes = 64;
 constexpr int64_t kAlign = 4096;
 

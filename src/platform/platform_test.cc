@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/clock.h"
 #include "platform/cpu_features.h"
 #include "platform/cpu_info.h"
 #include "platform/file_util.h"
@@ -229,4 +230,15 @@ TEST(CpuInfoTest, ParsesProcCpuinfoAndSysfsCacheSizes) {
 }
 
 }  // namespace
+TEST(ClockTest, SteadyIsMonotonicAndManualMovesOnlyWhenTold) {
+  const int64_t a = SteadyClock().NowNs();
+  const int64_t b = SteadyClock().NowNs();
+  EXPECT_LE(a, b);
+  ManualClock manual(1000);
+  EXPECT_EQ(manual.NowNs(), 1000);
+  EXPECT_EQ(manual.NowNs(), 1000);
+  manual.Advance(250);
+  EXPECT_EQ(manual.NowNs(), 1250);
+}
+
 }  // namespace odlm

@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -212,18 +211,11 @@ FileStamp StampOf(const std::string& path) {
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-constexpr int64_t kRecheckNs = 500 * 1000 * 1000;
-
 }  // namespace
 
 struct KeyStore::Live {
   std::string path;
+  const Clock* clock = nullptr;
   std::mutex mu;    // one reload at a time; guards stamp and versions
   FileStamp stamp;  // of the version in `current`
   std::atomic<int64_t> next_check_ns{0};
@@ -232,23 +224,24 @@ struct KeyStore::Live {
   std::vector<std::unique_ptr<const std::vector<AppRecord>>> versions;  // all kept (see header)
 };
 
-StatusOr<KeyStore> KeyStore::Load(const std::string& path) {
+StatusOr<KeyStore> KeyStore::Load(const std::string& path, const Clock& clock) {
   const FileStamp stamp = StampOf(path);
   ASSIGN_OR_RETURN(std::vector<AppRecord> apps, ReadApps(path));
   KeyStore store;
   store.live_ = std::make_shared<Live>();
   store.live_->path = path;
+  store.live_->clock = &clock;
   store.live_->stamp = stamp;
   store.live_->versions.push_back(std::make_unique<const std::vector<AppRecord>>(std::move(apps)));
   store.live_->current.store(store.live_->versions.back().get());
-  store.live_->next_check_ns.store(SteadyNs() + kRecheckNs);
+  store.live_->next_check_ns.store(clock.NowNs() + kRecheckNs);
   return store;
 }
 
 void KeyStore::MaybeReload() const {
   if (!live_) return;
   Live& l = *live_;
-  const int64_t now = SteadyNs();
+  const int64_t now = l.clock->NowNs();
   if (now < l.next_check_ns.load(std::memory_order_relaxed)) return;
   std::unique_lock<std::mutex> lock(l.mu, std::try_to_lock);
   if (!lock.owns_lock()) return;  // another thread is looking

@@ -10,10 +10,11 @@
 // land. Nesting deeper than kMaxJsonNesting levels is refused before parsing.
 //
 // A KeyStore loaded from a file follows it: Authenticate re-reads the file when it changed (inode,
-// size or mtime; looked at most every 500 ms), so `--add-app` (and removing an app, which revokes
-// its key) takes effect without a restart. Deleting the file revokes every key. A file that no
-// longer parses keeps the apps loaded before (and is logged). Records handed out stay valid for
-// the store's lifetime: every version read is kept (a few hundred bytes per change).
+// size or mtime; looked at most every kRecheckNs by the store's clock, platform/clock.h), so
+// `--add-app` (and removing an app, which revokes its key) takes effect without a restart. Deleting
+// the file revokes every key. A file that no longer parses keeps the apps loaded before (and is
+// logged). Records handed out stay valid for the store's lifetime: every version read is kept (a
+// few hundred bytes per change).
 //
 // Thread-safety: Authenticate and apps() may be called from any thread.
 #pragma once
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "platform/clock.h"
 
 namespace odlm::server {
 
@@ -61,9 +63,13 @@ class KeyStore {
  public:
   KeyStore() = default;
 
+  // How often, at most, Authenticate looks whether the file changed.
+  static constexpr int64_t kRecheckNs = 500'000'000;
+
   // Reads a keys file. NotFound if it does not exist; DataLoss/InvalidArgument (with the path
-  // and the field) if it is not a keys file.
-  static StatusOr<KeyStore> Load(const std::string& path);
+  // and the field) if it is not a keys file. `clock` times the re-checks and must outlive the
+  // store (tests pass a ManualClock).
+  static StatusOr<KeyStore> Load(const std::string& path, const Clock& clock = SteadyClock());
 
   // Adds app `name` to the keys file at `path` (created if missing) and returns its new key.
   // FailedPrecondition if the name is taken; the error of the lock, read or write that failed

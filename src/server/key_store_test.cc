@@ -3,11 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "platform/file_util.h"
 
@@ -99,27 +97,26 @@ TEST_F(KeyStoreTest, MissingAndCorruptFiles) {
   }
 }
 
-// Polls Authenticate for up to 5 s (the file is looked at every 500 ms at most).
-const AppRecord* AuthenticateSoon(const KeyStore& store, const std::string& key) {
-  for (int i = 0; i < 100; ++i) {
-    if (const AppRecord* a = store.Authenticate(key)) return a;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return nullptr;
-}
+// The store's clock, moved past one re-check interval: the next Authenticate looks at the file.
+void PassRecheckInterval(ManualClock& clock) { clock.Advance(KeyStore::kRecheckNs + 1); }
 
 TEST_F(KeyStoreTest, FollowsTheFileAddRemoveAndKeepsOldAppsOnABadFile) {
   auto k1 = KeyStore::AddApp(path_, "notes", AppLimits{});
   ASSERT_TRUE(k1.ok());
-  auto store = KeyStore::Load(path_);
+  ManualClock clock;
+  auto store = KeyStore::Load(path_, clock);
   ASSERT_TRUE(store.ok());
   const AppRecord* notes = store->Authenticate(*k1);
   ASSERT_NE(notes, nullptr);
 
-  // An app added while the store is in use is accepted without loading again.
+  // An app added while the store is in use is accepted without loading again — once the
+  // re-check interval has passed, and not before.
   auto k2 = KeyStore::AddApp(path_, "mail", AppLimits{});
   ASSERT_TRUE(k2.ok());
-  const AppRecord* mail = AuthenticateSoon(*store, *k2);
+  EXPECT_EQ(store->Authenticate(*k2), nullptr);
+  EXPECT_EQ(store->reloads(), 0);
+  PassRecheckInterval(clock);
+  const AppRecord* mail = store->Authenticate(*k2);
   ASSERT_NE(mail, nullptr);
   EXPECT_EQ(mail->name, "mail");
   EXPECT_EQ(store->reloads(), 1);
@@ -127,7 +124,7 @@ TEST_F(KeyStoreTest, FollowsTheFileAddRemoveAndKeepsOldAppsOnABadFile) {
 
   // A file that no longer parses keeps the apps loaded before.
   ASSERT_TRUE(WriteFileAtomically(path_, "{not json").ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  PassRecheckInterval(clock);
   EXPECT_NE(store->Authenticate(*k1), nullptr);
   EXPECT_NE(store->Authenticate(*k2), nullptr);
   EXPECT_EQ(store->reloads(), 1);
@@ -136,7 +133,8 @@ TEST_F(KeyStoreTest, FollowsTheFileAddRemoveAndKeepsOldAppsOnABadFile) {
   std::remove(path_.c_str());
   auto k3 = KeyStore::AddApp(path_, "notes2", AppLimits{});
   ASSERT_TRUE(k3.ok());
-  ASSERT_NE(AuthenticateSoon(*store, *k3), nullptr);
+  PassRecheckInterval(clock);
+  ASSERT_NE(store->Authenticate(*k3), nullptr);
   EXPECT_EQ(store->Authenticate(*k1), nullptr);
   EXPECT_EQ(store->Authenticate(*k2), nullptr);
   EXPECT_EQ(store->apps().size(), 1u);

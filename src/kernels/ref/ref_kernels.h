@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/ref/k_scales.h"
 #include "tensor/dtype.h"
 
 namespace odlm::kernels::ref {
@@ -63,17 +64,6 @@ float DotQ3_K(int64_t n, const void* w, const void* x);  // x: Q8_K
 float DotQ4_K(int64_t n, const void* w, const void* x);  // x: Q8_K
 float DotQ5_K(int64_t n, const void* w, const void* x);  // x: Q8_K
 float DotQ6_K(int64_t n, const void* w, const void* x);  // x: Q8_K
-
-// Unpacks the 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K scales[12] array.
-inline void UnpackScaleMinK4(const uint8_t* s, int j, int* scale, int* min) {
-  if (j < 4) {
-    *scale = s[j] & 63;
-    *min = s[j + 4] & 63;
-  } else {
-    *scale = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-    *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
 
 // Unpacks the 16 signed 6-bit scales of a Q3_K scales[12] array (values -32..31).
 inline void UnpackScalesQ3K(const uint8_t* s, int8_t out[16]) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "kernels/quant.h"
+#include "kernels/ref/k_scales.h"
 #include "tensor/block_layouts.h"
 
 namespace odlm::kernels::internal {
