@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # scripts/build.sh — configures and builds odlm (Release) into build/. Extra args go to cmake's
-# configure step; ODLM_BUILD_TARGETS="a b" builds only those targets (default: everything).
+# configure step (an existing build tree is re-configured with them); ODLM_BUILD_TARGETS="a b"
+# builds only those targets (default: everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${ODLM_BUILD_DIR:-build}
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+# Configure a new build tree, or re-configure an existing one when options are given.
+if [ ! -f "$BUILD_DIR/build.ninja" ] || [ $# -gt 0 ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 fi
 targets=()

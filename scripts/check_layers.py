@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""scripts/check_layers.py — fails on an #include that points up the layer order (ARCHITECTURE.md).
+"""scripts/check_layers.py — fails on an #include or a link that points up the layer order
+(ARCHITECTURE.md).
 
-Each folder under src/ may include only itself and the folders listed for it below; tools/ and
-tests may include anything. Public headers (include/odlm/) are the engine's API: core layers below
-the engine must not include them.
+Each folder under src/ may include only itself and the folders listed for it below (its .h, .cc
+and .inc files); its tests and benchmarks (*_test.cc, *_bench.cc) may also include tests/support.
+tools/ and tests/ may include anything. Public headers (include/odlm/) are the engine's API: core
+layers below the engine must not include them. The build graph is checked the same way: every
+library an src/<folder>/CMakeLists.txt declares may link only odlm libraries of its own folder and
+the folders below it.
 """
 import pathlib
 import re
@@ -34,6 +38,8 @@ for f in FRONTENDS:
 ALLOWED["odlm"] = CORE - {"odlm"}  # include/odlm may name core types it wraps
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_0-9]+)/')
+CMAKE_TARGET = re.compile(r"odlm_(library|test|benchmark)\(\s*([a-z_0-9]+)(.*?)\)", re.S)
+CMAKE_DEP = re.compile(r"\bodlm_([a-z_0-9]+)\b")
 
 
 def layer_of(path: pathlib.Path, root: pathlib.Path):
@@ -49,7 +55,7 @@ def main() -> int:
     root = pathlib.Path(__file__).resolve().parent.parent
     errors = []
     for path in sorted(list(root.glob("src/**/*")) + list(root.glob("include/**/*"))):
-        if path.suffix not in (".h", ".cc") or not path.is_file():
+        if path.suffix not in (".h", ".cc", ".inc") or not path.is_file():
             continue
         layer = layer_of(path, root)
         if layer is None:
@@ -60,21 +66,49 @@ def main() -> int:
         is_test = path.stem.endswith("_test") or path.stem.endswith("_bench")
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             m = INCLUDE.match(line)
-            if not m or is_test:
+            if not m:
                 continue
             target = m.group(1)
-            if target == layer or target in ALLOWED[layer]:
+            if target == layer or target in ALLOWED[layer] or (is_test and target == "tests"):
                 continue
             if target not in ALLOWED and target != "odlm":
                 continue  # not one of ours (e.g. a library header in quotes)
             errors.append(f"{path.relative_to(root)}:{lineno}: '{layer}' may not include '{target}/'")
+    errors += check_cmake_links(root)
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
-        print(f"check_layers: {len(errors)} upward include(s)", file=sys.stderr)
+        print(f"check_layers: {len(errors)} upward include(s) or link(s)", file=sys.stderr)
         return 1
-    print("check_layers: includes point down only")
+    print("check_layers: includes and links point down only")
     return 0
+
+
+def check_cmake_links(root: pathlib.Path):
+    """Every odlm_library/odlm_test/odlm_benchmark in src/<folder>/CMakeLists.txt links only odlm
+    libraries of its folder or of the folders below it."""
+    errors = []
+    libraries = {}  # library name (without odlm_) -> the folder that declares it
+    files = sorted(root.glob("src/*/CMakeLists.txt"))
+    for cmake in files:
+        for m in CMAKE_TARGET.finditer(cmake.read_text(encoding="utf-8")):
+            if m.group(1) == "library":
+                libraries[m.group(2)] = cmake.parent.name
+    for cmake in files:
+        folder = cmake.parent.name
+        if folder not in ALLOWED:
+            continue
+        for m in CMAKE_TARGET.finditer(cmake.read_text(encoding="utf-8")):
+            deps = m.group(3).split("DEPS", 1)[1] if "DEPS" in m.group(3) else ""
+            for dep in CMAKE_DEP.findall(deps):
+                dep_folder = libraries.get(dep)
+                if dep_folder is None:
+                    continue  # not a layer library (test_main and the like)
+                if dep_folder == folder or dep_folder in ALLOWED[folder]:
+                    continue
+                errors.append(f"{cmake.relative_to(root)}: {m.group(1)} '{m.group(2)}' of "
+                              f"'{folder}' may not link odlm_{dep} ('{dep_folder}/')")
+    return errors
 
 
 if __name__ == "__main__":

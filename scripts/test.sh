@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh — README command 2: sets up, builds and runs every test and check.
-#   style (clang-format), layering (no upward include), unit + integration tests (ctest),
+#   style (clang-format), layering (no upward include), a build with warnings as errors
+#   (-DODLM_WERROR=ON), unit + integration tests (ctest),
 #   bounded fuzzing runs of the GGUF reader and the frontends' parsers (request bodies, keys file,
 #   CoDi graphs, eval files; ASan+UBSan), and the kernel tests cross-built for AArch64 under qemu.
 #   It ends by printing which SIMD kernel variants the tests ran on this CPU and which compiled
@@ -40,7 +41,7 @@ stage() {
 bash scripts/setup.sh
 stage bash scripts/check_format.sh
 stage python3 scripts/check_layers.py
-stage bash scripts/build.sh
+stage bash scripts/build.sh -DODLM_WERROR=ON  # a warning in our own code fails the test command
 stage bash scripts/fuzz.sh "${ODLM_FUZZ_SECONDS:-60}"
 # The NEON kernels: cross-built for AArch64, tests under qemu-user (two emulated cores).
 stage bash scripts/test_aarch64.sh

@@ -125,7 +125,9 @@ TEST(CliChatTest, CtrlCStopsTheAnswerAndTheChatGoesOn) {
   odlm::testing::Spawned chat({OdlmBinary(), "chat", "-m", RandomModel(), "--temp", "0.8", "--seed",
                                "4", "--ignore-eos", "-n", "2000000", "-c", "4096"});
   chat.Write("Tell me a very long story\n");
-  ::usleep(400 * 1000);
+  // Interrupt the answer once it is streaming (nothing else is printed before it), however long
+  // loading and the prompt took on this machine.
+  ASSERT_GE(chat.ReadOutPast(60, 8).size(), 8u) << chat.err();
   chat.Signal(SIGINT);
   std::string out = chat.ReadOut(10, "[stopped]");
   EXPECT_NE(out.find("[stopped]"), std::string::npos) << out << chat.err();

@@ -122,7 +122,13 @@ TEST_F(CodiCliTest, SigintStopsResumably) {
   teacher_.SetLatency(0.02);
   const std::string out = dir_.file("int.jsonl");
   Spawned p(Synth(out, 200, {"--concurrency", "4"}));
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Interrupt once conversations are being written (bounded wait on the file, not a fixed sleep:
+  // a loaded machine may take longer to start, and then a fixed sleep would interrupt nothing).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ct::Lines(ct::ReadAll(out)).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_FALSE(ct::Lines(ct::ReadAll(out)).empty()) << "no conversation written in 60 s";
   p.Signal(SIGINT);
   EXPECT_EQ(p.Wait(30), 1);
   EXPECT_NE(p.err().find("--resume"), std::string::npos) << p.err();

@@ -175,7 +175,10 @@ TEST_F(ServerHardeningTest, NoConflictRightAfterAStreamedContextMessage) {
 }
 
 // (10) Sixteen concurrent requests from an app with 8 in flight (the default) all succeed: the
-// burst waits its turn instead of getting 429. Another app is not held up by the burst.
+// burst waits its turn instead of getting 429. Another app is not held up by the burst: its short
+// request, sent while the burst's first 8 long ones run, ends before those 8 (a scheduler
+// that queued it behind the burst would end it after the first 8 at least). The burst's answers
+// are 8x longer than the other app's, so that the order does not depend on the machine's speed.
 TEST_F(ServerHardeningTest, AppBurstIsQueuedAndOtherAppsAreNotHeldUp) {
   const std::string burst = AddApp(keys_, "burst");
   const std::string calm = AddApp(keys_, "calm");
@@ -186,7 +189,7 @@ TEST_F(ServerHardeningTest, AppBurstIsQueuedAndOtherAppsAreNotHeldUp) {
   for (int i = 0; i < 16; ++i) {
     clients.emplace_back([&, i] {
       auto r = server.Client(burst).Post(
-          "/v1/chat/completions", Chat("burst " + std::to_string(i), 24, R"("ignore_eos":true)"),
+          "/v1/chat/completions", Chat("burst " + std::to_string(i), 192, R"("ignore_eos":true)"),
           "application/json");
       (r && r->status == 200 ? ok : other)++;
       ++burst_done;
@@ -204,7 +207,7 @@ TEST_F(ServerHardeningTest, AppBurstIsQueuedAndOtherAppsAreNotHeldUp) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(ok.load(), 16);
   EXPECT_EQ(other.load(), 0);
-  EXPECT_LT(burst_done_when_calm_finished, 12) << "the burst held up the other app";
+  EXPECT_LT(burst_done_when_calm_finished, 8) << "the burst held up the other app";
   EXPECT_EQ(server.Stop(SIGTERM), 0);
 }
 

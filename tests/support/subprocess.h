@@ -93,6 +93,17 @@ class Spawned {
     }
     return out_text_;
   }
+  // Reads for up to `timeout_s` until stdout holds at least `min_bytes` bytes (a streamed answer
+  // has started) or is closed; returns what it holds.
+  std::string ReadOutPast(double timeout_s, size_t min_bytes) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+      Drain();
+      if (out_text_.size() >= min_bytes || out_eof_) break;
+      ::usleep(5000);
+    }
+    return out_text_;
+  }
   // Waits for exit (kills after timeout_s); returns the exit code, 128 + signal if signaled.
   int Wait(double timeout_s) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
