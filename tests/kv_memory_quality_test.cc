@@ -25,19 +25,20 @@ namespace {
 constexpr double kMaxNextTokenKl = 0.0023;
 constexpr double kMaxPerplexityRise = 0.02;
 
-double LogSoftmaxAt(const float* row, int32_t n, int32_t token) {
+// The log-probabilities a logits row gives.
+std::vector<double> LogSoftmax(const float* row, int32_t n) {
   const float mx = *std::max_element(row, row + n);
   double z = 0;
   for (int32_t v = 0; v < n; ++v) z += std::exp(row[v] - mx);
-  return row[token] - mx - std::log(z);
+  std::vector<double> out(n);
+  for (int32_t v = 0; v < n; ++v) out[v] = row[v] - mx - std::log(z);
+  return out;
 }
 
 double Kl(const float* p_logits, const float* q_logits, int32_t n) {
+  const std::vector<double> lp = LogSoftmax(p_logits, n), lq = LogSoftmax(q_logits, n);
   double kl = 0;
-  for (int32_t v = 0; v < n; ++v) {
-    const double lp = LogSoftmaxAt(p_logits, n, v), lq = LogSoftmaxAt(q_logits, n, v);
-    kl += std::exp(lp) * (lp - lq);
-  }
+  for (int32_t v = 0; v < n; ++v) kl += std::exp(lp[v]) * (lp[v] - lq[v]);
   return kl;
 }
 
@@ -116,7 +117,7 @@ class KvMemoryQualityTest : public ::testing::Test {
       r.last_logits.emplace_back(logits.end() - n_vocab, logits.end());
       for (int j = 0; j + 1 < kPrompt; ++j) {
         r.nll -=
-            LogSoftmaxAt(logits.data() + static_cast<size_t>(j) * n_vocab, n_vocab, prompt[j + 1]);
+            LogSoftmax(logits.data() + static_cast<size_t>(j) * n_vocab, n_vocab)[prompt[j + 1]];
         r.nll_n++;
       }
     }

@@ -164,7 +164,8 @@ class ContextMemory {
   KvChunkShape shape_;     // a chunk's main storage: the full-context layers
   bool windowed_ = false;  // sessions have sliding-window layers (contexts carry window tails)
   std::unique_ptr<ChunkStore> store_;
-  // llms: the threads a restore reads and decodes on (the caller + 4), started once at Open.
+  // llms: the threads a restore reads and decodes on (the caller + kRestoreReadThreads), started
+  // once at Open.
   std::unique_ptr<ThreadPool> restore_pool_;
   RestoreCostModel cost_;
   mutable std::mutex mu_;

@@ -114,7 +114,8 @@ StatusOr<std::unique_ptr<ContextMemory>> ContextMemory::Open(Engine* engine,
       options.policy != KvPolicy::kRecompute) {
     ASSIGN_OR_RETURN(m->store_, ChunkStore::Open(options.swap_dir, options.direct_io));
   }
-  if (options.policy == KvPolicy::kLlms) m->restore_pool_ = std::make_unique<ThreadPool>(1 + 4);
+  if (options.policy == KvPolicy::kLlms)
+    m->restore_pool_ = std::make_unique<ThreadPool>(1 + kRestoreReadThreads);
   if (options.measure_costs) RETURN_IF_ERROR(m->MeasureCosts());
   if (m->store_ && options.policy == KvPolicy::kLlms) RETURN_IF_ERROR(m->LoadManifests());
   return m;

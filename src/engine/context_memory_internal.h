@@ -9,6 +9,10 @@
 
 namespace odlm {
 
+// llms: chunk files a restore reads at once (so that the device's per-request latency overlaps);
+// the restore pool runs that many threads besides the caller.
+inline constexpr int kRestoreReadThreads = 4;
+
 struct ContextMemory::Chunk {
   KvLevel level = KvLevel::k8;     // of the in-memory copy (and of the next write)
   std::unique_ptr<uint8_t[]> mem;  // [shape_.compressed_bytes(level)] or null (evicted)

@@ -123,7 +123,7 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
                                  }
                                });
   } else {
-    // A prefix to recompute: it overlaps the reads. Helper threads read (up to kParallelReads at
+    // A prefix to recompute: it overlaps the reads. Helper threads read (kRestoreReadThreads at
     // once), then help decode resident chunks; this thread decodes resident chunks and then
     // recomputes, which reads only chunks before the first read one (resident chunks are decoded
     // before it starts).
@@ -134,9 +134,9 @@ Status ContextMemory::RestoreLlms(Context& c, RestoreInfo* info) {
         resident_done.fetch_add(1);
       }
     };
-    constexpr size_t kParallelReads = 4;
     std::vector<std::future<void>> helpers;
-    for (size_t h = 0; h < std::max<size_t>(1, std::min(kParallelReads, ids.size())); ++h) {
+    const size_t n_helpers = std::min<size_t>(kRestoreReadThreads, ids.size());
+    for (size_t h = 0; h < std::max<size_t>(1, n_helpers); ++h) {
       helpers.push_back(std::async(std::launch::async, [&] {
         for (size_t i; (i = next_read.fetch_add(1)) < ids.size();) read_one(i);
         decode_resident();

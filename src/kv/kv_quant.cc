@@ -67,15 +67,6 @@ inline float Load(DType type, const uint8_t* base, int64_t i) {
   return f;
 }
 
-inline void StoreHalfBits(DType type, uint8_t* base, int64_t i, uint16_t h) {
-  if (type == DType::kF16) {
-    std::memcpy(base + 2 * i, &h, 2);
-  } else {
-    const float v = HalfToFloat(h);
-    std::memcpy(base + 4 * i, &v, 4);
-  }
-}
-
 inline void Store(DType type, uint8_t* base, int64_t i, float v) {
   if (type == DType::kF16) {
     const uint16_t h = FloatToHalf(v);
@@ -334,7 +325,7 @@ void DecompressPlane(const KvChunkShape& s, const PlaneCode& code, const uint8_t
     std::memcpy(&pos, outliers + 2 * i, 2);
     std::memcpy(&h, outliers + 2 * code.outliers + 2 * i, 2);
     if (pos == kNoOutlier || pos >= valid_values) continue;  // unused, or a row not decoded
-    StoreHalfBits(s.type, dst, pos, h);
+    Store(s.type, dst, pos, HalfToFloat(h));  // exact: an f16 value converts back to itself
   }
 }
 

@@ -2,12 +2,11 @@
 // vocabulary.
 #include "model_gen/gen_vocab.h"
 
-#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
 
-#include "base/utf8.h"
+#include "tokenizer/bpe_trainer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace odlm {
@@ -79,23 +78,6 @@ std::vector<std::string> PreTokenize(const std::string& text) {
   return chunks;
 }
 
-// Byte values in GPT-2 order: by the code point that spells them (tokenizer/tokenizer.h), so the
-// printable ones (which keep their own code point) come first, then the rest (256, 257, ...).
-std::vector<uint8_t> ByteOrder() {
-  std::vector<uint8_t> order(256);
-  for (int b = 0; b < 256; ++b) order[b] = static_cast<uint8_t>(b);
-  std::sort(order.begin(), order.end(),
-            [](uint8_t a, uint8_t b) { return ByteToUnicode(a) < ByteToUnicode(b); });
-  return order;
-}
-
-// The UTF-8 spelling of a byte in BPE token texts.
-std::string ByteSpelling(uint8_t byte) {
-  std::string s;
-  AppendUtf8(ByteToUnicode(byte), &s);
-  return s;
-}
-
 constexpr const char* kChatMlTemplate =
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
     "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
@@ -110,8 +92,8 @@ StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab) {
                                 std::to_string(kByteLevelVocabMinSize) + " to 16777216 tokens");
   }
   ByteLevelVocab v;
-  for (uint8_t b : ByteOrder()) {
-    v.tokens.push_back(ByteSpelling(b));
+  for (uint8_t b : Gpt2ByteOrder()) {
+    v.tokens.push_back(ByteToUnicodeText(b));
     v.token_types.push_back(1);
   }
   for (const char* special : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) {
@@ -129,7 +111,7 @@ StatusOr<ByteLevelVocab> BuildByteLevelVocab(int64_t n_vocab) {
   std::vector<std::pair<std::vector<std::string>, int64_t>> words;
   for (const auto& [word, count] : word_counts) {
     std::vector<std::string> symbols;
-    for (unsigned char c : word) symbols.push_back(ByteSpelling(c));
+    for (unsigned char c : word) symbols.push_back(ByteToUnicodeText(c));
     words.emplace_back(std::move(symbols), count);
   }
   std::set<std::string> known(v.tokens.begin(), v.tokens.end());

@@ -366,9 +366,7 @@ Vocab BpeTrainer::Train(BpeTrainStats* stats) const {
   int32_t byte_id[256];
   for (uint8_t b : Gpt2ByteOrder()) {
     byte_id[b] = v.size();
-    std::string text;
-    AppendUtf8(ByteToUnicode(b), &text);
-    v.tokens.push_back(std::move(text));
+    v.tokens.push_back(ByteToUnicodeText(b));
   }
   for (const std::string& s : options_.special_tokens) v.tokens.push_back(s);
 

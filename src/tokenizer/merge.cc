@@ -9,6 +9,7 @@
 #include <queue>
 #include <vector>
 
+#include "base/utf8.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -191,6 +192,12 @@ uint32_t ByteToUnicode(uint8_t b) {
     if (!((c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE))) ++k;
   }
   return 0x100 + k;
+}
+
+std::string ByteToUnicodeText(uint8_t b) {
+  std::string text;
+  AppendUtf8(ByteToUnicode(b), &text);
+  return text;
 }
 
 int32_t UnicodeToByte(uint32_t cp) {

@@ -135,5 +135,7 @@ class Tokenizer {
 // token texts, and back (-1 for a code point that stands for no byte).
 uint32_t ByteToUnicode(uint8_t b);
 int32_t UnicodeToByte(uint32_t cp);
+// ByteToUnicode(b) as UTF-8: the byte's spelling in BPE token texts ("Ġ" for ' ').
+std::string ByteToUnicodeText(uint8_t b);
 
 }  // namespace odlm

@@ -23,6 +23,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 
 #include "CLI/CLI.hpp"
 #include "command.h"
@@ -54,7 +55,8 @@ double Seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-double Kl(const std::vector<float>& a, const std::vector<float>& b) {
+// KL(a ‖ b) of the distributions two logits rows give.
+double Kl(std::span<const float> a, std::span<const float> b) {
   const float ma = *std::max_element(a.begin(), a.end()),
               mb = *std::max_element(b.begin(), b.end());
   double za = 0, zb = 0;
@@ -112,8 +114,8 @@ Status MeasureLevelQuality(Engine& engine, const std::vector<std::vector<int32_t
       const std::vector<int32_t>& next = continuations[c];
       for (size_t j = 0; j < next.size(); ++j) {
         const size_t row = j * static_cast<size_t>(n_vocab);
-        q.kl += Kl({reference[c].begin() + row, reference[c].begin() + row + n_vocab},
-                   {logits.begin() + row, logits.begin() + row + n_vocab});
+        q.kl += Kl(std::span<const float>(reference[c]).subspan(row, n_vocab),
+                   std::span<const float>(logits).subspan(row, n_vocab));
         q.kl_n++;
         if (j + 1 < next.size()) {
           q.nll -= LogProb(logits.data() + row, n_vocab, next[j + 1]);
